@@ -1,0 +1,58 @@
+from rest_framework import serializers
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from geo.models import Area, AreaImport, AuditEvent
+from geo.services import PARENT_MATCH_CHOICES
+
+
+class AreaSerializer(GeoFeatureModelSerializer):
+    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    geometry = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Area
+        geo_field = "geometry"
+        fields = ["id", "code", "name", "level", "parent", "parent_code", "area_km2", "population", "lineage"]
+        read_only_fields = fields
+
+    def get_geometry(self, area):
+        return area.geometry
+
+
+class AreaImportCreateSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    level = serializers.IntegerField(min_value=0)
+    code_field = serializers.CharField(default="code")
+    name_field = serializers.CharField(default="name")
+    parent_match = serializers.ChoiceField(choices=PARENT_MATCH_CHOICES, default="none")
+    parent_code_field = serializers.CharField(required=False, allow_null=True, default=None)
+    population_field = serializers.CharField(required=False, allow_null=True, default=None)
+    layer = serializers.CharField(required=False, allow_null=True, default=None)
+    assume_crs = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class AreaImportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AreaImport
+        fields = [
+            "id",
+            "original_name",
+            "parameters",
+            "status",
+            "progress",
+            "message",
+            "result",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "at", "actor", "source", "table_name", "row_id", "action", "before", "after", "transaction_id"]
+        read_only_fields = fields

@@ -1,0 +1,20 @@
+from django.db import migrations
+
+from geo.sql import audit_enable, run_sql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [("geo", "0001_initial")]
+
+    operations = [
+        migrations.RunSQL(
+            ";".join(
+                f"CREATE EXTENSION IF NOT EXISTS {name}"
+                for name in ("postgis_raster", "pgrouting", "pg_trgm", "unaccent", "fuzzystrmatch")
+            ),
+            reverse_sql=migrations.RunSQL.noop,
+        ),
+        run_sql_file("areas_v1.sql"),
+        run_sql_file("audit_v1.sql"),
+        audit_enable("geo_area", "geo_areascope", "geo_areascope_areas"),
+    ]

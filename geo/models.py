@@ -1,0 +1,115 @@
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+
+
+class Area(models.Model):
+    """An administrative area (country = level 0, then 1, 2, …) with its boundary in EPSG:4326.
+
+    `lineage` (ids from the root down to this area), `area_km2` (geodesic) and the subdivided copy in
+    AreaPiece are maintained by database triggers, so bulk SQL keeps them right too.
+    """
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    level = models.PositiveSmallIntegerField(db_index=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    lineage = ArrayField(models.BigIntegerField(), default=list, editable=False)
+    geom = models.MultiPolygonField(srid=4326)
+    area_km2 = models.FloatField(null=True, editable=False)
+    population = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["level", "code"]
+        indexes = [GinIndex(fields=["lineage"], name="geo_area_lineage_gin")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level=0, parent__isnull=True) | models.Q(level__gt=0, parent__isnull=False),
+                name="geo_area_root_has_no_parent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class AreaPiece(models.Model):
+    """Area boundaries cut by ST_Subdivide into small polygons: point-in-area joins go through this table's
+    GiST index and test a few dozen vertices instead of thousands. Maintained by trigger; never edit."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField()
+    geom = models.PolygonField(srid=4326)
+
+    class Meta:
+        default_permissions = ()
+
+
+class AreaScope(models.Model):
+    """The areas a user works in. A user without a scope (or a superuser) is national."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="area_scope")
+    areas = models.ManyToManyField(Area, related_name="scopes")
+
+    def __str__(self) -> str:
+        return f"scope of {self.user}"
+
+
+class AreaImport(models.Model):
+    """One import of an administrative boundary file: the row a client polls for progress and outcome."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    file = models.FileField(upload_to="area-imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    parameters = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=255, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"area import {self.pk} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """One inserted, updated or deleted domain row, written by database triggers (see geo/sql/audit.sql).
+
+    Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE on this table, and no API or admin edits it.
+    """
+
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    source = models.CharField(max_length=32)
+    table_name = models.CharField(max_length=128)
+    row_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=8)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    transaction_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-id"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["table_name", "row_id"], name="geo_audit_row_idx"),
+            models.Index(fields=["at"], name="geo_audit_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.table_name}#{self.row_id} by {self.actor}"

@@ -1,0 +1,89 @@
+"""Reads, and the one place where area scoping is applied."""
+
+from __future__ import annotations
+
+from django.contrib.gis.db.models import FloatField, MultiPolygonField
+from django.contrib.gis.db.models.functions import Transform
+from django.contrib.gis.geos import Polygon
+from django.db.models import F, Func, Q, QuerySet, Value
+
+from geo.models import Area, AreaImport, AuditEvent
+
+
+def user_area_ids(user) -> list[int] | None:
+    """Ids of the areas a user is bound to, or None when the user is national (no restriction)."""
+    if user is None or not user.is_authenticated:
+        return []
+    if user.is_superuser:
+        return None
+    cached = getattr(user, "_spmis_area_ids", "unset")
+    if cached != "unset":
+        return cached
+    ids = list(Area.objects.filter(scopes__user=user).values_list("id", flat=True))
+    result = ids or None
+    user._spmis_area_ids = result
+    return result
+
+
+def scope_queryset(queryset: QuerySet, user, *, area_field: str = "area") -> QuerySet:
+    """Restrict a queryset to rows inside the user's areas. `area_field` is the path to an Area (or "" when the
+    queryset is of areas itself)."""
+    ids = user_area_ids(user)
+    if ids is None:
+        return queryset
+    prefix = f"{area_field}__" if area_field else ""
+    if area_field == "":
+        # An area is visible when it lies inside a scope area, or is an ancestor of one (for context maps).
+        ancestors = Area.objects.filter(id__in=ids).values_list("lineage", flat=True)
+        ancestor_ids = {a for lineage in ancestors for a in lineage}
+        return queryset.filter(Q(lineage__overlap=ids) | Q(id__in=ancestor_ids))
+    return queryset.filter(**{f"{prefix}lineage__overlap": ids})
+
+
+def area_in_scope(user, area_id: int | None) -> bool:
+    ids = user_area_ids(user)
+    if ids is None:
+        return True
+    if area_id is None:
+        return False
+    return Area.objects.filter(id=area_id, lineage__overlap=ids).exists()
+
+
+def area_list(
+    *,
+    user,
+    level: int | None = None,
+    parent_code: str | None = None,
+    simplify: float | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> QuerySet[Area]:
+    queryset = scope_queryset(Area.objects.select_related("parent"), user, area_field="")
+    if level is not None:
+        queryset = queryset.filter(level=level)
+    if parent_code:
+        queryset = queryset.filter(parent__code=parent_code)
+    if bbox is not None:
+        queryset = queryset.filter(geom__bboverlaps=Polygon.from_bbox(bbox))
+    if simplify:
+        simplified = Func(
+            Func(F("geom"), Value(simplify, output_field=FloatField()), function="ST_SimplifyPreserveTopology"),
+            function="ST_Multi",
+            output_field=MultiPolygonField(srid=4326),
+        )
+        queryset = queryset.annotate(geometry=simplified)
+    else:
+        queryset = queryset.annotate(geometry=Transform("geom", 4326))
+    return queryset.defer("geom")
+
+
+def area_import_list(*, user) -> QuerySet[AreaImport]:
+    return AreaImport.objects.select_related("created_by")
+
+
+def audit_event_list(*, table_name: str | None = None, row_id: str | None = None) -> QuerySet[AuditEvent]:
+    queryset = AuditEvent.objects.all()
+    if table_name:
+        queryset = queryset.filter(table_name=table_name)
+    if row_id:
+        queryset = queryset.filter(row_id=row_id)
+    return queryset

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ResponseConfig(AppConfig):
+    name = "response"
+    verbose_name = "Shock response"

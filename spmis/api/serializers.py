@@ -1,0 +1,18 @@
+"""Serializer building blocks shared by every app."""
+
+from rest_framework import serializers
+
+
+class StrictFieldsMixin:
+    """Reject fields the endpoint does not know, instead of silently dropping them (a typo in a field name
+    must not look like success). For GeoJSON Features, unknown keys inside `properties` are rejected too."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            known = set(self.fields) | {"type", "geometry", "properties", "id", "bbox", "crs"}
+            unknown = [key for key in data if key not in known]
+            properties = data.get("properties") if isinstance(data.get("properties"), dict) else {}
+            unknown += [f"properties.{key}" for key in properties if key not in self.fields]
+            if unknown:
+                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        return super().to_internal_value(data)

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "spmis administration"
+admin.site.site_title = "spmis"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("spmis.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("frontend.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
