@@ -26,7 +26,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "spmis"
 SUPERUSER = "spmis"
-EXTENSIONS = ("postgis", "postgis_raster", "pgrouting", "pg_trgm", "unaccent", "fuzzystrmatch")
+EXTENSIONS = ("postgis", "hstore", "postgis_raster", "pgrouting", "pg_trgm", "unaccent", "fuzzystrmatch")
 FIRST_PORT = 55432
 
 # Tuned for a laptop or a 2-core CI box doing bulk loads; durability is traded for speed only where a crash

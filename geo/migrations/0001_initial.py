@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
                 ('actor', models.CharField(max_length=150)),
                 ('source', models.CharField(max_length=32)),
                 ('table_name', models.CharField(max_length=128)),
-                ('row_id', models.CharField(max_length=64)),
+                ('row_id', models.BigIntegerField()),
                 ('action', models.CharField(max_length=8)),
                 ('before', models.JSONField(null=True)),
                 ('after', models.JSONField(null=True)),
@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-id'],
                 'default_permissions': ('view',),
-                'indexes': [models.Index(fields=['table_name', 'row_id'], name='geo_audit_row_idx'), models.Index(fields=['at'], name='geo_audit_at_idx')],
+                'indexes': [models.Index(fields=['table_name', 'row_id'], name='geo_audit_row_idx'), django.contrib.postgres.indexes.BrinIndex(fields=['at'], name='geo_audit_at_brin')],
             },
         ),
         migrations.AddIndex(

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             ";".join(
                 f"CREATE EXTENSION IF NOT EXISTS {name}"
-                for name in ("postgis_raster", "pgrouting", "pg_trgm", "unaccent", "fuzzystrmatch")
+                for name in ("hstore", "postgis_raster", "pgrouting", "pg_trgm", "unaccent", "fuzzystrmatch")
             ),
             reverse_sql=migrations.RunSQL.noop,
         ),

@@ -2,6 +2,9 @@
 -- geo_auditevent, set-based, so a COPY of a million rows costs one INSERT … SELECT, not a million calls.
 -- The acting user and source reach the triggers through the session settings spmis.actor / spmis.source,
 -- which geo.audit sets from the request, command or task.
+-- Rows are recorded with hstore(row): every value exactly as PostgreSQL prints it (geometries as hex EWKB).
+-- to_jsonb(row) would be typed, but it converts geometries through GeoJSON at ~20 µs a row, which made
+-- auditing a bulk load of households ten times dearer than the load itself.
 
 CREATE OR REPLACE FUNCTION audit_capture() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -10,18 +13,18 @@ DECLARE
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO geo_auditevent (at, actor, source, table_name, row_id, action, before, after, transaction_id)
-        SELECT clock_timestamp(), acting, origin, TG_TABLE_NAME, n.id::text, 'insert', NULL, to_jsonb(n),
+        SELECT statement_timestamp(), acting, origin, TG_TABLE_NAME, n.id, 'insert', NULL, hstore_to_jsonb(hstore(n)),
                txid_current()
         FROM audit_new n;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO geo_auditevent (at, actor, source, table_name, row_id, action, before, after, transaction_id)
-        SELECT clock_timestamp(), acting, origin, TG_TABLE_NAME, n.id::text, 'update', to_jsonb(o), to_jsonb(n),
+        SELECT statement_timestamp(), acting, origin, TG_TABLE_NAME, n.id, 'update', hstore_to_jsonb(hstore(o)), hstore_to_jsonb(hstore(n)),
                txid_current()
         FROM audit_new n JOIN audit_old o ON o.id = n.id
-        WHERE to_jsonb(o) IS DISTINCT FROM to_jsonb(n);
+        WHERE hstore(o) IS DISTINCT FROM hstore(n);
     ELSE
         INSERT INTO geo_auditevent (at, actor, source, table_name, row_id, action, before, after, transaction_id)
-        SELECT clock_timestamp(), acting, origin, TG_TABLE_NAME, o.id::text, 'delete', to_jsonb(o), NULL,
+        SELECT statement_timestamp(), acting, origin, TG_TABLE_NAME, o.id, 'delete', hstore_to_jsonb(hstore(o)), NULL,
                txid_current()
         FROM audit_old o;
     END IF;
