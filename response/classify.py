@@ -1,0 +1,129 @@
+"""Pure hazard-classification code (no ORM): thresholds → class index, distance bands, binary COPY encoding.
+
+Tested without a database; the services feed it arrays and write what it returns.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+NO_CLASS = -1
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """A hazard class as the engine sees it: id, key, name, rank and raster thresholds [min_value, max_value)."""
+
+    id: int
+    key: str
+    name: str
+    rank: int
+    min_value: float | None = None
+    max_value: float | None = None
+
+
+def classify_values(values: np.ndarray, classes: list[ClassSpec], *, nodata: float | None = None) -> np.ndarray:
+    """Index into `classes` for each value (NO_CLASS when below every threshold, NaN or nodata). Thresholds are
+    half-open [min, max); where class ranges overlap the highest rank wins."""
+    values = np.asarray(values, dtype=np.float64)
+    result = np.full(values.shape, NO_CLASS, dtype=np.int64)
+    best_rank = np.full(values.shape, -1, dtype=np.int64)
+    valid = ~np.isnan(values)
+    if nodata is not None and not np.isnan(nodata):
+        valid &= values != nodata
+    for index, spec in enumerate(classes):
+        if spec.min_value is None and spec.max_value is None:
+            continue
+        inside = valid.copy()
+        if spec.min_value is not None:
+            inside &= values >= spec.min_value
+        if spec.max_value is not None:
+            inside &= values < spec.max_value
+        take = inside & (spec.rank > best_rank)
+        result[take] = index
+        best_rank[take] = spec.rank
+    return result
+
+
+def validate_bands(bands: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Distance bands (inner_m, outer_m, class_key) sorted from the centre; they must not overlap or be empty."""
+    ordered = sorted(bands, key=lambda band: band[0])
+    previous_outer = 0.0
+    for inner, outer, _key in ordered:
+        if inner < 0 or outer <= inner:
+            raise ValueError(f"band {inner}–{outer} m: the outer distance must be greater than the inner one (≥ 0)")
+        if inner < previous_outer:
+            raise ValueError(f"band {inner}–{outer} m overlaps the previous band ending at {previous_outer} m")
+        previous_outer = outer
+    return ordered
+
+
+# PostgreSQL binary COPY: a fixed header, tuples of (int16 field count, per field int32 length + big-endian data),
+# and an int16 -1 trailer. Rows of the same shape (same NULLs, same text) have the same byte layout, so whole groups
+# are written as one numpy structured array instead of row by row.
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+COPY_TRAILER = struct.pack(">h", -1)
+_TYPES = {"int8": ">i8", "float8": ">f8", "int2": ">i2", "bool": "?"}
+
+
+def encode_binary_copy(
+    columns: list[tuple[str, np.ndarray]], texts: list[str], text_codes: np.ndarray, *, nulls: dict | None = None
+) -> bytes:
+    """Encode rows for COPY … (FORMAT binary). `columns` are (pg type, values); NaN is NULL for float8 and
+    `nulls` maps a column position to a boolean mask of NULL rows for the others. The last field is text chosen
+    per row by `text_codes` from `texts`."""
+    count = len(text_codes)
+    if count == 0:
+        return COPY_HEADER + COPY_TRAILER
+    null_bits = np.zeros(count, dtype=np.int64)
+    for position, (pgtype, values) in enumerate(columns):
+        if pgtype == "float8":
+            null_bits |= np.isnan(values).astype(np.int64) << position
+        if nulls and position in nulls:
+            null_bits |= np.asarray(nulls[position], dtype=np.int64) << position
+    key = null_bits * (len(texts) + 1) + (text_codes + 1)
+    parts = [COPY_HEADER]
+    for group in np.unique(key):
+        rows = np.nonzero(key == group)[0]
+        bits, code = divmod(int(group), len(texts) + 1)
+        code -= 1  # codes were shifted by one so that the key is never negative
+        fields = [("n", ">i2")]
+        for position, (pgtype, _values) in enumerate(columns):
+            if bits & (1 << position):
+                fields.append((f"l{position}", ">i4"))
+            else:
+                fields += [(f"l{position}", ">i4"), (f"v{position}", _TYPES[pgtype])]
+        text = texts[code].encode()
+        fields.append(("lt", ">i4"))
+        if text:
+            fields.append(("t", f"S{len(text)}"))
+        block = np.empty(len(rows), dtype=np.dtype(fields))
+        block["n"] = len(columns) + 1
+        for position, (pgtype, values) in enumerate(columns):
+            if bits & (1 << position):
+                block[f"l{position}"] = -1
+            else:
+                block[f"l{position}"] = np.dtype(_TYPES[pgtype]).itemsize
+                block[f"v{position}"] = values[rows]
+        block["lt"] = len(text)
+        if text:
+            block["t"] = text
+        parts.append(block.tobytes())
+    parts.append(COPY_TRAILER)
+    return b"".join(parts)
+
+
+def decode_binary_copy(data: bytes, types: list[str]) -> dict[int, np.ndarray]:
+    """Decode COPY … TO STDOUT (FORMAT binary) output whose fields are all fixed-width and never NULL."""
+    fields = [("n", ">i2")]
+    for position, pgtype in enumerate(types):
+        fields += [(f"l{position}", ">i4"), (f"v{position}", _TYPES[pgtype])]
+    dtype = np.dtype(fields)
+    body = data[len(COPY_HEADER) : len(data) - len(COPY_TRAILER)]
+    if not body:
+        return {position: np.empty(0, dtype=_TYPES[t].lstrip(">")) for position, t in enumerate(types)}
+    block = np.frombuffer(body, dtype=dtype)
+    return {position: block[f"v{position}"].astype(_TYPES[t].lstrip(">")) for position, t in enumerate(types)}

@@ -1,0 +1,529 @@
+"""Writes for incidents, hazard classes, hazard zones and exposure runs."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from geo.models import Area
+from response.classify import ClassSpec, classify_values, validate_bands
+from response.models import ExposureRun, HazardClass, HazardZone, Incident
+
+DEFAULT_SUBDIVIDE_VERTICES = 128
+
+
+# Incidents -----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def incident_create(
+    *,
+    name: str,
+    hazard_type: str,
+    started_on: datetime.date,
+    user,
+    status: str = Incident.Status.ALERT,
+    description: str = "",
+    ended_on: datetime.date | None = None,
+    areas: Iterable[Area] = (),
+    cap_identifier: str | None = None,
+) -> Incident:
+    if cap_identifier and Incident.objects.filter(cap_identifier=cap_identifier).exists():
+        raise ValidationError({"cap_identifier": f"An incident was already created from CAP alert {cap_identifier}."})
+    if ended_on and ended_on < started_on:
+        raise ValidationError({"ended_on": "The end date is before the start date."})
+    incident = Incident.objects.create(
+        name=name,
+        hazard_type=hazard_type,
+        status=status,
+        description=description,
+        started_on=started_on,
+        ended_on=ended_on,
+        cap_identifier=cap_identifier or None,
+        created_by=user,
+    )
+    incident.areas.set(list(areas))
+    return incident
+
+
+@transaction.atomic(durable=True)
+def incident_update(*, incident: Incident, areas: Iterable[Area] | None = None, **fields) -> Incident:
+    allowed = {"name", "status", "description", "started_on", "ended_on"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed."))
+    for key, value in fields.items():
+        setattr(incident, key, value)
+    if incident.ended_on and incident.ended_on < incident.started_on:
+        raise ValidationError({"ended_on": "The end date is before the start date."})
+    incident.save()
+    if areas is not None:
+        incident.areas.set(list(areas))
+    return incident
+
+
+# Hazard classes ------------------------------------------------------------------------------------------------
+
+
+def incident_classes(incident: Incident) -> list[HazardClass]:
+    """The incident's own class table when it has one, otherwise the defaults for its hazard type; by rank."""
+    own = list(HazardClass.objects.filter(incident=incident).order_by("rank"))
+    if own:
+        return own
+    return list(HazardClass.objects.filter(incident=None, hazard_type=incident.hazard_type).order_by("rank"))
+
+
+def class_specs(classes: Iterable[HazardClass]) -> list[ClassSpec]:
+    return [ClassSpec(c.id, c.key, c.name, c.rank, c.min_value, c.max_value) for c in classes]
+
+
+def hazard_class_for(incident: Incident, key: str, *, field: str = "hazard_class") -> HazardClass:
+    for hazard_class in incident_classes(incident):
+        if hazard_class.key == key:
+            return hazard_class
+    keys = ", ".join(c.key for c in incident_classes(incident))
+    raise ValidationError({field: f"No class {key!r} for this incident; choose one of: {keys}."})
+
+
+@transaction.atomic(durable=True)
+def incident_classes_set(*, incident: Incident, classes: list[dict]) -> list[HazardClass]:
+    """Replace the incident's own class table (keys, names, ranks, thresholds, displacement rates). Zones keep the
+    classes they were drawn with, so a class in use cannot be removed."""
+    if not classes:
+        raise ValidationError({"classes": "Give at least one class."})
+    keys = [c.get("key") for c in classes]
+    if len(set(keys)) != len(keys):
+        raise ValidationError({"classes": "Class keys must be unique."})
+    ranks = [c.get("rank") for c in classes]
+    if len(set(ranks)) != len(ranks):
+        raise ValidationError({"classes": "Class ranks must be unique."})
+    for position, spec in enumerate(classes, start=1):
+        low, high = spec.get("min_value"), spec.get("max_value")
+        if low is not None and high is not None and high <= low:
+            raise ValidationError({"classes": f"class {position}: max_value must be greater than min_value."})
+        if not 0 <= spec.get("displacement_rate", 0) <= 1:
+            raise ValidationError({"classes": f"class {position}: displacement_rate must be between 0 and 1."})
+    existing = {c.key: c for c in HazardClass.objects.filter(incident=incident)}
+    in_use = set(
+        HazardZone.objects.filter(incident=incident, hazard_class__incident=incident).values_list(
+            "hazard_class__key", flat=True
+        )
+    )
+    removed = set(existing) - set(keys)
+    if removed & in_use:
+        raise ValidationError({"classes": f"Classes in use by zones cannot be removed: {', '.join(removed & in_use)}."})
+    HazardClass.objects.filter(incident=incident, key__in=removed).delete()
+    result = []
+    for spec in classes:
+        values = {
+            "name": spec.get("name") or spec["key"].title(),
+            "rank": spec["rank"],
+            "min_value": spec.get("min_value"),
+            "max_value": spec.get("max_value"),
+            "displacement_rate": spec.get("displacement_rate", 0.0),
+            "color": spec.get("color", "#d73027"),
+            "hazard_type": incident.hazard_type,
+        }
+        hazard_class, _ = HazardClass.objects.update_or_create(incident=incident, key=spec["key"], defaults=values)
+        result.append(hazard_class)
+    return sorted(result, key=lambda c: c.rank)
+
+
+# Hazard zones --------------------------------------------------------------------------------------------------
+
+
+def _as_multipolygon(geometry: GEOSGeometry, *, field: str = "geometry") -> MultiPolygon:
+    if geometry.geom_type == "Polygon":
+        geometry = MultiPolygon(geometry, srid=4326)
+    if geometry.geom_type != "MultiPolygon":
+        raise ValidationError({field: f"Expected Polygon or MultiPolygon, got {geometry.geom_type}."})
+    if geometry.srid is None:
+        geometry.srid = 4326
+    return geometry
+
+
+def _sql_geometry(sql: str, params: list) -> MultiPolygon | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ST_AsEWKB(ST_Multi(ST_CollectionExtract(ST_MakeValid(({sql})), 3)))", params)
+        raw = cursor.fetchone()[0]
+    if raw is None:
+        return None
+    geometry = GEOSGeometry(bytes(raw))
+    return None if geometry.empty else geometry
+
+
+def _zone_create(*, incident, geometry, hazard_class, source_kind, source, name, user, zone_key=None, version=1):
+    return HazardZone.objects.create(
+        incident=incident,
+        zone_key=zone_key or uuid.uuid4(),
+        version=version,
+        is_current=True,
+        name=name,
+        hazard_class=hazard_class,
+        source_kind=source_kind,
+        source=source,
+        geom=geometry,
+        created_by=user,
+    )
+
+
+@transaction.atomic(durable=True)
+def hazard_zone_draw(
+    *, incident: Incident, geometry: GEOSGeometry, hazard_class: str, user, name: str = ""
+) -> HazardZone:
+    """A zone drawn by hand: a Polygon (holes allowed) or MultiPolygon already validated by
+    geo.spatial.geometry_from_client."""
+    return _zone_create(
+        incident=incident,
+        geometry=_as_multipolygon(geometry),
+        hazard_class=hazard_class_for(incident, hazard_class),
+        source_kind=HazardZone.Source.DRAWN,
+        source={},
+        name=name,
+        user=user,
+    )
+
+
+@transaction.atomic(durable=True)
+def hazard_zone_circle(
+    *, incident: Incident, lon: float, lat: float, radius_m: float, hazard_class: str, user, name: str = ""
+) -> HazardZone:
+    """A geodesic circle: the buffer is computed on the spheroid (geography), so 5 km is 5 km at any latitude."""
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError({"center": "Longitude must be within −180…180 and latitude within −90…90."})
+    if not 0 < radius_m <= 2_000_000:
+        raise ValidationError({"radius_m": "The radius must be between 0 and 2,000 km."})
+    geometry = _sql_geometry(
+        "SELECT ST_Buffer(ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, 'quad_segs=32')::geometry",
+        [lon, lat, radius_m],
+    )
+    return _zone_create(
+        incident=incident,
+        geometry=geometry,
+        hazard_class=hazard_class_for(incident, hazard_class),
+        source_kind=HazardZone.Source.CIRCLE,
+        source={"center": [lon, lat], "radius_m": radius_m},
+        name=name,
+        user=user,
+    )
+
+
+@transaction.atomic(durable=True)
+def hazard_zone_buffer(
+    *, incident: Incident, geometry: GEOSGeometry, bands: list[tuple[float, float, str]], user, name: str = ""
+) -> list[HazardZone]:
+    """Rings around a fire perimeter, a cyclone track or any geometry, one zone per distance band in metres
+    (e.g. [(0, 1000, "severe"), (1000, 5000, "moderate")]). Bands are rings that do not overlap: a band starting at
+    0 includes the geometry itself. Distances are geodesic (buffers on geography)."""
+    try:
+        ordered = validate_bands(bands)
+    except ValueError as error:
+        raise ValidationError({"bands": str(error)}) from None
+    classes = [hazard_class_for(incident, key, field="bands") for _inner, _outer, key in ordered]
+    zones = []
+    for (inner, outer, _key), hazard_class in zip(ordered, classes, strict=True):
+        outer_sql = "ST_Buffer(ST_GeomFromEWKB(%s)::geography, %s, 'quad_segs=16')::geometry"
+        if inner == 0:
+            ring = _sql_geometry(
+                f"SELECT ST_Union(ST_GeomFromEWKB(%s), {outer_sql})", [geometry.ewkb, geometry.ewkb, outer]
+            )
+        else:
+            inner_sql = outer_sql
+            ring = _sql_geometry(
+                f"SELECT ST_Difference({outer_sql}, {inner_sql})", [geometry.ewkb, outer, geometry.ewkb, inner]
+            )
+        if ring is None:
+            continue
+        zones.append(
+            _zone_create(
+                incident=incident,
+                geometry=ring,
+                hazard_class=hazard_class,
+                source_kind=HazardZone.Source.BUFFER,
+                source={"inner_m": inner, "outer_m": outer, "input_type": geometry.geom_type},
+                name=f"{name or 'Buffer'} {inner:g}–{outer:g} m",
+                user=user,
+            )
+        )
+    return zones
+
+
+def raster_class_polygons(
+    path: str | Path, classes: list[ClassSpec], *, band: int = 1, simplify: float | None = None, block: int = 2048
+):
+    """{class index: shapely geometry in EPSG:4326} for a raster classified by the class thresholds. The raster is
+    read window by window (never whole), each window classified with numpy and polygonised per class with
+    rasterio.features.shapes; pieces are merged and simplified (default tolerance: half a pixel)."""
+    import numpy as np
+    import rasterio
+    import shapely
+    from rasterio.features import shapes
+    from rasterio.warp import transform_geom
+    from rasterio.windows import Window
+
+    pieces: dict[int, list] = {}
+    with rasterio.open(path) as dataset:
+        crs = dataset.crs
+        nodata = dataset.nodata
+        tolerance = simplify if simplify is not None else abs(dataset.transform.a) / 2
+        for row in range(0, dataset.height, block):
+            for col in range(0, dataset.width, block):
+                window = Window(col, row, min(block, dataset.width - col), min(block, dataset.height - row))
+                values = dataset.read(band, window=window)
+                index = classify_values(values, classes, nodata=nodata).astype(np.int32)
+                transform = dataset.window_transform(window)
+                for geom, value in shapes(index, mask=index >= 0, transform=transform, connectivity=4):
+                    if crs is not None and crs.to_epsg() != 4326:
+                        geom = transform_geom(crs, "EPSG:4326", geom)
+                    pieces.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    merged = {}
+    for index, parts in pieces.items():
+        union = shapely.union_all(parts)
+        if tolerance:
+            union = shapely.simplify(union, tolerance, preserve_topology=True)
+        merged[index] = union
+    return merged
+
+
+@transaction.atomic(durable=True)
+def hazard_zone_from_raster(
+    *, incident: Incident, path: str | Path, user, band: int = 1, simplify: float | None = None, name: str = ""
+) -> list[HazardZone]:
+    """One zone per class of the incident's class table, classifying the raster by its thresholds."""
+    import shapely
+
+    classes = [c for c in incident_classes(incident) if c.min_value is not None or c.max_value is not None]
+    if not classes:
+        raise ValidationError({"classes": "The incident's classes have no raster thresholds."})
+    try:
+        polygons = raster_class_polygons(path, class_specs(classes), band=band, simplify=simplify)
+    except OSError as error:
+        raise ValidationError({"raster": f"The raster could not be read ({error})."}) from None
+    zones = []
+    for index, geometry in sorted(polygons.items()):
+        polygons_only = shapely.get_parts(geometry)
+        polygons_only = [p for p in polygons_only if p.geom_type == "Polygon" and not p.is_empty]
+        if not polygons_only:
+            continue
+        multi = GEOSGeometry(shapely.MultiPolygon(polygons_only).wkb, srid=4326)
+        if not multi.valid:
+            multi = _sql_geometry("SELECT ST_GeomFromEWKB(%s)", [multi.ewkb])
+        zones.append(
+            _zone_create(
+                incident=incident,
+                geometry=multi,
+                hazard_class=classes[index],
+                source_kind=HazardZone.Source.RASTER,
+                source={
+                    "raster": str(path),
+                    "band": band,
+                    "min_value": classes[index].min_value,
+                    "max_value": classes[index].max_value,
+                },
+                name=f"{name or Path(str(path)).stem} {classes[index].name}",
+                user=user,
+            )
+        )
+    return zones
+
+
+@transaction.atomic(durable=True)
+def hazard_zone_from_features(
+    *,
+    incident: Incident,
+    features: list[tuple[GEOSGeometry, dict]],
+    user,
+    source_kind: str = HazardZone.Source.VECTOR,
+    source: dict | None = None,
+    where: dict | None = None,
+    class_attribute: str | None = None,
+    class_map: dict | None = None,
+    hazard_class: str | None = None,
+    name: str = "",
+) -> list[HazardZone]:
+    """Pick polygon features (from an uploaded vector layer, a CAP alert's areas or an EMS product) into zones:
+    keep those whose properties equal every `where` item, take the class from `class_attribute` (mapped through
+    `class_map` when given) or use `hazard_class` for all; one zone per class, features of a class merged."""
+    if not class_attribute and not hazard_class:
+        raise ValidationError({"hazard_class": "Give a class for all features or an attribute to read it from."})
+    where = where or {}
+    grouped: dict[str, list[GEOSGeometry]] = {}
+    for geometry, properties in features:
+        if any(str(properties.get(key)) != str(value) for key, value in where.items()):
+            continue
+        if geometry is None or geometry.geom_type not in ("Polygon", "MultiPolygon"):
+            continue
+        key = hazard_class
+        if class_attribute:
+            raw = properties.get(class_attribute)
+            key = (class_map or {}).get(str(raw), str(raw) if raw is not None else None)
+        if key is None:
+            continue
+        grouped.setdefault(key, []).append(geometry)
+    if not grouped:
+        raise ValidationError({"where": "No polygon feature matches the filter."})
+    zones = []
+    for key, geometries in sorted(grouped.items()):
+        target = hazard_class_for(incident, key, field="class_attribute" if class_attribute else "hazard_class")
+        merged = _sql_geometry(
+            "SELECT ST_Union(ARRAY(SELECT ST_MakeValid(ST_GeomFromEWKB(g)) FROM unnest(%s::bytea[]) AS g))",
+            [[g.ewkb for g in geometries]],
+        )
+        if merged is None:
+            continue
+        zones.append(
+            _zone_create(
+                incident=incident,
+                geometry=merged,
+                hazard_class=target,
+                source_kind=source_kind,
+                source={
+                    **(source or {}),
+                    "where": where,
+                    "class_attribute": class_attribute,
+                    "features": len(geometries),
+                },
+                name=f"{name or source_kind} {target.name}",
+                user=user,
+            )
+        )
+    return zones
+
+
+def vector_file_features(path: str | Path, *, layer: str | None = None) -> list[tuple[GEOSGeometry, dict]]:
+    """Features of an uploaded vector file (any format geo.spatial reads) as (geometry, properties)."""
+    from geo.spatial import open_vector, read_frame
+
+    frame = read_frame(open_vector(path, layer=layer))
+    columns = [c for c in frame.columns if c != "geometry"]
+    records = frame[columns].to_dict("records")
+    return [
+        (None if geom is None else GEOSGeometry(geom.wkb, srid=4326), record)
+        for geom, record in zip(frame.geometry, records, strict=True)
+    ]
+
+
+@transaction.atomic(durable=True)
+def hazard_zone_revise(
+    *,
+    zone: HazardZone,
+    user,
+    geometry: GEOSGeometry | None = None,
+    hazard_class: str | None = None,
+    name: str | None = None,
+) -> HazardZone:
+    """Edit a zone by writing its next version; the old version stays for the analyses that used it."""
+    current = HazardZone.objects.select_for_update().get(pk=zone.pk)
+    if not current.is_current:
+        raise ValidationError({"zone": "Only the current version of a zone can be edited."})
+    HazardZone.objects.filter(pk=current.pk).update(is_current=False)
+    return _zone_create(
+        incident=current.incident,
+        geometry=_as_multipolygon(geometry) if geometry is not None else current.geom,
+        hazard_class=hazard_class_for(current.incident, hazard_class) if hazard_class else current.hazard_class,
+        source_kind=current.source_kind if geometry is None else HazardZone.Source.DRAWN,
+        source={**current.source, "revised_from": current.pk},
+        name=current.name if name is None else name,
+        user=user,
+        zone_key=current.zone_key,
+        version=current.version + 1,
+    )
+
+
+@transaction.atomic(durable=True)
+def hazard_zone_retire(*, zone: HazardZone) -> None:
+    """Withdraw a zone from future analyses; every version stays on record."""
+    HazardZone.objects.filter(zone_key=zone.zone_key).update(is_current=False)
+
+
+# Exposure runs -------------------------------------------------------------------------------------------------
+
+
+def exposure_run_start(
+    *,
+    incident: Incident,
+    user,
+    raster_path: str | None = None,
+    raster_band: int = 1,
+    zone_ids: list[int] | None = None,
+    chunk_size: int = 500_000,
+) -> ExposureRun:
+    """Record an analysis of the incident's current zones (or the given zone versions) and queue it after commit."""
+    with transaction.atomic(durable=True):
+        zones = HazardZone.objects.filter(incident=incident)
+        zones = zones.filter(pk__in=zone_ids) if zone_ids else zones.filter(is_current=True)
+        zones = list(zones)
+        if zone_ids and len(zones) != len(set(zone_ids)):
+            raise ValidationError({"zones": "Some zones do not belong to this incident."})
+        if not zones and not raster_path:
+            raise ValidationError({"zones": "The incident has no current hazard zone and no raster was given."})
+        if raster_path and not Path(raster_path).exists():
+            raise ValidationError({"raster_path": "No such raster file."})
+        classes = incident_classes(incident)
+        run = ExposureRun.objects.create(
+            incident=incident,
+            created_by=user,
+            parameters={
+                "raster_path": raster_path,
+                "raster_band": raster_band,
+                "chunk_size": chunk_size,
+                "subdivide_vertices": DEFAULT_SUBDIVIDE_VERTICES,
+                "classes": [
+                    {"id": c.id, "key": c.key, "rank": c.rank, "min_value": c.min_value, "max_value": c.max_value}
+                    for c in classes
+                ],
+            },
+        )
+        run.zones.set(zones)
+        from response.tasks import exposure_run_task
+
+        transaction.on_commit(lambda: exposure_run_task.delay(run.pk))
+    return run
+
+
+def exposure_run_execute(*, run_id: int) -> ExposureRun:
+    """Run a queued analysis; the run row records progress, counts or the error. All results are written in one
+    transaction, so a failure leaves none."""
+    from response.exposure import ExposureError, exposure_compute
+
+    run = ExposureRun.objects.get(pk=run_id)
+    ExposureRun.objects.filter(pk=run.pk).update(status=ExposureRun.Status.RUNNING, started_at=timezone.now())
+
+    def progress(percent: int, message: str) -> None:
+        # A separate connection would be needed to show progress from inside the transaction to other sessions;
+        # the update is cheap and becomes visible at commit, and the task's own state reports it meanwhile.
+        ExposureRun.objects.filter(pk=run.pk).update(progress=percent, message=message[:255])
+
+    try:
+        with transaction.atomic():
+            summary = exposure_compute(run=run, progress=progress)
+    except (ExposureError, ValidationError) as error:
+        detail = error.message_dict if hasattr(error, "error_dict") else {"run": [str(error)]}
+        ExposureRun.objects.filter(pk=run.pk).update(
+            status=ExposureRun.Status.FAILED, error=detail, finished_at=timezone.now(), message="Failed"
+        )
+    else:
+        ExposureRun.objects.filter(pk=run.pk).update(
+            status=ExposureRun.Status.SUCCEEDED,
+            result=summary,
+            finished_at=timezone.now(),
+            progress=100,
+            message="Done",
+        )
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic(durable=True)
+def exposure_run_delete(*, run: ExposureRun) -> None:
+    """Delete a run and its result rows (set-based: results carry no database cascade)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM response_exposureresult WHERE run_id = %s", [run.pk])
+    run.delete()

@@ -1,0 +1,88 @@
+import pytest
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+
+from response.models import ExposedFacility, ExposureResult, ExposureRun
+from response.services import exposure_run_start
+from tests.factories import DistributionPointFactory, HouseholdFactory, WarehouseFactory
+from tests.response.factories import HazardZoneFactory, IncidentFactory, default_class
+
+pytestmark = pytest.mark.django_db
+
+
+def run_for(incident, **kwargs) -> ExposureRun:
+    from django.test import TestCase
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        run = exposure_run_start(incident=incident, user=None, **kwargs)
+    run.refresh_from_db()
+    assert run.status == ExposureRun.Status.SUCCEEDED, run.error
+    return run
+
+
+def results(run):
+    return {r.household_id: r for r in ExposureResult.objects.filter(run=run)}
+
+
+def test_boundary_rule_edges_holes_and_shared_edges(two_districts):
+    incident = IncidentFactory()
+    outer = [(90.0, 23.0), (90.4, 23.0), (90.4, 23.4), (90.0, 23.4), (90.0, 23.0)]
+    hole = [(90.1, 23.1), (90.2, 23.1), (90.2, 23.2), (90.1, 23.2), (90.1, 23.1)]
+    low = HazardZoneFactory(
+        incident=incident,
+        hazard_class=default_class("flood", "low"),
+        geom=MultiPolygon(Polygon(outer, hole), srid=4326),
+    )
+    # Shares the edge x = 90.4 with the low zone.
+    high = HazardZoneFactory(
+        incident=incident,
+        hazard_class=default_class("flood", "high"),
+        geom=MultiPolygon(Polygon.from_bbox((90.4, 23.0, 90.8, 23.4)), srid=4326),
+    )
+    inside = HouseholdFactory(location=Point(90.3, 23.3, srid=4326))
+    on_outer_edge = HouseholdFactory(location=Point(90.0, 23.25, srid=4326))
+    in_hole = HouseholdFactory(location=Point(90.15, 23.15, srid=4326))
+    on_hole_edge = HouseholdFactory(location=Point(90.1, 23.15, srid=4326))
+    on_shared_edge = HouseholdFactory(location=Point(90.4, 23.2, srid=4326))
+    outside = HouseholdFactory(location=Point(90.9, 23.9, srid=4326))
+
+    found = results(run_for(incident))
+
+    assert found[inside.id].hazard_class.key == "low"
+    assert found[inside.id].zone_id == low.id
+    assert found[on_outer_edge.id].distance_m == pytest.approx(0, abs=0.01)
+    assert "on the edge of" in found[on_outer_edge.id].reason
+    assert in_hole.id not in found
+    assert on_hole_edge.id in found
+    assert found[on_shared_edge.id].hazard_class.key == "high"
+    assert found[on_shared_edge.id].zone_id == high.id
+    assert outside.id not in found
+    # 0.1° of longitude at 23.3°N from the nearest edge (x = 90.4) is about 10.2 km; nearest is y = 23.4: 11.1 km.
+    assert found[inside.id].distance_m == pytest.approx(10_230, rel=0.01)
+
+
+def test_approximate_households_and_facilities(two_districts):
+    _, west, east = two_districts
+    incident = IncidentFactory()
+    zone = HazardZoneFactory(
+        incident=incident, geom=MultiPolygon(Polygon.from_bbox((90.2, 23.2, 90.4, 23.4)), srid=4326)
+    )
+    area_only_west = HouseholdFactory(location=None, location_precision="area", area=west)
+    area_only_east = HouseholdFactory(location=None, location_precision="area", area=east)
+    flooded_store = WarehouseFactory(location=Point(90.3, 23.3, srid=4326))
+    dry_store = WarehouseFactory(location=Point(91.3, 23.3, srid=4326))
+    flooded_point = DistributionPointFactory(location=Point(90.25, 23.25, srid=4326))
+
+    run = run_for(incident)
+    found = results(run)
+
+    assert found[area_only_west.id].approximate is True
+    assert "West" in found[area_only_west.id].reason
+    assert area_only_east.id not in found
+    flagged = set(ExposedFacility.objects.filter(run=run).values_list("table_name", "object_id"))
+    assert flagged == {
+        ("distribution_warehouse", flooded_store.id),
+        ("distribution_distributionpoint", flooded_point.id),
+    }
+    assert ("distribution_warehouse", dry_store.id) not in flagged
+    assert run.result["approximate_households"] == 1
+    assert run.result["zone_versions"] == [zone.id]
