@@ -1,9 +1,15 @@
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
-from geo.api import views
+from geo.api import tiles, views
 
 router = DefaultRouter()
 router.register("areas", views.AreaViewSet, basename="area")
 router.register("area-imports", views.AreaImportViewSet, basename="area-import")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
-urlpatterns = router.urls
+urlpatterns = [
+    re_path(
+        r"^areas/tiles/(?P<z>[0-9]+)/(?P<x>[0-9]+)/(?P<y>[0-9]+)\.mvt$", tiles.AreaTileView.as_view(), name="area-tile"
+    ),
+    *router.urls,
+]
