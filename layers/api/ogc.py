@@ -1,0 +1,182 @@
+"""OGC API – Features (Part 1: Core, GeoJSON) over the vector layers, so QGIS and GDAL's OAPIF driver can read
+them directly. Authentication is the API's: `Authorization: Token …` (GDAL: GDAL_HTTP_HEADERS) or a session."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.views import APIView
+
+from geo.api.views import parse_bbox
+from layers import selectors
+from layers.api.views import AnyAcceptNegotiation
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+DEFAULT_LIMIT = 100
+
+
+def _json(data: dict, content_type: str = JSON) -> JsonResponse:
+    return JsonResponse(data, content_type=content_type, json_dumps_params={"ensure_ascii": False})
+
+
+def _base(request) -> str:
+    return request.build_absolute_uri(reverse("layers-ogc-landing")).rstrip("/")
+
+
+def _collection(request, layer) -> dict:
+    base = _base(request)
+    href = f"{base}/collections/{layer.pk}"
+    collection = {
+        "id": str(layer.pk),
+        "title": layer.name,
+        "description": layer.description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            {"href": href, "rel": "self", "type": JSON, "title": "This collection"},
+            {"href": f"{href}/items", "rel": "items", "type": GEOJSON, "title": "Features"},
+        ],
+    }
+    if layer.bbox:
+        collection["extent"] = {"spatial": {"bbox": [list(layer.bbox)], "crs": CRS84}}
+    return collection
+
+
+class OgcView(APIView):
+    required_permissions = ["layers.view_vectorlayer"]
+    content_negotiation_class = AnyAcceptNegotiation
+
+    def get_layer(self, request, collection_id: str):
+        if not collection_id.isdigit():
+            raise Http404
+        return get_object_or_404(selectors.vector_layer_list(user=request.user), pk=int(collection_id))
+
+
+class LandingView(OgcView):
+    @extend_schema(exclude=True)
+    def get(self, request):
+        base = _base(request)
+        return _json(
+            {
+                "title": "spmis layers",
+                "description": "Hazard and context layers of spmis (OGC API – Features).",
+                "links": [
+                    {"href": f"{base}/", "rel": "self", "type": JSON, "title": "This document"},
+                    {
+                        "href": request.build_absolute_uri(reverse("schema")),
+                        "rel": "service-desc",
+                        "type": "application/vnd.oai.openapi+json;version=3.0",
+                        "title": "The API definition",
+                    },
+                    {"href": f"{base}/conformance", "rel": "conformance", "type": JSON, "title": "Conformance"},
+                    {"href": f"{base}/collections", "rel": "data", "type": JSON, "title": "Collections"},
+                ],
+            }
+        )
+
+
+class ConformanceView(OgcView):
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return _json({"conformsTo": CONFORMANCE})
+
+
+class CollectionsView(OgcView):
+    @extend_schema(exclude=True)
+    def get(self, request):
+        base = _base(request)
+        layers = selectors.vector_layer_list(user=request.user).order_by("pk")
+        return _json(
+            {
+                "links": [{"href": f"{base}/collections", "rel": "self", "type": JSON, "title": "Collections"}],
+                "collections": [_collection(request, layer) for layer in layers],
+            }
+        )
+
+
+class CollectionView(OgcView):
+    @extend_schema(exclude=True)
+    def get(self, request, collection_id):
+        return _json(_collection(request, self.get_layer(request, collection_id)))
+
+
+def _int_param(raw, *, field: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({field: "Must be a whole number."}) from None
+    if value < minimum:
+        raise ValidationError({field: f"Must be at least {minimum}."})
+    return min(value, maximum) if maximum else value
+
+
+class ItemsView(OgcView):
+    @extend_schema(exclude=True)
+    def get(self, request, collection_id):
+        layer = self.get_layer(request, collection_id)
+        params = request.query_params
+        limit = _int_param(
+            params.get("limit"),
+            field="limit",
+            default=DEFAULT_LIMIT,
+            minimum=1,
+            maximum=settings.SPMIS["API_MAX_PAGE_SIZE"],
+        )
+        offset = _int_param(params.get("offset"), field="offset", default=0, minimum=0)
+        bbox_crs = params.get("bbox-crs")
+        if bbox_crs and bbox_crs != CRS84:
+            raise ValidationError({"bbox-crs": f"Only {CRS84} is supported."})
+        bbox = parse_bbox(params.get("bbox"), field="bbox")
+        features, matched = selectors.vector_feature_page(layer=layer, bbox=bbox, limit=limit, offset=offset)
+        href = f"{_base(request)}/collections/{layer.pk}/items"
+        query = {"limit": limit}
+        if params.get("bbox"):
+            query["bbox"] = params["bbox"]
+
+        def page(at: int) -> str:
+            return href + "?" + "&".join(f"{k}={v}" for k, v in {**query, "offset": at}.items())
+
+        links = [{"href": page(offset), "rel": "self", "type": GEOJSON, "title": "This page"}]
+        if offset + len(features) < matched:
+            links.append({"href": page(offset + limit), "rel": "next", "type": GEOJSON, "title": "Next page"})
+        if offset > 0:
+            links.append({"href": page(max(offset - limit, 0)), "rel": "prev", "type": GEOJSON, "title": "Previous"})
+        links.append({"href": f"{_base(request)}/collections/{layer.pk}", "rel": "collection", "type": JSON})
+        return _json(
+            {
+                "type": "FeatureCollection",
+                "features": features,
+                "numberMatched": matched,
+                "numberReturned": len(features),
+                "timeStamp": timezone.now().isoformat().replace("+00:00", "Z"),
+                "links": links,
+            },
+            GEOJSON,
+        )
+
+
+class ItemView(OgcView):
+    @extend_schema(exclude=True)
+    def get(self, request, collection_id, fid):
+        layer = self.get_layer(request, collection_id)
+        feature = selectors.vector_feature_get(layer=layer, fid=int(fid))
+        if feature is None:
+            raise Http404
+        base = _base(request)
+        feature["links"] = [
+            {"href": f"{base}/collections/{layer.pk}/items/{fid}", "rel": "self", "type": GEOJSON},
+            {"href": f"{base}/collections/{layer.pk}", "rel": "collection", "type": JSON},
+        ]
+        return _json(feature, GEOJSON)
