@@ -54,7 +54,9 @@ def write_shapefile_zip(frame, folder: Path, name: str = "districts", *, crs_eps
     return zip_files(folder / f"{name}.zip", sorted(shp_dir.iterdir()))
 
 
-def write_geotiff(path: Path, frame, *, epsg: int = 32646, resolution: float = 2000.0, dtype="float32") -> Path:
+def write_geotiff(
+    path: Path, frame, *, epsg: int = 32646, resolution: float = 2000.0, dtype="float32", with_crs: bool = True
+):
     """Rasterize the districts (value = 0.1 × position + 0.05, nodata −9999 outside) in a projected CRS."""
     import numpy as np
     import rasterio
@@ -76,7 +78,7 @@ def write_geotiff(path: Path, frame, *, epsg: int = 32646, resolution: float = 2
         height=height,
         count=1,
         dtype=dtype,
-        crs=f"EPSG:{epsg}",
+        crs=f"EPSG:{epsg}" if with_crs else None,
         transform=transform,
         nodata=-9999,
         tiled=True,
