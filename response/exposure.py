@@ -6,6 +6,8 @@ binary COPY; distances to the zone edge come from an STRtree of edge segments in
 values from a threaded window read and a vectorised pixel lookup. Households are processed in id chunks so memory
 stays bounded whatever the registry size.
 
+Only active households are analysed (not inactive, moved or deceased ones).
+
 Boundary rule: a zone is a closed set. A household exactly on a zone's outer edge or on the edge of one of its holes
 is inside the zone; one strictly inside a hole is not. On an edge shared by two zones it gets the higher class.
 """
@@ -13,12 +15,13 @@ is inside the zone; one strictly inside a hole is not. On an edge shared by two 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from response.classify import NO_CLASS, ClassSpec, classify_values, decode_binary_copy, encode_binary_copy
 from response.models import ExposureRun, HazardClass, HazardZone
@@ -143,6 +146,7 @@ class RasterSampler:
     band: int = 1
     threads: int = 4
     _cache: tuple | None = field(default=None, repr=False)
+    _pending: object = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         import rasterio
@@ -166,6 +170,31 @@ class RasterSampler:
         from rasterio.warp import transform_bounds
 
         return transform_bounds(self.crs, "EPSG:4326", *self.bounds)
+
+    def pixel_box(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int] | None:
+        """(row0, row1, col0, col1) of the pixels covering a lon/lat box, clipped to the raster; None if outside."""
+        x0, y0, x1, y1 = box
+        if self.crs is not None and self.crs.to_epsg() != 4326:
+            from rasterio.warp import transform_bounds
+
+            x0, y0, x1, y1 = transform_bounds("EPSG:4326", self.crs, x0, y0, x1, y1)
+        t = self.transform
+        cols = sorted([math.floor((x0 - t.c) / t.a), math.floor((x1 - t.c) / t.a)])
+        rows = sorted([math.floor((y0 - t.f) / t.e), math.floor((y1 - t.f) / t.e)])
+        row0, row1 = max(0, rows[0]), min(self.height, rows[1] + 1)
+        col0, col1 = max(0, cols[0]), min(self.width, cols[1] + 1)
+        if row0 >= row1 or col0 >= col1:
+            return None
+        return row0, row1, col0, col1
+
+    def prefetch(self, box: tuple[float, float, float, float]) -> None:
+        """Start reading the window under a lon/lat box in the background, while households are fetched."""
+        pixels = self.pixel_box(box)
+        if pixels is None or (pixels[1] - pixels[0]) * (pixels[3] - pixels[2]) > STRIP_PIXELS:
+            return
+        pool = ThreadPoolExecutor(max_workers=1)
+        self._pending = pool.submit(self._window, *pixels)
+        pool.shutdown(wait=False)
 
     def sample(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Values at the points (NaN outside the raster or on nodata)."""
@@ -195,6 +224,9 @@ class RasterSampler:
         return values
 
     def _window(self, row0: int, row1: int, col0: int, col1: int):
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
         if self._cache is not None:
             (c_row0, c_row1, c_col0, c_col1), _block = self._cache
             if c_row0 <= row0 and row1 <= c_row1 and c_col0 <= col0 and col1 <= c_col1:
@@ -223,6 +255,29 @@ def _prepare_pieces(cursor, zone_ids: list[int], vertices: int) -> None:
     cursor.execute("ANALYZE exposure_piece")
 
 
+def _household_extent(cursor, limit: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The registry's extent from planner statistics (instant), clipped to `limit`; `limit` when unknown."""
+    try:
+        with transaction.atomic():
+            cursor.execute(
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                "FROM ST_EstimatedExtent('registry_household', 'location') AS e"
+            )
+            row = cursor.fetchone()
+    except DatabaseError:
+        row = None
+    if not row or row[0] is None:
+        return limit
+    # Estimated extents are computed from a sample and may be slightly too small: pad them by 1 %.
+    pad_x, pad_y = (row[2] - row[0]) * 0.01, (row[3] - row[1]) * 0.01
+    return (
+        max(limit[0], row[0] - pad_x),
+        max(limit[1], row[1] - pad_y),
+        min(limit[2], row[2] + pad_x),
+        min(limit[3], row[3] + pad_y),
+    )
+
+
 def _zone_hits(cursor, lo: int, hi: int) -> dict[int, np.ndarray]:
     return copy_out_arrays(
         cursor,
@@ -231,6 +286,7 @@ def _zone_hits(cursor, lo: int, hi: int) -> dict[int, np.ndarray]:
                ST_Y(h.location)
         FROM registry_household h JOIN exposure_piece p ON ST_Intersects(p.geom, h.location)
         WHERE h.id >= {int(lo)} AND h.id < {int(hi)} AND h.location IS NOT NULL AND h.location_precision <> 'area'
+          AND h.status = 'active'
         ORDER BY h.id, p.rank DESC, p.zone_id
         """,
         ["int8", "int8", "int8", "int8", "float8", "float8"],
@@ -245,7 +301,7 @@ def _located_in_box(cursor, lo: int, hi: int, box: tuple[float, float, float, fl
         SELECT h.id, coalesce(h.area_id, 0), ST_X(h.location), ST_Y(h.location)
         FROM registry_household h
         WHERE h.id >= {int(lo)} AND h.id < {int(hi)} AND h.location IS NOT NULL AND h.location_precision <> 'area'
-          AND h.location && ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, 4326)
+          AND h.status = 'active' AND h.location && ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, 4326)
         """,
         ["int8", "int8", "float8", "float8"],
     )
@@ -292,21 +348,35 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
             raise ExposureError("The incident's classes have no raster thresholds to classify the raster with.")
     chunk = int(params.get("chunk_size") or 500_000)
 
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(timings.get(name, 0.0) + now - clock, 4)
+        clock = now
+
     with connection.cursor() as cursor:
+        if raster is not None:
+            raster.prefetch(_household_extent(cursor, raster.lonlat_bounds()))
         cursor.execute("DELETE FROM response_exposureresult WHERE run_id = %s", [run.pk])
         if zones:
             _prepare_pieces(cursor, list(zones), int(params.get("subdivide_vertices") or 128))
+        lap("prepare")
         cursor.execute("SELECT min(id), max(id) FROM registry_household")
         first, last = cursor.fetchone()
         located = 0
         if first is not None:
             starts = range(first, last + 1, chunk)
             for number, lo in enumerate(starts, start=1):
-                located += _analyse_chunk(cursor, run.pk, lo, lo + chunk, zones, raster, specs)
+                located += _analyse_chunk(cursor, run.pk, lo, lo + chunk, zones, raster, specs, lap)
                 progress(5 + int(80 * number / len(starts)), f"Analysed households up to id {lo + chunk - 1}")
         approximate = _approximate(cursor, run.pk) if zones else 0
+        lap("approximate")
         progress(90, "Flagging warehouses and distribution points")
         facilities = _facilities(cursor, run.pk) if zones else 0
+        lap("facilities")
         cursor.execute(
             """
             SELECT c.key, count(*) FILTER (WHERE NOT r.approximate), count(*) FILTER (WHERE r.approximate)
@@ -316,6 +386,9 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
             [run.pk],
         )
         by_class = {key: {"households": located_n, "approximate": approx_n} for key, located_n, approx_n in cursor}
+        lap("summary")
+        # Temporary tables go at commit, but a caller's outer transaction may run several analyses.
+        cursor.execute("DROP TABLE IF EXISTS exposure_piece, exposure_area")
     return {
         "affected_households": located,
         "approximate_households": approximate,
@@ -323,12 +396,14 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         "by_class": by_class,
         "zone_versions": sorted(zones),
         "raster": params.get("raster_path"),
+        "seconds": timings,
     }
 
 
-def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, specs: list[ClassSpec]) -> int:
+def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, specs: list[ClassSpec], lap) -> int:
     if zones:
         hits = _zone_hits(cursor, lo, hi)
+        lap("zone_join")
         ids, zone_ids, zone_ranks, areas, lon, lat = (hits[i] for i in range(6))
     else:
         ids = zone_ids = zone_ranks = areas = np.empty(0, dtype=np.int64)
@@ -339,7 +414,9 @@ def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, 
         box = raster.lonlat_bounds()
         points = _located_in_box(cursor, lo, hi, box)
         r_ids, r_areas, r_lon, r_lat = (points[i] for i in range(4))
+        lap("fetch_points")
         r_values = raster.sample(r_lon, r_lat)
+        lap("raster_sample")
         r_class = classify_values(r_values, specs, nodata=raster.nodata)
         # Everyone in a zone keeps a row; outside zones only those the raster classifies.
         in_zone = np.isin(r_ids, ids)
@@ -374,6 +451,7 @@ def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, 
         distances[members] = info.edges.distances(lon[members], lat[members])
         zone_index[members] = position
 
+    lap("distance")
     # The class: the higher of the zone's and the raster's.
     spec_ranks = np.array([s.rank for s in specs] + [-1], dtype=np.int64)
     spec_ids = np.array([s.id for s in specs] + [0], dtype=np.int64)
@@ -421,12 +499,15 @@ def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, 
         codes.astype(np.int64),
         nulls={2: zone_ids == 0, 5: areas == 0},
     )
+    lap("encode")
     copy_in_binary(cursor, "response_exposureresult", RESULT_COLUMNS, payload)
+    lap("write")
     return count
 
 
 def _approximate(cursor, run_id: int) -> int:
     """Households located only to an area: listed (approximate) when their area intersects a zone."""
+    cursor.execute("DROP TABLE IF EXISTS exposure_area")
     cursor.execute(
         """
         CREATE TEMP TABLE exposure_area ON COMMIT DROP AS
@@ -447,7 +528,7 @@ def _approximate(cursor, run_id: int) -> int:
         JOIN geo_area ar ON ar.id = h.area_id
         JOIN response_hazardzone z ON z.id = a.zone_id
         JOIN response_hazardclass c ON c.id = a.class_id
-        WHERE h.location IS NULL OR h.location_precision = 'area'
+        WHERE (h.location IS NULL OR h.location_precision = 'area') AND h.status = 'active'
         ON CONFLICT (run_id, household_id) DO NOTHING
         """,
         [run_id],

@@ -312,7 +312,7 @@ def hazard_zone_from_raster(
         polygons_only = [p for p in polygons_only if p.geom_type == "Polygon" and not p.is_empty]
         if not polygons_only:
             continue
-        multi = GEOSGeometry(shapely.MultiPolygon(polygons_only).wkb, srid=4326)
+        multi = GEOSGeometry(memoryview(shapely.MultiPolygon(polygons_only).wkb), srid=4326)
         if not multi.valid:
             multi = _sql_geometry("SELECT ST_GeomFromEWKB(%s)", [multi.ewkb])
         zones.append(
@@ -405,7 +405,7 @@ def vector_file_features(path: str | Path, *, layer: str | None = None) -> list[
     columns = [c for c in frame.columns if c != "geometry"]
     records = frame[columns].to_dict("records")
     return [
-        (None if geom is None else GEOSGeometry(geom.wkb, srid=4326), record)
+        (None if geom is None else GEOSGeometry(memoryview(geom.wkb), srid=4326), record)
         for geom, record in zip(frame.geometry, records, strict=True)
     ]
 
