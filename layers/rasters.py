@@ -53,6 +53,7 @@ def write_cog(
     streamed by GDAL block by block."""
     import rasterio
     import rasterio.shutil
+    from rasterio._err import CPLE_BaseError
     from rasterio.crs import CRS
     from rasterio.errors import RasterioError
 
@@ -60,7 +61,7 @@ def write_cog(
     with rasterio.Env(**GDAL_ENV):
         try:
             src = rasterio.open(source)
-        except RasterioError as error:
+        except (RasterioError, CPLE_BaseError) as error:
             raise _bad(f"The file is not a readable GeoTIFF ({_first_line(error)}).") from None
         with src:
             if src.driver not in ("GTiff", "COG"):
@@ -81,7 +82,7 @@ def write_cog(
                 dataset = _reframed(src, CRS.from_epsg(assume_crs) if src.crs is None else src.crs, nodata)
             try:
                 rasterio.shutil.copy(dataset, str(destination), driver="COG", **options)
-            except RasterioError as error:
+            except (RasterioError, CPLE_BaseError) as error:
                 Path(destination).unlink(missing_ok=True)
                 raise _bad(f"The GeoTIFF is damaged or truncated ({_first_line(error)}).") from None
             finally:
@@ -113,6 +114,7 @@ def describe(path: str | Path, *, progress: Callable[[float], None] | None = Non
     """Metadata, per-band statistics and histograms of a raster, in two streamed passes over row stripes."""
     import numpy as np
     import rasterio
+    from rasterio._err import CPLE_BaseError
     from rasterio.errors import RasterioError
     from rasterio.warp import transform_bounds
     from rasterio.windows import Window
@@ -163,7 +165,7 @@ def describe(path: str | Path, *, progress: Callable[[float], None] | None = Non
                         counts[band] += np.histogram(values, bins=edges[band])[0]
                 if progress:
                     progress(step / steps)
-        except RasterioError as error:
+        except (RasterioError, CPLE_BaseError) as error:
             raise _bad(f"The GeoTIFF is damaged or truncated ({_first_line(error)}).") from None
 
         statistics = {}
@@ -306,13 +308,17 @@ def render_tile(path: str | Path, *, z: int, x: int, y: int, style: dict, statis
 
 def point_values(path: str | Path, *, lon: float, lat: float) -> list[float | None]:
     """Band values at lon/lat (EPSG:4326); None where nodata. ValidationError outside the raster."""
+    import numpy as np
+    from rasterio._err import CPLE_BaseError
+    from rasterio.errors import RasterioError
     from rio_tiler.errors import PointOutsideBounds
     from rio_tiler.io import Reader
 
     with Reader(str(path)) as reader:
         try:
             point = reader.point(lon, lat)
-        except PointOutsideBounds:
+        except (PointOutsideBounds, RasterioError, CPLE_BaseError):
             raise ValidationError({"lon": "The point lies outside the raster."}) from None
     values = point.array
-    return [None if masked else float(value) for value, masked in zip(values.data, values.mask, strict=True)]
+    mask = np.ma.getmaskarray(values)
+    return [None if masked else float(value) for value, masked in zip(values.data, mask, strict=True)]

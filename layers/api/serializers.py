@@ -107,7 +107,7 @@ class LayerImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     wkt_field = serializers.CharField(required=False, allow_null=True, default=None)
     unit = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     nodata = serializers.FloatField(required=False, allow_null=True, default=None)
-    style = serializers.JSONField(required=False, default=dict)
+    style = serializers.JSONField(required=False, default=dict, binary=True)
 
 
 class LayerImportSerializer(serializers.ModelSerializer):

@@ -47,7 +47,7 @@ def test_geotiff_in_utm_becomes_a_described_cog(tmp_path, districts, media_root,
     assert sum(histogram["counts"]) == valid.size
     expected, _ = np.histogram(valid.astype(np.float32), bins=np.array(histogram["edges"]))
     assert histogram["counts"] == expected.tolist()
-    min_lon, min_lat, max_lon, max_lat = layer.bounds
+    min_lon, min_lat, max_lon, _ = layer.bounds
     assert 87.5 < min_lon < 89 and 92 < max_lon < 93 and 20 < min_lat < 21.5
     assert layer.style["rescale"][0] <= layer.style["rescale"][1]
 
