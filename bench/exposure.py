@@ -358,7 +358,9 @@ def main() -> None:
 
         from geo.demo import load_bangladesh_areas
 
+        start = time.perf_counter()
         load_bangladesh_areas()
+        print(f"areas loaded in {time.perf_counter() - start:.1f} s", flush=True)
         raster = Path(folder) / "depth.tif"
         start = time.perf_counter()
         write_depth_raster(raster, args.raster_size)

@@ -85,19 +85,16 @@ class EdgeIndex:
     @classmethod
     def for_wkb(cls, wkb: bytes) -> EdgeIndex:
         import shapely
-        from pyproj import Transformer
+        from pyproj import Proj
 
         geometry = shapely.segmentize(shapely.from_wkb(wkb), 0.01)
         centre = geometry.centroid
-        transformer = Transformer.from_crs(
-            "EPSG:4326",
-            f"+proj=tmerc +lat_0={centre.y} +lon_0={centre.x} +ellps=WGS84 +units=m +no_defs",
-            always_xy=True,
-        )
+        # A bare Proj (lon/lat in degrees → metres) skips the CRS database look-ups of a Transformer.
+        transformer = Proj(f"+proj=tmerc +lat_0={centre.y} +lon_0={centre.x} +ellps=WGS84 +units=m +no_defs")
         segments = []
         for ring in shapely.get_parts(shapely.boundary(geometry)):
             coords = shapely.get_coordinates(ring)
-            x, y = transformer.transform(coords[:, 0], coords[:, 1])
+            x, y = transformer(coords[:, 0], coords[:, 1])
             xy = np.column_stack([x, y])
             segments.append(np.stack([xy[:-1], xy[1:]], axis=1))
         tree = shapely.STRtree(shapely.linestrings(np.concatenate(segments)))
@@ -106,7 +103,7 @@ class EdgeIndex:
     def distances(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         import shapely
 
-        x, y = self.transformer.transform(lon, lat)
+        x, y = self.transformer(lon, lat)
         indices, distances = self.tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
         result = np.full(len(lon), np.nan)
         result[indices[0]] = distances
