@@ -202,7 +202,7 @@ def test_circle_is_geodesic(coordinator, two_districts):
 
 
 def test_roles_and_scope(client_for, api_client, people, two_districts):
-    _, west, east = two_districts
+    _, _, east = two_districts
     analyst = client_for(roles=["gis_analyst"])
     response = analyst.post(
         f"{BASE}/incidents/", {"name": "X", "hazard_type": "flood", "started_on": "2026-07-01"}, format="json"
