@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
 from collections.abc import Iterable
@@ -422,13 +423,8 @@ def exposure_run_execute(*, run_id: int) -> ExposureRun:
     run = ExposureRun.objects.get(pk=run_id)
     ExposureRun.objects.filter(pk=run.pk).update(status=ExposureRun.Status.RUNNING, started_at=timezone.now())
 
-    def progress(percent: int, message: str) -> None:
-        # A separate connection would be needed to show progress from inside the transaction to other sessions;
-        # the update is cheap and becomes visible at commit, and the task's own state reports it meanwhile.
-        ExposureRun.objects.filter(pk=run.pk).update(progress=percent, message=message[:255])
-
     try:
-        with transaction.atomic():
+        with transaction.atomic(), _progress_reporter(run.pk) as progress:
             summary = exposure_compute(run=run, progress=progress)
     except (ExposureError, ValidationError) as error:
         detail = error.message_dict if hasattr(error, "error_dict") else {"run": [str(error)]}
@@ -445,6 +441,37 @@ def exposure_run_execute(*, run_id: int) -> ExposureRun:
         )
     run.refresh_from_db()
     return run
+
+
+@contextlib.contextmanager
+def _progress_reporter(run_id: int):
+    """Progress written on a second, autocommit connection: the analysis runs in one transaction, and pollers must
+    see progress before it commits. Best effort: a short lock timeout, and no progress rather than a failed run."""
+    import psycopg
+
+    try:
+        side = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+        side.execute("SET lock_timeout = '2s'")
+        side.execute(
+            "SELECT set_config('spmis.actor', 'exposure task', false), set_config('spmis.source', 'task', false)"
+        )
+    except psycopg.Error:
+        side = None
+
+    def report(percent: int, message: str) -> None:
+        if side is None:
+            return
+        with contextlib.suppress(psycopg.Error):
+            side.execute(
+                "UPDATE response_exposurerun SET progress = %s, message = %s WHERE id = %s",
+                [percent, message[:255], run_id],
+            )
+
+    try:
+        yield report
+    finally:
+        if side is not None:
+            side.close()
 
 
 @transaction.atomic(durable=True)

@@ -253,3 +253,9 @@ class NeedsProfileSerializer(StrictFieldsMixin, serializers.ModelSerializer):
                     f"item {position}: per_person_per_day must be a number ≥ 0."
                 ) from None
         return value
+
+
+class IncidentFromCapSerializer(StrictFieldsMixin, serializers.Serializer):
+    alert = serializers.IntegerField()
+    hazard_type = serializers.ChoiceField(choices=Incident._meta.get_field("hazard_type").choices, default="other")
+    hazard_class = serializers.SlugField(default="high")

@@ -64,6 +64,23 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         incident = services.incident_update(incident=incident, areas=areas, **data)
         return Response(s.IncidentSerializer(incident).data)
 
+    @extend_schema(request=s.IncidentFromCapSerializer, responses={201: s.IncidentSerializer})
+    @action(detail=False, methods=["post"], url_path="from-cap")
+    def from_cap(self, request):
+        """An incident from an imported CAP alert, with a zone from the alert's areas; never twice per alert."""
+        from layers.models import CapAlert
+
+        payload = s.IncidentFromCapSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        alert = CapAlert.objects.filter(pk=data["alert"]).first()
+        if alert is None:
+            raise ValidationError({"alert": "No such CAP alert."})
+        incident = services.incident_from_cap(
+            alert=alert, user=request.user, hazard_type=data["hazard_type"], hazard_class=data["hazard_class"]
+        )
+        return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=s.HazardClassTableSerializer, responses={200: s.HazardClassSerializer(many=True)})
     @action(detail=True, methods=["get", "put"], url_path="classes")
     def classes(self, request, pk=None):
