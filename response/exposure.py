@@ -56,16 +56,17 @@ def _noop(percent: int, message: str) -> None:
 
 
 def copy_out_arrays(cursor, query: str, types: list[str]) -> dict[int, np.ndarray]:
-    """Run `query` (literal SQL, no parameters) through binary COPY and return its columns as numpy arrays."""
+    """Run `query` (literal SQL, no parameters) through binary COPY on a psycopg cursor and return its columns as
+    numpy arrays."""
     buffer = bytearray()
-    with cursor.cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
         for data in copy:
             buffer += data
     return decode_binary_copy(bytes(buffer), types)
 
 
 def copy_in_binary(cursor, table: str, columns: tuple[str, ...], payload: bytes) -> None:
-    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
         copy.write(payload)
 
 
@@ -344,7 +345,7 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         raster = RasterSampler(params["raster_path"], params.get("raster_band", 1))
         if not any(s.min_value is not None or s.max_value is not None for s in specs):
             raise ExposureError("The incident's classes have no raster thresholds to classify the raster with.")
-    chunk = int(params.get("chunk_size") or 500_000)
+    chunk = int(params.get("chunk_size") or 100_000)
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -366,10 +367,8 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         first, last = cursor.fetchone()
         located = 0
         if first is not None:
-            starts = range(first, last + 1, chunk)
-            for number, lo in enumerate(starts, start=1):
-                located += _analyse_chunk(cursor, run.pk, lo, lo + chunk, zones, raster, specs, lap)
-                progress(5 + int(80 * number / len(starts)), f"Analysed households up to id {lo + chunk - 1}")
+            located = _pipeline(run.pk, range(first, last + 1, chunk), chunk, zones, raster, specs, progress, timings)
+        clock = time.perf_counter()
         approximate = _approximate(cursor, run.pk) if zones else 0
         lap("approximate")
         progress(90, "Flagging warehouses and distribution points")
@@ -398,10 +397,54 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
     }
 
 
-def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, specs: list[ClassSpec], lap) -> int:
-    if zones:
-        hits = _zone_hits(cursor, lo, hi)
-        lap("zone_join")
+def _pipeline(run_id, starts, chunk, zones, raster, specs, progress, timings) -> int:
+    """Chunks of households flow through three stages: fetch (database), compute (numpy, shapely, raster) and write
+    (database). Database work runs on a worker thread over the run's own connection and transaction, so fetching
+    the next chunk and writing the last one overlap with computing this one (the database works in its own process;
+    psycopg waits without holding the GIL)."""
+    raw = connection.connection  # psycopg connection: thread-safe, one statement at a time
+    busy = {"fetch": 0.0, "compute": 0.0, "write": 0.0}
+
+    def timed_call(stage, function, *args):
+        start = time.perf_counter()
+        try:
+            return function(*args)
+        finally:
+            busy[stage] += time.perf_counter() - start
+
+    def fetch(lo: int):
+        with raw.cursor() as cur:
+            hits = _zone_hits(cur, lo, lo + chunk) if zones else None
+            points = _located_in_box(cur, lo, lo + chunk, raster.lonlat_bounds()) if raster is not None else None
+        return hits, points
+
+    def write(payload: bytes | None) -> None:
+        if payload is not None:
+            with raw.cursor() as cur:
+                copy_in_binary(cur, "response_exposureresult", RESULT_COLUMNS, payload)
+
+    located = 0
+    starts = list(starts)
+    with ThreadPoolExecutor(max_workers=1) as database:
+        fetches = {i: database.submit(timed_call, "fetch", fetch, starts[i]) for i in range(min(2, len(starts)))}
+        writes = []
+        for number, lo in enumerate(starts):
+            hits, points = fetches.pop(number).result()
+            if number + 2 < len(starts):
+                fetches[number + 2] = database.submit(timed_call, "fetch", fetch, starts[number + 2])
+            count, payload = timed_call("compute", _compute_chunk, run_id, hits, points, zones, raster, specs)
+            located += count
+            writes.append(database.submit(timed_call, "write", write, payload))
+            progress(5 + int(80 * (number + 1) / len(starts)), f"Analysed households up to id {lo + chunk - 1}")
+        for future in writes:
+            future.result()
+    timings.update({f"{stage}_busy": round(value, 4) for stage, value in busy.items()})
+    return located
+
+
+def _compute_chunk(run_id, hits, points, zones: dict[int, _ZoneInfo], raster, specs: list[ClassSpec]):
+    """(count, binary COPY payload) of one chunk's result rows."""
+    if hits is not None:
         ids, zone_ids, zone_ranks, areas, lon, lat = (hits[i] for i in range(6))
     else:
         ids = zone_ids = zone_ranks = areas = np.empty(0, dtype=np.int64)
@@ -409,12 +452,8 @@ def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, 
     raster_values = None
     raster_class = np.full(len(ids), NO_CLASS, dtype=np.int64)
     if raster is not None:
-        box = raster.lonlat_bounds()
-        points = _located_in_box(cursor, lo, hi, box)
         r_ids, r_areas, r_lon, r_lat = (points[i] for i in range(4))
-        lap("fetch_points")
         r_values = raster.sample(r_lon, r_lat)
-        lap("raster_sample")
         r_class = classify_values(r_values, specs, nodata=raster.nodata)
         # Everyone in a zone keeps a row; outside zones only those the raster classifies.
         in_zone = np.isin(r_ids, ids)
@@ -434,7 +473,7 @@ def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, 
         raster_class = np.concatenate([raster_class, r_class[extra]])
     count = len(ids)
     if count == 0:
-        return 0
+        return 0, None
 
     distances = np.full(count, np.nan)
     zone_list = sorted(zones)
@@ -449,7 +488,6 @@ def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, 
         distances[members] = info.edges.distances(lon[members], lat[members])
         zone_index[members] = position
 
-    lap("distance")
     # The class: the higher of the zone's and the raster's.
     spec_ranks = np.array([s.rank for s in specs] + [-1], dtype=np.int64)
     spec_ids = np.array([s.id for s in specs] + [0], dtype=np.int64)
@@ -497,10 +535,7 @@ def _analyse_chunk(cursor, run_id, lo, hi, zones: dict[int, _ZoneInfo], raster, 
         codes.astype(np.int64),
         nulls={2: zone_ids == 0, 5: areas == 0},
     )
-    lap("encode")
-    copy_in_binary(cursor, "response_exposureresult", RESULT_COLUMNS, payload)
-    lap("write")
-    return count
+    return count, payload
 
 
 def _approximate(cursor, run_id: int) -> int:
@@ -511,6 +546,9 @@ def _approximate(cursor, run_id: int) -> int:
         CREATE TEMP TABLE exposure_area ON COMMIT DROP AS
         SELECT DISTINCT ON (ap.area_id) ap.area_id, p.zone_id, p.class_id, p.rank
         FROM geo_areapiece ap JOIN exposure_piece p ON ST_Intersects(ap.geom, p.geom)
+        WHERE ap.area_id IN (
+            SELECT DISTINCT area_id FROM registry_household
+            WHERE (location IS NULL OR location_precision = 'area') AND status = 'active' AND area_id IS NOT NULL)
         ORDER BY ap.area_id, p.rank DESC, p.zone_id
         """
     )

@@ -379,7 +379,7 @@ def exposure_run_start(
     raster_band: int = 1,
     raster_layer: int | None = None,
     zone_ids: list[int] | None = None,
-    chunk_size: int = 500_000,
+    chunk_size: int = 100_000,
 ) -> ExposureRun:
     """Record an analysis of the incident's current zones (or the given zone versions) and queue it after commit."""
     with transaction.atomic(durable=True):
@@ -458,20 +458,27 @@ def _progress_reporter(run_id: int):
     except psycopg.Error:
         side = None
 
+    state = {"side": side}
+
     def report(percent: int, message: str) -> None:
-        if side is None:
+        connection_ = state["side"]
+        if connection_ is None:
             return
-        with contextlib.suppress(psycopg.Error):
-            side.execute(
+        try:
+            connection_.execute(
                 "UPDATE response_exposurerun SET progress = %s, message = %s WHERE id = %s",
                 [percent, message[:255], run_id],
             )
+        except psycopg.Error:
+            # The row is locked by the caller's own transaction: stop trying rather than wait at every step.
+            state["side"] = None
+            connection_.close()
 
     try:
         yield report
     finally:
-        if side is not None:
-            side.close()
+        if state["side"] is not None:
+            state["side"].close()
 
 
 @transaction.atomic(durable=True)

@@ -86,3 +86,16 @@ def test_approximate_households_and_facilities(two_districts):
     assert ("distribution_warehouse", dry_store.id) not in flagged
     assert run.result["approximate_households"] == 1
     assert run.result["zone_versions"] == [zone.id]
+
+
+def test_chunked_pipeline_gives_the_same_rows(two_districts):
+    incident = IncidentFactory()
+    HazardZoneFactory(incident=incident, geom=MultiPolygon(Polygon.from_bbox((90.1, 23.1, 90.5, 23.5)), srid=4326))
+    for i in range(30):
+        HouseholdFactory(location=Point(90.0 + i * 0.02, 23.3, srid=4326))
+    whole = run_for(incident)
+    chunked = run_for(incident, chunk_size=4)
+    columns = ("household_id", "class_rank", "distance_m", "reason")
+    expected = sorted(ExposureResult.objects.filter(run=whole).values_list(*columns))
+    assert len(expected) == 21  # 90.10 … 90.50 inclusive: the boundary rule
+    assert sorted(ExposureResult.objects.filter(run=chunked).values_list(*columns)) == expected
