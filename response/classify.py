@@ -116,6 +116,20 @@ def encode_binary_copy(
     return b"".join(parts)
 
 
+def record_size(types: list[str]) -> int:
+    """Bytes per tuple of a binary COPY of fixed-width, never-NULL fields."""
+    return 2 + sum(4 + np.dtype(_TYPES[t]).itemsize for t in types)
+
+
+def decode_records(body: bytes, types: list[str]) -> dict[int, np.ndarray]:
+    """Decode whole tuples (no header, no trailer) of a binary COPY of fixed-width, never-NULL fields."""
+    fields = [("n", ">i2")]
+    for position, pgtype in enumerate(types):
+        fields += [(f"l{position}", ">i4"), (f"v{position}", _TYPES[pgtype])]
+    block = np.frombuffer(body, dtype=np.dtype(fields))
+    return {position: block[f"v{position}"].astype(_TYPES[t].lstrip(">")) for position, t in enumerate(types)}
+
+
 def decode_binary_copy(data: bytes, types: list[str]) -> dict[int, np.ndarray]:
     """Decode COPY … TO STDOUT (FORMAT binary) output whose fields are all fixed-width and never NULL."""
     fields = [("n", ">i2")]

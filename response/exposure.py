@@ -15,8 +15,10 @@ is inside the zone; one strictly inside a hole is not. On an edge shared by two 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -277,35 +279,6 @@ def _household_extent(cursor, limit: tuple[float, float, float, float]) -> tuple
     )
 
 
-def _zone_hits(cursor, lo: int, hi: int) -> dict[int, np.ndarray]:
-    return copy_out_arrays(
-        cursor,
-        f"""
-        SELECT DISTINCT ON (h.id) h.id, p.zone_id, p.rank::int8, coalesce(h.area_id, 0), ST_X(h.location),
-               ST_Y(h.location)
-        FROM registry_household h JOIN exposure_piece p ON ST_Intersects(p.geom, h.location)
-        WHERE h.id >= {int(lo)} AND h.id < {int(hi)} AND h.location IS NOT NULL AND h.location_precision <> 'area'
-          AND h.status = 'active'
-        ORDER BY h.id, p.rank DESC, p.zone_id
-        """,
-        ["int8", "int8", "int8", "int8", "float8", "float8"],
-    )
-
-
-def _located_in_box(cursor, lo: int, hi: int, box: tuple[float, float, float, float]) -> dict[int, np.ndarray]:
-    x0, y0, x1, y1 = (float(v) for v in box)
-    return copy_out_arrays(
-        cursor,
-        f"""
-        SELECT h.id, coalesce(h.area_id, 0), ST_X(h.location), ST_Y(h.location)
-        FROM registry_household h
-        WHERE h.id >= {int(lo)} AND h.id < {int(hi)} AND h.location IS NOT NULL AND h.location_precision <> 'area'
-          AND h.status = 'active' AND h.location && ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, 4326)
-        """,
-        ["int8", "int8", "float8", "float8"],
-    )
-
-
 @dataclass
 class _ZoneInfo:
     id: int
@@ -363,11 +336,7 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         if zones:
             _prepare_pieces(cursor, list(zones), int(params.get("subdivide_vertices") or 128))
         lap("prepare")
-        cursor.execute("SELECT min(id), max(id) FROM registry_household")
-        first, last = cursor.fetchone()
-        located = 0
-        if first is not None:
-            located = _pipeline(run.pk, range(first, last + 1, chunk), chunk, zones, raster, specs, progress, timings)
+        located = _stream_analysis(run.pk, chunk, zones, raster, specs, progress, timings)
         clock = time.perf_counter()
         approximate = _approximate(cursor, run.pk) if zones else 0
         lap("approximate")
@@ -397,97 +366,189 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
     }
 
 
-def _pipeline(run_id, starts, chunk, zones, raster, specs, progress, timings) -> int:
-    """Chunks of households flow through three stages: fetch (database), compute (numpy, shapely, raster) and write
-    (database). Database work runs on a worker thread over the run's own connection and transaction, so fetching
-    the next chunk and writing the last one overlap with computing this one (the database works in its own process;
-    psycopg waits without holding the GIL)."""
-    raw = connection.connection  # psycopg connection: thread-safe, one statement at a time
-    busy = {"fetch": 0.0, "compute": 0.0, "write": 0.0}
+def stream_batches(query: str, types: list[str], batch_rows: int) -> Iterator[dict[int, np.ndarray]]:
+    """Rows of `query` (fixed-width, never NULL) in numpy batches, read by binary COPY on a reader thread, so the
+    database keeps producing rows while the caller computes on the previous batch."""
+    from response.classify import COPY_HEADER, decode_records, record_size
 
-    def timed_call(stage, function, *args):
-        start = time.perf_counter()
+    raw = connection.connection  # psycopg connection of the run's transaction; thread-safe
+    size = record_size(types)
+    batches: queue.Queue = queue.Queue(maxsize=4)
+    done = object()
+
+    def reader() -> None:
         try:
-            return function(*args)
-        finally:
-            busy[stage] += time.perf_counter() - start
+            buffer = bytearray()
+            started = False
+            with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+                for data in copy:
+                    buffer += data
+                    if not started and len(buffer) >= len(COPY_HEADER):
+                        del buffer[: len(COPY_HEADER)]
+                        started = True
+                    complete = len(buffer) // size
+                    if started and complete >= batch_rows:
+                        batches.put(decode_records(bytes(buffer[: complete * size]), types))
+                        del buffer[: complete * size]
+            complete = len(buffer) // size  # what is left is whole records and the 2-byte trailer
+            if complete:
+                batches.put(decode_records(bytes(buffer[: complete * size]), types))
+            batches.put(done)
+        except BaseException as error:  # handed to the consumer, which re-raises it in the analysis
+            batches.put(error)
 
-    def fetch(lo: int):
-        with raw.cursor() as cur:
-            hits = _zone_hits(cur, lo, lo + chunk) if zones else None
-            points = _located_in_box(cur, lo, lo + chunk, raster.lonlat_bounds()) if raster is not None else None
-        return hits, points
-
-    def write(payload: bytes | None) -> None:
-        if payload is not None:
-            with raw.cursor() as cur:
-                copy_in_binary(cur, "response_exposureresult", RESULT_COLUMNS, payload)
-
-    located = 0
-    starts = list(starts)
-    with ThreadPoolExecutor(max_workers=1) as database:
-        fetches = {i: database.submit(timed_call, "fetch", fetch, starts[i]) for i in range(min(2, len(starts)))}
-        writes = []
-        for number, lo in enumerate(starts):
-            hits, points = fetches.pop(number).result()
-            if number + 2 < len(starts):
-                fetches[number + 2] = database.submit(timed_call, "fetch", fetch, starts[number + 2])
-            count, payload = timed_call("compute", _compute_chunk, run_id, hits, points, zones, raster, specs)
-            located += count
-            writes.append(database.submit(timed_call, "write", write, payload))
-            progress(5 + int(80 * (number + 1) / len(starts)), f"Analysed households up to id {lo + chunk - 1}")
-        for future in writes:
-            future.result()
-    timings.update({f"{stage}_busy": round(value, 4) for stage, value in busy.items()})
-    return located
+    thread = threading.Thread(target=reader, name="exposure-copy-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := batches.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        thread.join()
 
 
-def _compute_chunk(run_id, hits, points, zones: dict[int, _ZoneInfo], raster, specs: list[ClassSpec]):
-    """(count, binary COPY payload) of one chunk's result rows."""
-    if hits is not None:
-        ids, zone_ids, zone_ranks, areas, lon, lat = (hits[i] for i in range(6))
+def _hits_query() -> str:
+    return """
+        SELECT h.id, p.zone_id, p.rank::int8, coalesce(h.area_id, 0), ST_X(h.location), ST_Y(h.location)
+        FROM registry_household h JOIN exposure_piece p ON ST_Intersects(p.geom, h.location)
+        WHERE h.location IS NOT NULL AND h.location_precision <> 'area' AND h.status = 'active'
+    """
+
+
+def _points_query(box: tuple[float, float, float, float]) -> str:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return f"""
+        SELECT h.id, coalesce(h.area_id, 0), ST_X(h.location), ST_Y(h.location)
+        FROM registry_household h
+        WHERE h.location IS NOT NULL AND h.location_precision <> 'area' AND h.status = 'active'
+          AND h.location && ST_MakeEnvelope({x0!r}, {y0!r}, {x1!r}, {y1!r}, 4326)
+    """
+
+
+def _stream_analysis(run_id, batch_rows, zones, raster, specs, progress, timings) -> int:
+    """Zone hits, then raster values, streamed and computed batch by batch; merged per household; written with
+    binary COPY in slices. Memory holds the affected households only (a few tens of bytes each)."""
+    busy = {"stream_compute": 0.0, "merge": 0.0, "write": 0.0}
+    zone_list = sorted(zones)
+    zone_position = {zone_id: position for position, zone_id in enumerate(zone_list)}
+    hit_parts: list[tuple] = []
+    if zones:
+        seen = 0
+        for batch in stream_batches(_hits_query(), ["int8", "int8", "int8", "int8", "float8", "float8"], batch_rows):
+            start = time.perf_counter()
+            ids, zone_ids, ranks, areas, lon, lat = (batch[i] for i in range(6))
+            distances = np.full(len(ids), np.nan)
+            for zone_id in np.unique(zone_ids):
+                members = zone_ids == zone_id
+                info = zones[int(zone_id)]
+                if info.edges is None:
+                    info.edges = EdgeIndex.for_wkb(info.wkb)
+                distances[members] = info.edges.distances(lon[members], lat[members])
+            hit_parts.append((ids, zone_ids, ranks, areas, lon, lat, distances))
+            seen += len(ids)
+            busy["stream_compute"] += time.perf_counter() - start
+            progress(min(60, 5 + seen // max(1, batch_rows)), f"{seen} households found in zones")
+    start = time.perf_counter()
+    if hit_parts:
+        ids, zone_ids, ranks, areas, lon, lat, distances = (
+            np.concatenate(column) for column in zip(*hit_parts, strict=True)
+        )
+        # A household inside several pieces or zones: keep the highest rank, then the lowest zone id.
+        order = np.lexsort((zone_ids, -ranks, ids))
+        ids, zone_ids, ranks, areas, distances = (a[order] for a in (ids, zone_ids, ranks, areas, distances))
+        first = np.ones(len(ids), dtype=bool)
+        first[1:] = ids[1:] != ids[:-1]
+        ids, zone_ids, ranks, areas, distances = (a[first] for a in (ids, zone_ids, ranks, areas, distances))
     else:
-        ids = zone_ids = zone_ranks = areas = np.empty(0, dtype=np.int64)
-        lon = lat = np.empty(0)
-    raster_values = None
+        ids = zone_ids = ranks = areas = np.empty(0, dtype=np.int64)
+        distances = np.empty(0)
+    hit_parts.clear()
+    busy["merge"] += time.perf_counter() - start
+
+    raster_values = np.full(len(ids), np.nan)
     raster_class = np.full(len(ids), NO_CLASS, dtype=np.int64)
     if raster is not None:
-        r_ids, r_areas, r_lon, r_lat = (points[i] for i in range(4))
-        r_values = raster.sample(r_lon, r_lat)
-        r_class = classify_values(r_values, specs, nodata=raster.nodata)
-        # Everyone in a zone keeps a row; outside zones only those the raster classifies.
-        in_zone = np.isin(r_ids, ids)
-        extra = (r_class != NO_CLASS) & ~in_zone
-        order = np.argsort(ids)
-        position = order[np.searchsorted(ids, r_ids[in_zone], sorter=order)] if len(ids) else np.empty(0, np.int64)
-        raster_values = np.full(len(ids), np.nan)
-        raster_values[position] = r_values[in_zone]
-        raster_class[position] = r_class[in_zone]
-        ids = np.concatenate([ids, r_ids[extra]])
-        zone_ids = np.concatenate([zone_ids, np.zeros(extra.sum(), dtype=np.int64)])
-        zone_ranks = np.concatenate([zone_ranks, np.full(extra.sum(), -1, dtype=np.int64)])
-        areas = np.concatenate([areas, r_areas[extra]])
-        lon = np.concatenate([lon, r_lon[extra]])
-        lat = np.concatenate([lat, r_lat[extra]])
-        raster_values = np.concatenate([raster_values, r_values[extra]])
-        raster_class = np.concatenate([raster_class, r_class[extra]])
+        extra_parts = []
+        for batch in stream_batches(
+            _points_query(raster.lonlat_bounds()), ["int8", "int8", "float8", "float8"], batch_rows
+        ):
+            start = time.perf_counter()
+            r_ids, r_areas, r_lon, r_lat = (batch[i] for i in range(4))
+            values = raster.sample(r_lon, r_lat)
+            classes = classify_values(values, specs, nodata=raster.nodata)
+            if len(ids):
+                position = np.searchsorted(ids, r_ids)
+                position[position >= len(ids)] = 0
+                in_zone = ids[position] == r_ids
+                raster_values[position[in_zone]] = values[in_zone]
+                raster_class[position[in_zone]] = classes[in_zone]
+            else:
+                in_zone = np.zeros(len(r_ids), dtype=bool)
+            keep = (classes != NO_CLASS) & ~in_zone
+            extra_parts.append((r_ids[keep], r_areas[keep], values[keep], classes[keep]))
+            busy["stream_compute"] += time.perf_counter() - start
+        start = time.perf_counter()
+        if extra_parts:
+            e_ids, e_areas, e_values, e_classes = (np.concatenate(column) for column in zip(*extra_parts, strict=True))
+            count = len(e_ids)
+            ids = np.concatenate([ids, e_ids])
+            zone_ids = np.concatenate([zone_ids, np.zeros(count, dtype=np.int64)])
+            ranks = np.concatenate([ranks, np.full(count, -1, dtype=np.int64)])
+            areas = np.concatenate([areas, e_areas])
+            distances = np.concatenate([distances, np.full(count, np.nan)])
+            raster_values = np.concatenate([raster_values, e_values])
+            raster_class = np.concatenate([raster_class, e_classes])
+        busy["merge"] += time.perf_counter() - start
+
+    progress(70, f"Writing {len(ids)} result rows")
+    start = time.perf_counter()
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        for lo in range(0, len(ids), 500_000):
+            part = slice(lo, lo + 500_000)
+            payload = _encode_rows(
+                run_id,
+                ids[part],
+                zone_ids[part],
+                ranks[part],
+                areas[part],
+                distances[part],
+                raster_values[part],
+                raster_class[part],
+                zones,
+                zone_list,
+                zone_position,
+                raster,
+                specs,
+            )
+            copy_in_binary(cursor, "response_exposureresult", RESULT_COLUMNS, payload)
+    busy["write"] += time.perf_counter() - start
+    timings.update({stage: round(value, 4) for stage, value in busy.items()})
+    return len(ids)
+
+
+def _encode_rows(
+    run_id,
+    ids,
+    zone_ids,
+    zone_ranks,
+    areas,
+    distances,
+    raster_values,
+    raster_class,
+    zones,
+    zone_list,
+    zone_position,
+    raster,
+    specs,
+) -> bytes:
+    """Binary COPY payload of result rows: class = the higher of the zone's and the raster's; reason texts chosen
+    per row from a handful of distinct ones (zone × on-edge × raster class)."""
     count = len(ids)
-    if count == 0:
-        return 0, None
-
-    distances = np.full(count, np.nan)
-    zone_list = sorted(zones)
     zone_index = np.full(count, -1, dtype=np.int64)
-    for position, zone_id in enumerate(zone_list):
-        members = zone_ids == zone_id
-        if not members.any():
-            continue
-        info = zones[zone_id]
-        if info.edges is None:
-            info.edges = EdgeIndex.for_wkb(info.wkb)
-        distances[members] = info.edges.distances(lon[members], lat[members])
-        zone_index[members] = position
-
+    for zone_id, position in zone_position.items():
+        zone_index[zone_ids == zone_id] = position
     # The class: the higher of the zone's and the raster's.
     spec_ranks = np.array([s.rank for s in specs] + [-1], dtype=np.int64)
     spec_ids = np.array([s.id for s in specs] + [0], dtype=np.int64)
@@ -519,7 +580,7 @@ def _compute_chunk(run_id, hits, points, zones: dict[int, _ZoneInfo], raster, sp
             )
         texts.append("; ".join(parts))
 
-    payload = encode_binary_copy(
+    return encode_binary_copy(
         [
             ("int8", np.full(count, run_id, dtype=np.int64)),
             ("int8", ids),
@@ -535,7 +596,6 @@ def _compute_chunk(run_id, hits, points, zones: dict[int, _ZoneInfo], raster, sp
         codes.astype(np.int64),
         nulls={2: zone_ids == 0, 5: areas == 0},
     )
-    return count, payload
 
 
 def _approximate(cursor, run_id: int) -> int:
