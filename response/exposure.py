@@ -354,7 +354,7 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         by_class = {key: {"households": located_n, "approximate": approx_n} for key, located_n, approx_n in cursor}
         lap("summary")
         # Temporary tables go at commit, but a caller's outer transaction may run several analyses.
-        cursor.execute("DROP TABLE IF EXISTS exposure_piece, exposure_area")
+        cursor.execute("DROP TABLE IF EXISTS exposure_piece")
     return {
         "affected_households": located,
         "approximate_households": approximate,
@@ -599,32 +599,30 @@ def _encode_rows(
 
 
 def _approximate(cursor, run_id: int) -> int:
-    """Households located only to an area: listed (approximate) when their area intersects a zone."""
-    cursor.execute("DROP TABLE IF EXISTS exposure_area")
+    """Households located only to an area: listed (approximate) when their area intersects a zone. One scan of the
+    registry finds them; only their areas are tested against the zones."""
     cursor.execute(
         """
-        CREATE TEMP TABLE exposure_area ON COMMIT DROP AS
-        SELECT DISTINCT ON (ap.area_id) ap.area_id, p.zone_id, p.class_id, p.rank
-        FROM geo_areapiece ap JOIN exposure_piece p ON ST_Intersects(ap.geom, p.geom)
-        WHERE ap.area_id IN (
-            SELECT DISTINCT area_id FROM registry_household
-            WHERE (location IS NULL OR location_precision = 'area') AND status = 'active' AND area_id IS NOT NULL)
-        ORDER BY ap.area_id, p.rank DESC, p.zone_id
-        """
-    )
-    cursor.execute(
-        """
+        WITH approx AS MATERIALIZED (
+            SELECT id, area_id FROM registry_household
+            WHERE (location IS NULL OR location_precision = 'area') AND status = 'active' AND area_id IS NOT NULL
+        ),
+        best AS (
+            SELECT DISTINCT ON (ap.area_id) ap.area_id, p.zone_id, p.class_id, p.rank
+            FROM geo_areapiece ap JOIN exposure_piece p ON ST_Intersects(ap.geom, p.geom)
+            WHERE ap.area_id IN (SELECT DISTINCT area_id FROM approx)
+            ORDER BY ap.area_id, p.rank DESC, p.zone_id
+        )
         INSERT INTO response_exposureresult
             (run_id, household_id, zone_id, hazard_class_id, class_rank, area_id, approximate, reason)
         SELECT %s, h.id, a.zone_id, a.class_id, a.rank, h.area_id, true,
                format('located only to %%s, which a zone reaches: %%s v%%s (%%s)',
                       ar.name, coalesce(nullif(z.name, ''), 'zone'), z.version, c.name)
-        FROM registry_household h
-        JOIN exposure_area a ON a.area_id = h.area_id
+        FROM approx h
+        JOIN best a ON a.area_id = h.area_id
         JOIN geo_area ar ON ar.id = h.area_id
         JOIN response_hazardzone z ON z.id = a.zone_id
         JOIN response_hazardclass c ON c.id = a.class_id
-        WHERE (h.location IS NULL OR h.location_precision = 'area') AND h.status = 'active'
         ON CONFLICT (run_id, household_id) DO NOTHING
         """,
         [run_id],
