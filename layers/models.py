@@ -62,7 +62,8 @@ class VectorLayer(models.Model):
 class VectorFeature(models.Model):
     """One feature of a VectorLayer: a valid EPSG:4326 geometry and its attributes as JSON."""
 
-    layer = models.ForeignKey(VectorLayer, on_delete=models.CASCADE, related_name="features")
+    # The (layer, fid) index serves lookups by layer; a separate FK index would only slow bulk inserts.
+    layer = models.ForeignKey(VectorLayer, on_delete=models.CASCADE, related_name="features", db_index=False)
     fid = models.BigIntegerField(help_text="Position of the feature in the source file, from 1.")
     geom = models.GeometryField(srid=4326)
     properties = models.JSONField(default=dict)

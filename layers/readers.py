@@ -234,7 +234,19 @@ def resolve_crs(source: VectorSource, assume_crs: int | None) -> str:
 
 def iter_chunks(source: VectorSource, *, crs: str, chunk_size: int = CHUNK_FEATURES) -> Iterator[Chunk]:
     """Read the layer chunk by chunk, reproject to EPSG:4326 and render COPY text. Mixed geometry families are
-    refused; null and empty geometries are dropped and counted."""
+    refused; null and empty geometries are dropped and counted. The next chunk is read in a worker thread while
+    the caller sends the current one to the database (GDAL, shapely and the socket all release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = _read_chunks(source, crs=crs, chunk_size=chunk_size)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = pool.submit(next, chunks, None)
+            yield chunk
+
+
+def _read_chunks(source: VectorSource, *, crs: str, chunk_size: int) -> Iterator[Chunk]:
     import numpy as np
     import pyogrio
     import shapely

@@ -151,7 +151,9 @@ def vector_layer_import_file(
                 progress(min(percent, 70), f"Read {result.read} of {source.feature_count} features")
             if family is None:
                 raise ValidationError({"file": "Every feature has an empty geometry; nothing to import."})
-            progress(75, "Repairing geometries and writing features")
+            progress(72, "Repairing geometries")
+            bbox = _repair_staged(cursor, family, result)
+            progress(80, "Writing features")
             with transaction.atomic():
                 layer = VectorLayer.objects.create(
                     name=options.name or Path(str(member or path)).stem,
@@ -170,7 +172,7 @@ def vector_layer_import_file(
                     uploaded_by=user,
                     **(extra or {}),
                 )
-                _insert_staged(cursor, layer, family, result)
+                _insert_staged(cursor, layer, bbox, result)
         finally:
             cursor.execute("DROP TABLE IF EXISTS layer_stage")
     result.geometry_type = family
@@ -186,38 +188,35 @@ def _crs_label(crs: str) -> str:
     return f"EPSG:{code}" if code else parsed.name
 
 
-def _insert_staged(cursor, layer: VectorLayer, family: str, result: VectorImportResult) -> None:
+def _repair_staged(cursor, family: str, result: VectorImportResult) -> list[float] | None:
+    """Repair invalid geometries and drop those left empty, in the staging table (still outside the transaction
+    that writes the layer, so progress stays visible); returns the extent of what remains."""
     cursor.execute(
-        """
-        WITH checked AS MATERIALIZED (
-            SELECT fid, props, geom, ST_IsValid(geom) AS ok FROM layer_stage
-        ), fixed AS MATERIALIZED (
-            SELECT fid, props, ok,
-                   CASE WHEN ok THEN geom ELSE ST_CollectionExtract(ST_MakeValid(geom), %(family)s) END AS geom
-            FROM checked
-        ), inserted AS (
-            INSERT INTO layers_vectorfeature (layer_id, fid, geom, properties)
-            SELECT %(layer)s, fid, geom, props FROM fixed WHERE NOT ST_IsEmpty(geom)
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM inserted),
-               (SELECT count(*) FILTER (WHERE NOT ok) FROM fixed),
-               (SELECT count(*) FILTER (WHERE ST_IsEmpty(geom)) FROM fixed),
-               (SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)]
-                  FROM (SELECT ST_Extent(geom) AS e FROM fixed WHERE NOT ST_IsEmpty(geom)) x)
-        """,
-        {"family": FAMILY_COLLECTION_TYPE[family], "layer": layer.pk},
+        "UPDATE layer_stage SET geom = ST_CollectionExtract(ST_MakeValid(geom), %s) WHERE NOT ST_IsValid(geom)",
+        [FAMILY_COLLECTION_TYPE[family]],
     )
-    inserted, repaired, emptied, bbox = cursor.fetchone()
-    if inserted == 0:
+    result.repaired = cursor.rowcount
+    cursor.execute("DELETE FROM layer_stage WHERE ST_IsEmpty(geom)")
+    result.dropped_empty += cursor.rowcount
+    cursor.execute(
+        "SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] "
+        "FROM (SELECT ST_Extent(geom) AS e FROM layer_stage) x"
+    )
+    bbox = cursor.fetchone()[0]
+    if bbox is None or bbox[0] is None:
         raise ValidationError({"file": "No feature has a usable geometry after repair; nothing to import."})
-    result.features = inserted
-    result.repaired = repaired
-    result.dropped_empty += emptied
-    VectorLayer.objects.filter(pk=layer.pk).update(
-        feature_count=inserted, bbox=[float(v) for v in bbox] if bbox else None
+    return [float(v) for v in bbox]
+
+
+def _insert_staged(cursor, layer: VectorLayer, bbox: list[float], result: VectorImportResult) -> None:
+    cursor.execute(
+        "INSERT INTO layers_vectorfeature (layer_id, fid, geom, properties) "
+        "SELECT %s, fid, geom, props FROM layer_stage ",
+        [layer.pk],
     )
-    layer.feature_count = inserted
+    result.features = cursor.rowcount
+    VectorLayer.objects.filter(pk=layer.pk).update(feature_count=result.features, bbox=bbox)
+    layer.feature_count = result.features
     layer.bbox = bbox
 
 
