@@ -322,8 +322,8 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
     def aggregates(self, request, pk=None):
         """Households and people by class × area at a level; with k, k-anonymous for sharing with partners."""
         k = _int_param(request, "k", minimum=1, maximum=1000)
-        if k is None and not request.user.has_perm("response.view_exposureresult"):
-            k = selectors.DEFAULT_K  # users without the named list only get shareable aggregates
+        if not request.user.has_perm("response.view_exposureresult"):
+            k = max(k or 0, selectors.DEFAULT_K)  # users without the named list only get shareable aggregates
         rows = selectors.exposure_aggregates(
             run=self.get_object(), user=request.user, level=_int_param(request, "level", 0, maximum=20), k=k
         )
@@ -416,8 +416,8 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
     def report(self, request, pk=None):
         """The printable situation report (HTML; print to PDF from the browser)."""
         k = _int_param(request, "k", minimum=1, maximum=1000)
-        if k is None and not request.user.has_perm("response.view_exposureresult"):
-            k = selectors.DEFAULT_K
+        if not request.user.has_perm("response.view_exposureresult"):
+            k = max(k or 0, selectors.DEFAULT_K)
         html = situation_report_html(
             run=self.get_object(), user=request.user, level=_int_param(request, "level", 2, maximum=20), k=k
         )

@@ -237,4 +237,5 @@ def test_roles_and_scope(client_for, api_client, people, two_districts):
     assert logistics.get(f"{BASE}/exposure-runs/{run.pk}/results/").status_code == 403
     shared = logistics.get(f"{BASE}/exposure-runs/{run.pk}/aggregates/").json()
     assert shared["k"] == 5
+    assert logistics.get(f"{BASE}/exposure-runs/{run.pk}/aggregates/?k=1").json()["k"] == 5
     assert analyst.post(f"{BASE}/exposure-runs/", {"incident": incident["id"]}, format="json").status_code == 403
