@@ -238,4 +238,6 @@ def test_roles_and_scope(client_for, api_client, people, two_districts):
     shared = logistics.get(f"{BASE}/exposure-runs/{run.pk}/aggregates/").json()
     assert shared["k"] == 5
     assert logistics.get(f"{BASE}/exposure-runs/{run.pk}/aggregates/?k=1").json()["k"] == 5
+    report = logistics.get(f"{BASE}/exposure-runs/{run.pk}/report/?level=1").content.decode()
+    assert "fewer than 5 households" in report and "&amp;lt;" not in report
     assert analyst.post(f"{BASE}/exposure-runs/", {"incident": incident["id"]}, format="json").status_code == 403
