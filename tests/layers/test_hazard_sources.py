@@ -186,3 +186,35 @@ def test_ems_package_without_observed_event(tmp_path, districts):
     with pytest.raises(ValidationError, match="No observed-event layer"):
         ems_package_import(path=path, options=LayerImportOptions())
     assert VectorLayer.objects.count() == 0
+
+
+def test_cap_alert_by_url(client_for, districts, monkeypatch, django_capture_on_commit_callbacks):
+    import requests
+
+    body = cap_xml("BMD-URL", polygons=[largest(district(districts, "Sylhet"))])
+
+    class FakeResponse:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def raise_for_status(self):
+            return None
+
+        def iter_content(self, size):
+            yield body
+
+    requested = []
+    monkeypatch.setattr(requests, "get", lambda url, **kw: requested.append(url) or FakeResponse())
+    client = client_for(roles=["emergency_coordinator"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/layers/layer-imports/", {"kind": "cap", "url": "https://alerts.example.org/bmd.xml"}, format="json"
+        )
+    assert response.status_code == 202, response.content
+    assert requested == ["https://alerts.example.org/bmd.xml"]
+    assert CapAlert.objects.get().identifier == "BMD-URL"
+    response = client.post("/api/v1/layers/layer-imports/", {"kind": "vector"}, format="json")
+    assert response.status_code == 400 and "file" in response.json()
