@@ -211,7 +211,7 @@ def _repair_staged(cursor, family: str, result: VectorImportResult) -> list[floa
 def _insert_staged(cursor, layer: VectorLayer, bbox: list[float], result: VectorImportResult) -> None:
     cursor.execute(
         "INSERT INTO layers_vectorfeature (layer_id, fid, geom, properties) "
-        "SELECT %s, fid, geom, props FROM layer_stage ",
+        "SELECT %s, fid, geom, props FROM layer_stage",
         [layer.pk],
     )
     result.features = cursor.rowcount
