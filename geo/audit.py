@@ -17,6 +17,9 @@ from django.db import connections
 
 Actor = str | Callable[[], str]
 _current: contextvars.ContextVar[tuple[Actor, str] | None] = contextvars.ContextVar("spmis_audit", default=None)
+# Resolving the actor may itself query the database (a lazy request.user loads the session): those queries pass
+# straight through instead of re-entering the wrapper.
+_resolving: contextvars.ContextVar[bool] = contextvars.ContextVar("spmis_audit_resolving", default=False)
 
 
 def _resolve(actor: Actor) -> str:
@@ -26,9 +29,13 @@ def _resolve(actor: Actor) -> str:
 def _wrapper_for(alias: str):
     def wrapper(execute, sql, params, many, context):
         state = _current.get()
-        if state is not None:
+        if state is not None and not _resolving.get():
             connection = connections[alias]
-            actor, source = _resolve(state[0]), state[1]
+            token = _resolving.set(True)
+            try:
+                actor, source = _resolve(state[0]), state[1]
+            finally:
+                _resolving.reset(token)
             atomic_key = id(connection.atomic_blocks[0]) if connection.in_atomic_block else None
             key = (id(connection.connection), atomic_key, actor, source)
             if getattr(connection, "_spmis_audit_key", None) != key:

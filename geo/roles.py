@@ -70,10 +70,9 @@ def sync_roles() -> dict[str, int]:
 
 
 def sync_after_migrate(sender, **kwargs) -> None:
-    from django.conf import settings
-
-    # Permissions for every app exist once the last app's post_migrate runs.
-    if sender.name == settings.INSTALLED_APPS[-1]:
+    # post_migrate is sent once per app that has models; permissions for every app exist once the last one's runs.
+    last_with_models = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    if sender.label == last_with_models.label:
         sync_roles()
 
 

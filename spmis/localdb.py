@@ -29,8 +29,9 @@ SUPERUSER = "spmis"
 EXTENSIONS = ("postgis", "hstore", "postgis_raster", "pgrouting", "pg_trgm", "unaccent", "fuzzystrmatch")
 FIRST_PORT = 55432
 
-# Tuned for a laptop or a 2-core CI box doing bulk loads; durability is traded for speed only where a crash
-# would at worst lose the last few commits of a disposable local database.
+# Tuned for a laptop or a 2-core CI box doing bulk loads and creating many test databases. This cluster is for
+# development, the demo and tests only: it trades crash safety for speed (fsync off), so an operating-system crash
+# can damage it. Real data belongs on a server given by DATABASE_URL (docs/deploy.md).
 SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
     "unix_socket_directories": "",
@@ -39,6 +40,8 @@ SERVER_SETTINGS = {
     "maintenance_work_mem": "512MB",
     "max_wal_size": "4GB",
     "synchronous_commit": "off",
+    "fsync": "off",
+    "full_page_writes": "off",
     "max_connections": "200",
     "max_locks_per_transaction": "256",
     "jit": "off",

@@ -1,4 +1,5 @@
 from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo.models import Area, AreaImport, AuditEvent
@@ -7,16 +8,14 @@ from geo.services import PARENT_MATCH_CHOICES
 
 class AreaSerializer(GeoFeatureModelSerializer):
     parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
-    geometry = serializers.SerializerMethodField()
+    # The geometry served is the (optionally simplified) annotation made by geo.selectors.area_list.
+    geom = GeometryField(source="geometry", read_only=True)
 
     class Meta:
         model = Area
-        geo_field = "geometry"
+        geo_field = "geom"
         fields = ["id", "code", "name", "level", "parent", "parent_code", "area_km2", "population", "lineage"]
         read_only_fields = fields
-
-    def get_geometry(self, area):
-        return area.geometry
 
 
 class AreaImportCreateSerializer(serializers.Serializer):

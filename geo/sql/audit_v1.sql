@@ -52,6 +52,17 @@ END $$;
 DROP TRIGGER IF EXISTS audit_append_only ON geo_auditevent;
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON geo_auditevent
     FOR EACH ROW EXECUTE FUNCTION audit_reject_change();
+-- Test databases are emptied with TRUNCATE between transactional tests; only a session that says so (the test
+-- settings do) may truncate. In production the application's role should hold INSERT and SELECT only on this table
+-- (docs/deploy.md), which no session setting can bypass.
+CREATE OR REPLACE FUNCTION audit_reject_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('spmis.audit_truncate', true) = 'allow' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'the audit log is append-only (TRUNCATE refused)' USING ERRCODE = 'insufficient_privilege';
+END $$;
+
 DROP TRIGGER IF EXISTS audit_no_truncate ON geo_auditevent;
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON geo_auditevent
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_reject_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_reject_truncate();

@@ -8,6 +8,9 @@ class StrictFieldsMixin:
     must not look like success). For GeoJSON Features, unknown keys inside `properties` are rejected too."""
 
     def to_internal_value(self, data):
+        if isinstance(data, dict) and "geometry" in data and "properties" not in data:
+            # A partial update that only moves a feature: let the GeoJSON serializer map geometry to its field.
+            data = {**data, "properties": {}}
         if hasattr(data, "keys"):
             known = set(self.fields) | {"type", "geometry", "properties", "id", "bbox", "crs"}
             unknown = [key for key in data if key not in known]

@@ -142,7 +142,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
+    # The GeoJSON schema extension expects the read-only id in every component, so request and response share one.
+    "COMPONENT_SPLIT_REQUEST": False,
 }
 
 LEAFLET_CONFIG = {

@@ -1,0 +1,111 @@
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from tqdm import tqdm
+
+from distribution.demo import load_demo_facilities
+from geo.audit import audit_context
+from geo.demo import load_bangladesh_areas
+from geo.models import Area, AreaScope
+from geo.roles import role_group_name, sync_roles
+from registry.demo import demo_household_count, load_demo_households
+
+DEMO_USERS = {
+    "coordinator": ("emergency_coordinator", None),
+    "analyst": ("gis_analyst", None),
+    "officer": ("program_officer", None),
+    "logistics": ("logistics_officer", None),
+    "auditor": ("auditor", None),
+    "sylhet.coordinator": ("emergency_coordinator", "BD-SYL"),
+}
+
+
+class Command(BaseCommand):
+    help = "Load the demo: real Bangladesh boundaries, a seeded synthetic registry, facilities and demo users."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--households", type=int, default=50_000)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--chunk", type=int, default=50_000)
+
+    def handle(self, *args, households: int, seed: int, chunk: int, verbosity: int, **options):
+        quiet = verbosity == 0
+        with audit_context(actor="command:load_demo", source="command"):
+            with tqdm(total=3, desc="boundaries", unit="level", disable=quiet) as bar:
+                load_bangladesh_areas(progress=lambda done, message: bar.update(done - bar.n))
+            existing = demo_household_count()
+            if existing >= households:
+                self.stdout.write(f"Demo registry already loaded ({existing:,} households); skipping.")
+            else:
+                if existing:
+                    self.stdout.write(f"Replacing a partial demo registry of {existing:,} households.")
+                    _delete_demo_registry()
+                with tqdm(total=households, desc="households", unit="hh", unit_scale=True, disable=quiet) as bar:
+                    counts = load_demo_households(
+                        households, seed=seed, chunk=chunk, progress=lambda done, total: bar.update(done - bar.n)
+                    )
+                self.stdout.write(f"Loaded {counts['households']:,} households, {counts['individuals']:,} individuals.")
+            facilities = load_demo_facilities()
+            self.stdout.write(
+                f"{facilities['warehouses']} warehouses, {facilities['distribution_points']} distribution points."
+            )
+            password = _demo_users()
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nOpen http://127.0.0.1:8000/ and sign in as admin / "
+                + password
+                + "\n(the same password for: "
+                + ", ".join(DEMO_USERS)
+                + ")"
+            )
+        )
+
+
+def _delete_demo_registry() -> None:
+    from django.db import connection
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM registry_membership "
+            "WHERE household_id IN (SELECT id FROM registry_household WHERE source = 'demo')"
+        )
+        cursor.execute(
+            "DELETE FROM registry_individual i WHERE NOT EXISTS "
+            "(SELECT 1 FROM registry_membership m WHERE m.individual_id = i.id) AND i.external_id LIKE 'DEMO-%%'"
+        )
+        cursor.execute("DELETE FROM registry_household WHERE source = 'demo'")
+
+
+def _demo_password() -> str:
+    """A random password kept in var/ so the login printed by `make demo` stays the same between runs."""
+    path = Path(settings.BASE_DIR) / "var" / "demo-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@transaction.atomic
+def _demo_users() -> str:
+    password = _demo_password()
+    sync_roles()
+    user_model = get_user_model()
+    admin, _ = user_model.objects.get_or_create(username="admin", defaults={"email": "admin@example.org"})
+    admin.is_staff = admin.is_superuser = True
+    admin.set_password(password)
+    admin.save()
+    for username, (role, area_code) in DEMO_USERS.items():
+        user, _ = user_model.objects.get_or_create(username=username)
+        user.is_staff = False
+        user.set_password(password)
+        user.save()
+        user.groups.set([user.groups.model.objects.get(name=role_group_name(role))])
+        if area_code:
+            scope, _ = AreaScope.objects.get_or_create(user=user)
+            scope.areas.set(Area.objects.filter(code=area_code))
+    return password
