@@ -22,7 +22,7 @@ HOUSEHOLD_VIEW_PERMISSION = "registry.view_household"
 
 
 def vector_layer_list(*, user, kind: str | None = None, status: str | None = None) -> QuerySet[VectorLayer]:
-    queryset = VectorLayer.objects.select_related("uploaded_by")
+    queryset = VectorLayer.objects.select_related("uploaded_by", "cap_alert")
     if kind:
         queryset = queryset.filter(kind=kind)
     if status:

@@ -20,7 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from layers import cap as cap_parser
 from layers import ems, rasters, readers
-from layers.models import CapAlert, LayerImport, LayerKind, LayerSource, RasterLayer, VectorFeature, VectorLayer
+from layers.models import CapAlert, LayerImport, LayerKind, LayerSource, RasterLayer, VectorLayer
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +239,9 @@ def vector_layer_update(*, layer: VectorLayer, data: dict) -> VectorLayer:
 
 def vector_layer_delete(*, layer: VectorLayer) -> None:
     with transaction.atomic(durable=True):
-        VectorFeature.objects.filter(layer=layer)._raw_delete(VectorFeature.objects.db)
+        # One set-based DELETE; the ORM's cascade would first load every feature id.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM layers_vectorfeature WHERE layer_id = %s", [layer.pk])
         layer.delete()
 
 

@@ -200,3 +200,27 @@ def test_ogc_api_features(analyst, vector_layer):
     assert one["type"] == "Feature" and one["id"] == 1
     assert analyst.get(f"{items_url}/999").status_code == 404
     assert analyst.get(f"{base}/collections/999").status_code == 404
+
+
+def test_list_endpoints_do_not_query_per_row(analyst, tmp_path, districts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from layers.services import LayerImportOptions, cap_alert_import, vector_layer_import_file
+    from tests.layers.test_hazard_sources import cap_xml, largest
+
+    def count(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert analyst.get(url).status_code == 200
+        return len(queries)
+
+    path = write_shapefile_zip(districts.head(2), tmp_path)
+    sylhet = largest(districts.loc[districts["name"] == "Sylhet"].geometry.iloc[0])
+    vector_layer_import_file(path=path, options=LayerImportOptions())
+    cap_alert_import(data=cap_xml("Q-1", polygons=[sylhet]))
+    urls = ["/api/v1/layers/vector-layers/", "/api/v1/layers/cap-alerts/", "/api/v1/layers/layer-imports/"]
+    few = [count(url) for url in urls]
+    for n in range(3):
+        vector_layer_import_file(path=path, options=LayerImportOptions())
+        cap_alert_import(data=cap_xml(f"Q-{n + 2}", polygons=[sylhet]))
+    assert [count(url) for url in urls] == few
