@@ -19,6 +19,7 @@ CSV_X_NAMES = ("lon", "longitude", "lng", "long", "x")
 CSV_Y_NAMES = ("lat", "latitude", "y")
 CSV_WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape")
 SHAPEFILE_REQUIRED = (".shp", ".shx", ".dbf")
+ZIP_DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".kml", ".csv")
 
 # shapely type ids -> geometry family
 FAMILY_BY_TYPE_ID = {0: "point", 4: "point", 1: "line", 2: "line", 5: "line", 3: "polygon", 6: "polygon"}
@@ -89,6 +90,14 @@ def _check_zip_members(path: Path) -> str | None:
         if not kml:
             raise ValidationError({"file": "The KMZ archive holds no .kml document."})
         return kml[0]
+    # A zipped folder: GDAL only looks at the archive's root, so point it inside.
+    datasets = [name for name in members if name.lower().endswith(ZIP_DATASET_SUFFIXES)]
+    folders = {str(Path(name).parent) for name in datasets}
+    if datasets and folders != {"."}:
+        if len(datasets) == 1:
+            return datasets[0]
+        if len(folders) == 1 and all(name.lower().endswith(".shp") for name in datasets):
+            return folders.pop()
     return None
 
 
@@ -111,11 +120,11 @@ def open_source(
     open_options: dict[str, str] = {}
     kind_label = "file"
     if suffix in (".zip", ".kmz") or zipfile.is_zipfile(path):
-        kml_member = _check_zip_members(path)
-        if kml_member is not None or member is not None:
-            # One document inside the archive: a KMZ's KML, or the chosen layer of a package.
-            gdal_path = f"/vsizip/{path}/{member or kml_member}"
-            kind_label = "KML" if kml_member else "file"
+        inner = _check_zip_members(path)
+        if inner is not None or member is not None:
+            # One document or folder inside the archive: a KMZ's KML, a zipped folder, a package's chosen layer.
+            gdal_path = f"/vsizip/{path}/{member or inner}"
+            kind_label = "KML" if (member or inner).lower().endswith(".kml") else "file"
             vector = _list(gdal_path, layer)
         else:
             vector = open_vector(path, layer=layer)
@@ -181,7 +190,10 @@ def _csv_header(path: Path) -> list[str]:
     import csv
 
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        return [column.strip() for column in next(csv.reader(handle), [])]
+        first = handle.readline()
+    # The separators GDAL's CSV driver recognises by itself.
+    delimiter = max((",", ";", "\t"), key=first.count)
+    return [column.strip() for column in next(csv.reader([first], delimiter=delimiter), [])]
 
 
 def _csv_columns_message(columns: list[str]) -> str:

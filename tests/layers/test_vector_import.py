@@ -103,6 +103,11 @@ def test_csv_with_lat_lon_and_with_wkt(tmp_path, districts):
     layer, result = run(wkt)
     assert result.features == 3 and layer.geometry_type == "polygon"
 
+    semicolons = tmp_path / "points_semicolon.csv"
+    table.to_csv(semicolons, index=False, sep=";")
+    layer, result = run(semicolons)
+    assert result.features == 64 and layer.geometry_type == "point"
+
 
 def test_invalid_geometries_repaired_and_empty_ones_dropped(tmp_path, districts):
     frame = districts[["name", "geometry"]].head(6).copy()
@@ -210,3 +215,17 @@ def test_not_a_vector_file(tmp_path, media_root):
     with pytest.raises(ValidationError, match="could not be read"):
         run(path)
     assert_nothing_left(media_root)
+
+
+def test_zipped_folder_of_shapefiles(tmp_path, districts, divisions):
+    import pyogrio
+
+    folder = tmp_path / "admin"
+    folder.mkdir()
+    pyogrio.write_dataframe(districts[["name", "geometry"]], folder / "districts.shp")
+    pyogrio.write_dataframe(divisions[["name", "geometry"]], folder / "divisions.shp")
+    path = zip_files(tmp_path / "admin.zip", sorted(folder.iterdir()), arcname=lambda p: f"admin/{p.name}")
+    with pytest.raises(ValidationError, match="several layers"):
+        run(path)
+    layer, result = run(path, layer="divisions")
+    assert result.features == 8 and layer.source_layer == "divisions"
