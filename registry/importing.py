@@ -214,8 +214,7 @@ def _stage_file(cursor, path: Path, options: ImportOptions, progress: Progress) 
         names = _csv_header(path)
         _create_raw_stage(cursor, names)
         column_list = ", ".join(f"c{i}" for i in range(len(names)))
-        size = max(path.stat().st_size, 1)
-        sent = 0
+        # No progress updates during the COPY: they would need the same connection, which COPY holds.
         try:
             with (
                 path.open("rb") as handle,
@@ -228,9 +227,6 @@ def _stage_file(cursor, path: Path, options: ImportOptions, progress: Progress) 
                     copy.write(first)
                 while chunk := handle.read(CHUNK):
                     copy.write(chunk)
-                    sent += len(chunk)
-                    if sent % (32 * CHUNK) < CHUNK:
-                        progress(5 + int(30 * sent / size), f"Staging rows ({sent // CHUNK} MB read)")
         except Exception as error:  # psycopg reports malformed CSV (extra columns, bad quoting) as DataError
             message = str(error).splitlines()[0]
             context = next((line for line in str(error).splitlines() if "line" in line.lower()), "")
@@ -243,10 +239,8 @@ def _stage_file(cursor, path: Path, options: ImportOptions, progress: Progress) 
     _create_raw_stage(cursor, names)
     column_list = ", ".join(f"c{i}" for i in range(len(names)))
     with cursor.cursor.copy(f"COPY registry_raw_stage ({column_list}) FROM STDIN") as copy:
-        for count, row in enumerate(rows, start=1):
+        for row in rows:
             copy.write_row(row)
-            if count % 100_000 == 0:
-                progress(20, f"Staged {count} rows")
     return names
 
 

@@ -1,7 +1,34 @@
+READ = ["household:view", "individual:view", "membership:view", "phone:view", "iddocument:view", "idtype:view"]
+READ_CONFIG = ["customfield:view", "customfilter:view", "importmapping:view"]
+
 ROLE_GRANTS = {
-    "emergency_coordinator": ["household:view", "individual:view", "membership:view"],
+    "emergency_coordinator": [*READ, *READ_CONFIG, "changerequest:view", "changerequest:add", "changerequest:change"],
     "gis_analyst": ["household:view"],
-    "program_officer": ["household:view", "individual:view", "membership:view"],
+    "program_officer": [
+        *READ,
+        *READ_CONFIG,
+        "household:add",
+        "individual:add",
+        "customfilter:*",
+        "changerequest:view",
+        "changerequest:add",
+        "changerequest:change",
+        "registryimport:view",
+        "registryimport:add",
+        "importmapping:*",
+        "duplicatecandidate:view",
+        "duplicatecandidate:change",
+        "duplicatecandidate:add",
+        "deduprun:view",
+        "deduprun:add",
+    ],
     "logistics_officer": ["household:view"],
-    "auditor": ["household:view", "individual:view", "membership:view"],
+    "auditor": [
+        *READ,
+        *READ_CONFIG,
+        "changerequest:view",
+        "registryimport:view",
+        "duplicatecandidate:view",
+        "deduprun:view",
+    ],
 }

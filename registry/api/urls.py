@@ -1,4 +1,16 @@
 from rest_framework.routers import DefaultRouter
 
+from registry.api import views
+
 router = DefaultRouter()
+router.register("households", views.HouseholdViewSet, basename="household")
+router.register("individuals", views.IndividualViewSet, basename="individual")
+router.register("change-requests", views.ChangeRequestViewSet, basename="change-request")
+router.register("imports", views.RegistryImportViewSet, basename="registry-import")
+router.register("import-mappings", views.ImportMappingViewSet, basename="import-mapping")
+router.register("id-types", views.IdTypeViewSet, basename="id-type")
+router.register("custom-fields", views.CustomFieldViewSet, basename="custom-field")
+router.register("custom-filters", views.CustomFilterViewSet, basename="custom-filter")
+router.register("dedup-runs", views.DedupRunViewSet, basename="dedup-run")
+router.register("duplicates", views.DuplicateCandidateViewSet, basename="duplicate")
 urlpatterns = router.urls

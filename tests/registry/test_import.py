@@ -205,14 +205,18 @@ def test_unusable_file_is_refused_naming_the_field(tmp_path, setup_registry):
     assert "mapping" in error.value.message_dict
 
 
-def test_import_through_the_api_with_report_download(tmp_path, setup_registry, client_for):
-    client = client_for(roles=["administrator"])
+def test_import_through_the_api_with_report_download(
+    tmp_path, setup_registry, client_for, django_capture_on_commit_callbacks, settings
+):
+    settings.MEDIA_ROOT = tmp_path
+    client = client_for(roles=["program_officer"])
     upload = SimpleUploadedFile("people.csv", rows_to_csv(HEADER, GOOD + BAD).encode(), content_type="text/csv")
-    response = client.post(
-        "/api/v1/registry/imports/",
-        {"file": upload, "source": "survey", "mapping": json.dumps(MAPPING)},
-        format="multipart",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/registry/imports/",
+            {"file": upload, "source": "survey", "mapping": json.dumps(MAPPING)},
+            format="multipart",
+        )
     assert response.status_code == 202, response.content
     job = client.get(f"/api/v1/registry/imports/{response.json()['id']}/").json()
     assert job["status"] == "succeeded", job
@@ -222,5 +226,6 @@ def test_import_through_the_api_with_report_download(tmp_path, setup_registry, c
     assert b"missing field given_name" in b"".join(report.streaming_content)
     # The mapping was saved for the source: the next upload needs none.
     again = SimpleUploadedFile("people.csv", rows_to_csv(HEADER, GOOD).encode(), content_type="text/csv")
-    second = client.post("/api/v1/registry/imports/", {"file": again, "source": "survey"}, format="multipart")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = client.post("/api/v1/registry/imports/", {"file": again, "source": "survey"}, format="multipart")
     assert client.get(f"/api/v1/registry/imports/{second.json()['id']}/").json()["result"]["individuals_unchanged"] == 3

@@ -1,0 +1,318 @@
+import json
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from geo.api.views import parse_number
+from geo.spatial import geometry_from_client
+from registry import exports, selectors, services
+from registry.api import serializers as s
+from registry.dedup import dedup_run_start
+from registry.models import (
+    ChangeRequest,
+    CustomField,
+    CustomFilter,
+    DedupRun,
+    DuplicateCandidate,
+    Household,
+    IdType,
+    ImportMapping,
+    Individual,
+    RegistryImport,
+)
+from spmis.api.pagination import GeoPagination
+
+SEARCH_PARAMETERS = [
+    OpenApiParameter("q", OpenApiTypes.STR, description="Name (trigram, accent-insensitive)"),
+    OpenApiParameter("registrant_id", OpenApiTypes.STR),
+    OpenApiParameter("document", OpenApiTypes.STR, description="ID document number, optionally type:number"),
+    OpenApiParameter("phone", OpenApiTypes.STR),
+    OpenApiParameter("area", OpenApiTypes.STR, description="Area code (and everything inside it)"),
+    OpenApiParameter("within", OpenApiTypes.STR, description="GeoJSON polygon"),
+    OpenApiParameter("near", OpenApiTypes.STR, description="lon,lat"),
+    OpenApiParameter("radius_m", OpenApiTypes.FLOAT),
+    OpenApiParameter("status", OpenApiTypes.STR),
+    OpenApiParameter("filter", OpenApiTypes.STR, description="Saved custom filter (id or name)"),
+]
+
+
+def search_from(params) -> selectors.RegistrySearch:
+    near = None
+    if params.get("near"):
+        try:
+            lon, lat = (float(part) for part in params["near"].split(","))
+        except ValueError:
+            raise ValidationError({"near": "Expected lon,lat."}) from None
+        near = geometry_from_client({"type": "Point", "coordinates": [lon, lat]}, field="near")
+    within = None
+    if params.get("within"):
+        within = geometry_from_client(params["within"], field="within", allowed=("Polygon", "MultiPolygon"))
+    return selectors.RegistrySearch(
+        name=params.get("q") or None,
+        registrant_id=params.get("registrant_id") or None,
+        document=params.get("document") or None,
+        phone=params.get("phone") or None,
+        area_code=params.get("area") or None,
+        within=within,
+        near=near,
+        radius_m=parse_number(params.get("radius_m"), field="radius_m", maximum=500_000),
+        status=params.get("status") or None,
+        custom_filter=params.get("filter") or None,
+    )
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied("You do not have permission to do this.")
+
+
+@extend_schema(parameters=SEARCH_PARAMETERS)
+class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Households as GeoJSON with their current members; search parameters as for individuals."""
+
+    queryset = Household.objects.none()
+    serializer_class = s.HouseholdSerializer
+    pagination_class = GeoPagination
+
+    def get_queryset(self):
+        return selectors.household_list(user=self.request.user, search=search_from(self.request.query_params))
+
+    @extend_schema(request=s.HouseholdCreateSerializer, responses={201: s.HouseholdSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.HouseholdCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        household = services.household_create(user=request.user, **payload.validated_data)
+        household = selectors.household_list(user=request.user).get(pk=household.pk)
+        return Response(s.HouseholdSerializer(household).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("file", OpenApiTypes.STR, enum=["csv", "gpkg"])])
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """Download the households you may see (with the search applied) as CSV or GeoPackage."""
+        kind = request.query_params.get("file", "csv")
+        queryset = self.get_queryset()
+        if kind == "csv":
+            handle = exports.households_csv(queryset)
+            return FileResponse(handle, as_attachment=True, filename="households.csv", content_type="text/csv")
+        if kind == "gpkg":
+            path = exports.households_gpkg(queryset)
+            return FileResponse(
+                open(path, "rb"),
+                as_attachment=True,
+                filename="households.gpkg",
+                content_type="application/geopackage+sqlite3",
+            )
+        raise ValidationError({"file": "Choose csv or gpkg."})
+
+
+@extend_schema(parameters=SEARCH_PARAMETERS)
+class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Individuals with phones, ID documents and current households; search by name, IDs, phone, place."""
+
+    queryset = Individual.objects.none()
+    serializer_class = s.IndividualSerializer
+
+    def get_queryset(self):
+        return selectors.individual_list(user=self.request.user, search=search_from(self.request.query_params))
+
+    @extend_schema(request=s.IndividualCreateSerializer, responses={201: s.IndividualSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.IndividualCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        person = services.individual_create(user=request.user, household_id=data.pop("household"), **data)
+        return Response(s.IndividualSerializer(person).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        """Download the individuals you may see (with the search applied) as CSV."""
+        handle = exports.individuals_csv(self.get_queryset())
+        return FileResponse(handle, as_attachment=True, filename="individuals.csv", content_type="text/csv")
+
+
+class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Submit a change; a second user approves (it is then applied, with the diff stored) or rejects it."""
+
+    queryset = ChangeRequest.objects.none()
+    serializer_class = s.ChangeRequestSerializer
+
+    def get_queryset(self):
+        return selectors.change_request_list(user=self.request.user)
+
+    @extend_schema(request=s.ChangeRequestCreateSerializer, responses={201: s.ChangeRequestSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.ChangeRequestCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        change = services.change_request_submit(
+            user=request.user,
+            kind=data["kind"],
+            household_id=data.get("household"),
+            individual_id=data.get("individual"),
+            payload=data["payload"],
+        )
+        return Response(s.ChangeRequestSerializer(change).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ChangeRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        _require(request, "registry.change_changerequest")
+        self.get_object()
+        change = services.change_request_approve(user=request.user, request_id=int(pk))
+        return Response(s.ChangeRequestSerializer(change).data)
+
+    @extend_schema(request=s.RejectSerializer, responses=s.ChangeRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        _require(request, "registry.change_changerequest")
+        self.get_object()
+        payload = s.RejectSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        change = services.change_request_reject(user=request.user, request_id=int(pk), **payload.validated_data)
+        return Response(s.ChangeRequestSerializer(change).data)
+
+
+class RegistryImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Upload a CSV, XLSX or GeoJSON file; poll the job; download the rejected-rows report."""
+
+    queryset = RegistryImport.objects.none()
+    serializer_class = s.RegistryImportSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    def get_queryset(self):
+        return selectors.registry_import_list(user=self.request.user)
+
+    @extend_schema(request=s.RegistryImportCreateSerializer, responses={202: s.RegistryImportSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.RegistryImportCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        upload = data.pop("file")
+        if upload.size > settings.SPMIS["AREA_IMPORT_MAX_BYTES"]:
+            raise ValidationError({"file": "The file is larger than the configured limit."})
+        mapping = data.pop("mapping")
+        if isinstance(mapping, str):
+            try:
+                mapping = json.loads(mapping)
+            except json.JSONDecodeError:
+                raise ValidationError({"mapping": "Expected a JSON object {target: column}."}) from None
+        if mapping is not None and not isinstance(mapping, dict):
+            raise ValidationError({"mapping": "Expected a JSON object {target: column}."})
+        job = services.registry_import_start(
+            file=upload, original_name=upload.name, mapping=mapping, user=request.user, **data
+        )
+        job.refresh_from_db()
+        return Response(s.RegistryImportSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def report(self, request, pk=None):
+        job = self.get_object()
+        if not job.report:
+            raise Http404("This import rejected no rows.")
+        return FileResponse(job.report.open("rb"), as_attachment=True, filename=f"rejected-rows-{job.pk}.csv")
+
+
+class ImportMappingViewSet(viewsets.ModelViewSet):
+    """Column mappings saved per data source."""
+
+    queryset = ImportMapping.objects.all()
+    serializer_class = s.ImportMappingSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.import_mapping_save(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        data = {"source": serializer.instance.source, **serializer.validated_data}
+        serializer.instance = services.import_mapping_save(source=data["source"], columns=data.get("columns", {}))
+
+
+class IdTypeViewSet(viewsets.ModelViewSet):
+    """ID document types and their number formats."""
+
+    queryset = IdType.objects.all()
+    serializer_class = s.IdTypeSerializer
+
+
+class CustomFieldViewSet(viewsets.ModelViewSet):
+    """Custom field definitions (data, not code)."""
+
+    queryset = CustomField.objects.all()
+    serializer_class = s.CustomFieldSerializer
+
+
+class CustomFilterViewSet(viewsets.ModelViewSet):
+    """Saved filters; use one with ?filter=<id or name> on households or individuals."""
+
+    queryset = CustomFilter.objects.all()
+    serializer_class = s.CustomFilterSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.custom_filter_save(user=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        data = {
+            "name": serializer.instance.name,
+            "applies_to": serializer.instance.applies_to,
+            "conditions": serializer.instance.conditions,
+            **serializer.validated_data,
+        }
+        serializer.instance = services.custom_filter_save(user=self.request.user, **data)
+
+
+class DedupRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Start duplicate detection; poll the run."""
+
+    queryset = DedupRun.objects.none()
+    serializer_class = s.DedupRunSerializer
+
+    def get_queryset(self):
+        return selectors.dedup_run_list(user=self.request.user)
+
+    @extend_schema(request=s.DedupRunCreateSerializer, responses={202: s.DedupRunSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = s.DedupRunCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        run = dedup_run_start(user=request.user, **payload.validated_data)
+        run.refresh_from_db()
+        return Response(s.DedupRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DuplicateCandidateViewSet(viewsets.ReadOnlyModelViewSet):
+    """The review queue of possible duplicates: confirm, dismiss, merge."""
+
+    queryset = DuplicateCandidate.objects.none()
+    serializer_class = s.DuplicateCandidateSerializer
+
+    def get_queryset(self):
+        return selectors.duplicate_list(user=self.request.user, status=self.request.query_params.get("status"))
+
+    def _decide(self, request, pk, decision):
+        _require(request, "registry.change_duplicatecandidate")
+        self.get_object()
+        if decision == "merge":
+            candidate = services.duplicate_merge(user=request.user, candidate_id=int(pk))
+        else:
+            candidate = services.duplicate_review(user=request.user, candidate_id=int(pk), decision=decision)
+        return Response(s.DuplicateCandidateSerializer(candidate).data)
+
+    @extend_schema(request=None, responses=s.DuplicateCandidateSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._decide(request, pk, "confirm")
+
+    @extend_schema(request=None, responses=s.DuplicateCandidateSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        return self._decide(request, pk, "dismiss")
+
+    @extend_schema(request=None, responses=s.DuplicateCandidateSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        return self._decide(request, pk, "merge")

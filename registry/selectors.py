@@ -1,0 +1,240 @@
+"""Reads for the registry. Area scoping goes only through geo.selectors.scope_queryset: households by their area,
+individuals through the households they currently belong to."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import phonenumbers
+from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.measure import D
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.core.exceptions import ValidationError
+from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Greatest
+
+from geo.models import Area
+from geo.selectors import area_in_scope, scope_queryset, user_area_ids
+from registry.custom import filter_q
+from registry.ids import registrant_id_normalise
+from registry.models import (
+    ChangeRequest,
+    CustomFilter,
+    DedupRun,
+    DuplicateCandidate,
+    Household,
+    Individual,
+    Membership,
+    RegistryImport,
+)
+
+
+class FoldedName(Func):
+    """registry_fold(given_name || ' ' || family_name): the expression of the trigram index, so it is used."""
+
+    template = "registry_fold(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = CharField()
+
+    def __init__(self, **extra):
+        super().__init__(F("given_name"), F("family_name"), **extra)
+
+
+@dataclass
+class RegistrySearch:
+    """Search parameters shared by household and individual lists (all optional, all must hold)."""
+
+    name: str | None = None
+    registrant_id: str | None = None
+    document: str | None = None
+    phone: str | None = None
+    area_code: str | None = None
+    within: GEOSGeometry | None = None
+    near: Point | None = None
+    radius_m: float | None = None
+    status: str | None = None
+    custom_filter: str | None = None
+    phone_region: str = "BD"
+
+
+def scoped_households(user) -> QuerySet[Household]:
+    return scope_queryset(Household.objects.all(), user, area_field="area")
+
+
+def scoped_individuals(user) -> QuerySet[Individual]:
+    """Individuals visible to the user: national users see everyone; scoped users see the members (current or
+    past) of households in their areas."""
+    queryset = Individual.objects.all()
+    if user_area_ids(user) is None:
+        return queryset
+    households = scoped_households(user).values("pk")
+    return queryset.filter(Exists(Membership.objects.filter(individual=OuterRef("pk"), household__in=households)))
+
+
+def _phone_e164(raw: str, region: str) -> str:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError({"phone": f"Not a phone number: {raw!r}."}) from None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _household_filters(search: RegistrySearch) -> Q:
+    query = Q()
+    if search.area_code:
+        area = Area.objects.filter(code=search.area_code).only("id").first()
+        if area is None:
+            raise ValidationError({"area": f"No area with code {search.area_code!r}."})
+        query &= Q(area__lineage__contains=[area.id])
+    if search.within is not None:
+        query &= Q(location__intersects=search.within)
+    if search.near is not None:
+        radius = search.radius_m or 1000.0
+        # Bounding pre-filter through the GiST index (degrees, generous), then the exact geodesic distance.
+        degrees = radius / 111_000 / max(0.1, abs(math.cos(math.radians(search.near.y))))
+        query &= Q(location__dwithin=(search.near, degrees)) & Q(location__distance_lte=(search.near, D(m=radius)))
+    return query
+
+
+def individual_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Individual]:
+    search = search or RegistrySearch()
+    queryset = scoped_individuals(user)
+    if search.name:
+        query = Func(Value(search.name), function="registry_fold", output_field=CharField())
+        queryset = (
+            queryset.alias(folded_name=FoldedName())
+            .filter(Q(folded_name__trigram_similar=query) | Q(folded_name__trigram_word_similar=query))
+            .annotate(
+                name_score=Greatest(TrigramSimilarity(FoldedName(), query), TrigramWordSimilarity(query, FoldedName()))
+            )
+            .order_by("-name_score", "id")
+        )
+    if search.registrant_id:
+        queryset = queryset.filter(registrant_id=registrant_id_normalise(search.registrant_id))
+    if search.document:
+        kind, _, number = search.document.rpartition(":")
+        documents = Q(documents__number=number) & (Q(documents__id_type__code=kind) if kind else Q())
+        queryset = queryset.filter(pk__in=Individual.objects.filter(documents).values("pk"))
+    if search.phone:
+        number = _phone_e164(search.phone, search.phone_region)
+        queryset = queryset.filter(pk__in=Individual.objects.filter(phones__number=number).values("pk"))
+    if search.status:
+        queryset = queryset.filter(status=search.status)
+    household_q = _household_filters(search)
+    if household_q:
+        households = Household.objects.filter(household_q)
+        queryset = queryset.filter(
+            Exists(
+                Membership.objects.filter(
+                    individual=OuterRef("pk"), end_date__isnull=True, household__in=households.values("pk")
+                )
+            )
+        )
+    if search.custom_filter:
+        queryset = queryset.filter(_saved_filter(search.custom_filter, "individual"))
+    return queryset.prefetch_related(
+        "phones",
+        "documents__id_type",
+        Prefetch("memberships", queryset=Membership.objects.filter(end_date__isnull=True), to_attr="open_memberships"),
+    )
+
+
+def _saved_filter(reference: str, applies_to: str) -> Q:
+    saved = (
+        CustomFilter.objects.filter(pk=int(reference)).first()
+        if reference.isdigit()
+        else CustomFilter.objects.filter(name=reference).first()
+    )
+    if saved is None:
+        raise ValidationError({"filter": f"No saved filter {reference!r}."})
+    if saved.applies_to != applies_to:
+        raise ValidationError({"filter": f"The filter {saved.name!r} applies to {saved.applies_to}s."})
+    return filter_q(applies_to=applies_to, conditions=saved.conditions)
+
+
+def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
+    search = search or RegistrySearch()
+    queryset = scoped_households(user).filter(_household_filters(search))
+    if search.status:
+        queryset = queryset.filter(status=search.status)
+    if search.custom_filter:
+        queryset = queryset.filter(_saved_filter(search.custom_filter, "household"))
+    registrant = registrant_id_normalise(search.registrant_id or "")
+    if registrant.startswith("H"):
+        queryset = queryset.filter(registrant_id=registrant)
+    member_search = RegistrySearch(
+        name=search.name,
+        registrant_id=registrant if registrant.startswith("I") else None,
+        document=search.document,
+        phone=search.phone,
+        phone_region=search.phone_region,
+    )
+    if member_search.name or member_search.registrant_id or member_search.document or member_search.phone:
+        members = individual_list(user=user, search=member_search).order_by().values("pk")
+        queryset = queryset.filter(
+            Exists(Membership.objects.filter(household=OuterRef("pk"), end_date__isnull=True, individual__in=members))
+        )
+    return (
+        queryset.annotate(size=Count("memberships", filter=Q(memberships__end_date__isnull=True), distinct=True))
+        .order_by("id")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(end_date__isnull=True).select_related("individual"),
+                to_attr="open_memberships",
+            )
+        )
+    )
+
+
+def household_size(household: Household) -> int:
+    return household.memberships.filter(end_date__isnull=True).count()
+
+
+def household_get(*, user, pk: int) -> Household:
+    household = scoped_households(user).filter(pk=pk).first()
+    if household is None:
+        raise Household.DoesNotExist
+    return household
+
+
+def individual_get(*, user, pk: int) -> Individual:
+    individual = scoped_individuals(user).filter(pk=pk).first()
+    if individual is None:
+        raise Individual.DoesNotExist
+    return individual
+
+
+def change_request_list(*, user) -> QuerySet[ChangeRequest]:
+    households = scoped_households(user).values("pk")
+    individuals = scoped_individuals(user).values("pk")
+    queryset = ChangeRequest.objects.select_related("submitted_by", "reviewed_by")
+    if user_area_ids(user) is None:
+        return queryset
+    return queryset.filter(Q(household__in=households) | Q(individual__in=individuals))
+
+
+def duplicate_list(*, user, status: str | None = None) -> QuerySet[DuplicateCandidate]:
+    visible = scoped_individuals(user).values("pk")
+    queryset = DuplicateCandidate.objects.select_related("first", "second")
+    if user_area_ids(user) is not None:
+        queryset = queryset.filter(first__in=visible, second__in=visible)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset
+
+
+def registry_import_list(*, user) -> QuerySet[RegistryImport]:
+    queryset = RegistryImport.objects.select_related("created_by")
+    if getattr(user, "is_superuser", False):
+        return queryset
+    return queryset.filter(created_by=user) if not user.has_perm("registry.change_registryimport") else queryset
+
+
+def dedup_run_list(*, user) -> QuerySet[DedupRun]:
+    return DedupRun.objects.all()
+
+
+def user_may_edit_area(*, user, area_id: int | None) -> bool:
+    return area_in_scope(user, area_id)
