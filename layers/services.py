@@ -502,9 +502,7 @@ def layer_import_start(
         limit_key = "LAYER_RASTER_MAX_BYTES" if kind == LayerImport.Kind.RASTER else "LAYER_VECTOR_MAX_BYTES"
         limit = settings.SPMIS[limit_key]
         if file.size > limit:
-            raise ValidationError(
-                {"file": f"The file is {file.size / 2**20:.0f} MB; the limit is {limit / 2**20:.0f} MB."}
-            )
+            raise ValidationError({"file": f"The file is {human_size(file.size)}; the limit is {human_size(limit)}."})
     with transaction.atomic(durable=True):
         job = LayerImport.objects.create(
             kind=kind,
@@ -517,6 +515,10 @@ def layer_import_start(
 
         transaction.on_commit(lambda: layer_import_task.delay(job.pk))
     return job
+
+
+def human_size(size: int) -> str:
+    return f"{size / 2**20:,.0f} MB" if size >= 2**20 else f"{size:,} bytes"
 
 
 def _set_progress(job_id: int, percent: int, message: str) -> None:

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -154,6 +156,19 @@ class RasterTileView(APIView):
         return _tile_response(data, "image/png")
 
 
+class LimitedUploadHandler(TemporaryFileUploadHandler):
+    """Streams the upload to a temporary file, and stops reading once it passes the largest configured limit
+    (the exact per-kind limit is checked by the service once the form is parsed)."""
+
+    def receive_data_chunk(self, raw_data, start):
+        limit = max(settings.SPMIS["LAYER_VECTOR_MAX_BYTES"], settings.SPMIS["LAYER_RASTER_MAX_BYTES"])
+        if start + len(raw_data) > limit:
+            self.file.close()
+            self.too_large = limit
+            raise StopUpload(connection_reset=True)
+        return super().receive_data_chunk(raw_data, start)
+
+
 class LayerImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Upload a vector file, GeoTIFF, CAP alert (file or url) or EMS package; poll the job it returns."""
 
@@ -166,7 +181,14 @@ class LayerImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
     @extend_schema(request=LayerImportCreateSerializer, responses={202: LayerImportSerializer})
     def create(self, request, *args, **kwargs):
-        payload = LayerImportCreateSerializer(data=request.data)
+        handler = LimitedUploadHandler(request._request)
+        request._request.upload_handlers = [handler]
+        data = request.data
+        if getattr(handler, "too_large", None):
+            raise ValidationError(
+                {"file": f"The file is larger than the limit ({services.human_size(handler.too_large)})."}
+            )
+        payload = LayerImportCreateSerializer(data=data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         kind = data.pop("kind")

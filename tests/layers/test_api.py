@@ -85,6 +85,10 @@ def test_upload_limit_and_permissions(
     settings.SPMIS = {**settings.SPMIS, "LAYER_VECTOR_MAX_BYTES": 100}
     response = upload(analyst, path, django_capture_on_commit_callbacks, kind="vector")
     assert response.status_code == 400 and "limit" in response.json()["file"][0]
+    # Beyond every limit the upload is not even read to the end.
+    settings.SPMIS = {**settings.SPMIS, "LAYER_RASTER_MAX_BYTES": 100}
+    response = upload(analyst, path, django_capture_on_commit_callbacks, kind="vector")
+    assert response.status_code == 400 and "limit" in response.json()["file"][0]
     assert LayerImport.objects.count() == 0
 
 
