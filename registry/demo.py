@@ -202,6 +202,8 @@ def _copy_chunk(cursor, offset, x, y, sizes, members, given, family) -> None:
     cursor.execute(
         "CREATE INDEX IF NOT EXISTS demo_household_stage_location ON demo_household_stage USING gist (location)"
     )
+    # Emptied explicitly: inside an outer transaction (a caller's, or a test's) chunks never reach COMMIT.
+    cursor.execute("TRUNCATE demo_household_stage")
     copy_rows(
         "demo_household_stage",
         ("id", "external_id", "location"),
