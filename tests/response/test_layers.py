@@ -84,3 +84,28 @@ def test_incident_from_cap_alert_once(client_for, two_districts):
     again = coordinator.post(f"{BASE}/incidents/from-cap/", payload, format="json")
     assert again.status_code == 400
     assert "alert" in again.json()
+
+
+def test_zone_from_a_copernicus_ems_layer(client_for, two_districts):
+    coordinator = client_for(roles=["emergency_coordinator"])
+    incident = Incident.objects.create(name="Flood", hazard_type="flood", started_on=datetime.date(2026, 7, 1))
+    layer = polygon_layer(
+        "EMSR692 observed event",
+        [((90.0, 23.0, 90.2, 23.2), {"notation": "Flooded area"}), ((90.5, 23.5, 90.6, 23.6), {"notation": "Dry"})],
+        source_type="ems",
+        activation_code="EMSR692",
+    )
+    response = coordinator.post(
+        f"{BASE}/hazard-zones/from-layer/",
+        {
+            "incident": incident.pk,
+            "vector_layer": layer.pk,
+            "where": {"notation": "Flooded area"},
+            "hazard_class": "high",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    zone = HazardZone.objects.get(incident=incident)
+    assert zone.source_kind == "ems"
+    assert zone.geom.extent == pytest.approx((90.0, 23.0, 90.2, 23.2))
