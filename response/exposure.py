@@ -3,8 +3,9 @@
 Set-based throughout. Zones are cut with ST_Subdivide into a temporary table with a GiST index and households are
 joined through it (the highest class among containing zones wins); rows travel between PostgreSQL and numpy as
 binary COPY; distances to the zone edge come from an STRtree of edge segments in a local metric projection; raster
-values from a threaded window read and a vectorised pixel lookup. Households are processed in id chunks so memory
-stays bounded whatever the registry size.
+values from a threaded window read and a vectorised pixel lookup. Households stream from PostgreSQL in batches (a
+reader thread decodes while the caller computes), so memory holds only the affected households, whatever the
+registry size.
 
 Only active households are analysed (not inactive, moved or deceased ones).
 
@@ -26,7 +27,7 @@ import numpy as np
 from django.db import DatabaseError, connection, transaction
 
 from response.classify import NO_CLASS, ClassSpec, classify_values, decode_binary_copy, encode_binary_copy
-from response.models import ExposureRun, HazardClass, HazardZone
+from response.models import ExposureRun, HazardClass
 
 Progress = Callable[[int, str], None]
 EDGE_METRES = 0.01
@@ -655,7 +656,3 @@ def _facilities(cursor, run_id: int) -> int:
         )
         total += cursor.rowcount
     return total
-
-
-def zone_ids_for(run: ExposureRun) -> list[int]:
-    return list(HazardZone.objects.filter(pk__in=run.zones.values("pk")).values_list("pk", flat=True))
