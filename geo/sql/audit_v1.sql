@@ -6,25 +6,26 @@
 -- to_jsonb(row) would be typed, but it converts geometries through GeoJSON at ~20 µs a row, which made
 -- auditing a bulk load of households ten times dearer than the load itself.
 
+-- Variables are prefixed so that they can never collide with a column of an audited table.
 CREATE OR REPLACE FUNCTION audit_capture() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    acting text := coalesce(nullif(current_setting('spmis.actor', true), ''), 'db:' || session_user);
-    origin text := coalesce(nullif(current_setting('spmis.source', true), ''), 'sql');
+    audit_actor text := coalesce(nullif(current_setting('spmis.actor', true), ''), 'db:' || session_user);
+    audit_source text := coalesce(nullif(current_setting('spmis.source', true), ''), 'sql');
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO geo_auditevent (at, actor, source, table_name, row_id, action, before, after, transaction_id)
-        SELECT statement_timestamp(), acting, origin, TG_TABLE_NAME, n.id, 'insert', NULL, hstore_to_jsonb(hstore(n)),
+        SELECT statement_timestamp(), audit_actor, audit_source, TG_TABLE_NAME, n.id, 'insert', NULL, hstore_to_jsonb(hstore(n)),
                txid_current()
         FROM audit_new n;
     ELSIF TG_OP = 'UPDATE' THEN
         INSERT INTO geo_auditevent (at, actor, source, table_name, row_id, action, before, after, transaction_id)
-        SELECT statement_timestamp(), acting, origin, TG_TABLE_NAME, n.id, 'update', hstore_to_jsonb(hstore(o)), hstore_to_jsonb(hstore(n)),
+        SELECT statement_timestamp(), audit_actor, audit_source, TG_TABLE_NAME, n.id, 'update', hstore_to_jsonb(hstore(o)), hstore_to_jsonb(hstore(n)),
                txid_current()
         FROM audit_new n JOIN audit_old o ON o.id = n.id
         WHERE hstore(o) IS DISTINCT FROM hstore(n);
     ELSE
         INSERT INTO geo_auditevent (at, actor, source, table_name, row_id, action, before, after, transaction_id)
-        SELECT statement_timestamp(), acting, origin, TG_TABLE_NAME, o.id, 'delete', hstore_to_jsonb(hstore(o)), NULL,
+        SELECT statement_timestamp(), audit_actor, audit_source, TG_TABLE_NAME, o.id, 'delete', hstore_to_jsonb(hstore(o)), NULL,
                txid_current()
         FROM audit_old o;
     END IF;
