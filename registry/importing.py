@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from geo.spatial import lowest_area_sql
 from registry.models import CustomField, Membership
 
 Progress = Callable[[int, str], None]
@@ -399,9 +401,25 @@ def _validate(cursor, options: ImportOptions, custom: list[CustomField]) -> None
     for definition in custom:
         rules.extend(_custom_rules(definition))
     _normalise_phones(cursor, options)
-    cursor.execute(
-        "INSERT INTO registry_stage_error (row_no, reason) " + " UNION ALL ".join(f"({rule})" for rule in rules)
+    # Rules that only look at their own row are evaluated together in one pass over the staged rows.
+    simple, joined = [], []
+    for rule in rules:
+        match = _SIMPLE_RULE.match(rule)
+        if match and " JOIN " not in rule and "GROUP BY" not in rule:
+            simple.append(f"CASE WHEN {match['condition']} THEN {match['reason']} END")
+        else:
+            joined.append(rule)
+    one_pass = (
+        f"SELECT s.row_no, reason FROM registry_stage s, unnest(ARRAY[{', '.join(simple)}]) AS reason "
+        "WHERE reason IS NOT NULL"
     )
+    cursor.execute(
+        "INSERT INTO registry_stage_error (row_no, reason) "
+        + " UNION ALL ".join(f"({rule})" for rule in [one_pass, *joined])
+    )
+
+
+_SIMPLE_RULE = re.compile(r"^SELECT row_no, (?P<reason>.*) FROM registry_stage(?: s)? WHERE (?P<condition>.*)$", re.S)
 
 
 def _custom_rules(definition: CustomField) -> list[str]:
@@ -563,19 +581,32 @@ def _merge(cursor, options: ImportOptions, custom: list[CustomField], result: Im
         {"source": options.source[:64]},
     )
     result.households_updated = cursor.rowcount
+    # New households: areas assigned set-based (the per-row trigger then has nothing to do) and registrant IDs
+    # computed inline.
     cursor.execute(
         """
-        INSERT INTO registry_household (kind, external_id, location, location_precision, area_id, address,
-                                        registered_on, source, custom, created_at, updated_at)
-        SELECT 'household', v.household_id,
-               CASE WHEN v.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326) END,
-               CASE WHEN v.lon IS NOT NULL THEN 'gps' ELSE 'area' END,
-               CASE WHEN v.lon IS NULL THEN a.id END,
-               coalesce(v.address, ''), coalesce(v.registered_on, current_date), %(source)s,
-               coalesce(v.custom, '{}'), now(), now()
+        CREATE TEMP TABLE registry_new_household AS
+        SELECT row_number() OVER (ORDER BY v.household_id) AS id, v.*, a.id AS code_area_id,
+               CASE WHEN v.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326) END AS location
         FROM registry_valid_household v LEFT JOIN geo_area a ON a.code = v.area_code
         WHERE NOT EXISTS (SELECT 1 FROM registry_household h WHERE h.external_id = v.household_id)
-        ORDER BY v.household_id
+        """
+    )
+    cursor.execute("CREATE INDEX ON registry_new_household USING gist (location)")
+    cursor.execute("ANALYZE registry_new_household")
+    cursor.execute(
+        f"""
+        INSERT INTO registry_household (registrant_id, kind, external_id, location, location_precision, area_id,
+                                        address, registered_on, source, custom, created_at, updated_at)
+        SELECT registry_format_registrant_id('H', nextval('registry_household_rid_seq')), 'household',
+               n.household_id, n.location,
+               CASE WHEN n.location IS NOT NULL THEN 'gps' ELSE 'area' END,
+               CASE WHEN n.location IS NULL THEN n.code_area_id ELSE located.area_id END,
+               coalesce(n.address, ''), coalesce(n.registered_on, current_date), %(source)s,
+               coalesce(n.custom, '{{}}'), now(), now()
+        FROM registry_new_household n
+        LEFT JOIN ({lowest_area_sql("registry_new_household")}) located ON located.id = n.id
+        ORDER BY n.household_id
         """,
         {"source": options.source[:64]},
     )
@@ -585,38 +616,59 @@ def _merge(cursor, options: ImportOptions, custom: list[CustomField], result: Im
 
     progress(70, "Merging individuals")
     wg = ", ".join(WG_TARGETS)
-    wg_values = ", ".join(f"v.{t}::smallint" for t in WG_TARGETS)
     sex = (
         "CASE lower(v.sex) WHEN 'f' THEN 'F' WHEN 'female' THEN 'F' WHEN 'm' THEN 'M' WHEN 'male' THEN 'M' ELSE 'X' END"
     )
     compared = ("given_name", "family_name", "other_names", "birth_date", "birth_date_estimated", "sex")
     compared += ("is_pregnant", "is_lactating", "status", *WG_TARGETS)
+    wg_new = ", ".join(f"n.{t}" for t in WG_TARGETS)
     cursor.execute(
         f"""
-        INSERT INTO registry_individual AS i (external_id, given_name, family_name, other_names, birth_date,
-            birth_date_estimated, sex, disability, is_pregnant, is_lactating, status, {wg}, custom,
-            created_at, updated_at)
-        SELECT v.individual_id, v.given_name, coalesce(v.family_name, ''), coalesce(v.other_names, ''),
-               registry_iso_date(v.birth_date), coalesce(lower(v.birth_date_estimated) IN ({truthy}), false),
-               {sex}, false, coalesce(lower(v.is_pregnant) IN ({truthy}), false),
-               coalesce(lower(v.is_lactating) IN ({truthy}), false), coalesce(lower(v.status), 'active'),
-               {wg_values}, v.individual_custom, now(), now()
+        CREATE TEMP TABLE registry_valid_individual AS
+        SELECT v.row_no, v.individual_id AS external_id, v.given_name, coalesce(v.family_name, '') AS family_name,
+               coalesce(v.other_names, '') AS other_names, registry_iso_date(v.birth_date) AS birth_date,
+               coalesce(lower(v.birth_date_estimated) IN ({truthy}), false) AS birth_date_estimated,
+               {sex} AS sex, coalesce(lower(v.is_pregnant) IN ({truthy}), false) AS is_pregnant,
+               coalesce(lower(v.is_lactating) IN ({truthy}), false) AS is_lactating,
+               coalesce(lower(v.status), 'active') AS status,
+               {", ".join(f"v.{t}::smallint AS {t}" for t in WG_TARGETS)}, v.individual_custom AS custom
         FROM registry_valid v
-        ORDER BY v.row_no
-        ON CONFLICT (external_id) DO UPDATE SET
-            {", ".join(f"{c} = EXCLUDED.{c}" for c in compared)},
-            status_date = CASE WHEN i.status <> EXCLUDED.status THEN current_date ELSE i.status_date END,
-            custom = i.custom || EXCLUDED.custom,
-            updated_at = now()
-        WHERE ({", ".join(f"i.{c}" for c in compared)}, i.custom)
-              IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in compared)}, i.custom || EXCLUDED.custom)
-        RETURNING (xmax = 0)
         """
     )
-    outcomes = [inserted for (inserted,) in cursor.fetchall()]
-    result.individuals_created = sum(outcomes)
-    result.individuals_updated = len(outcomes) - result.individuals_created
-    result.individuals_unchanged = result.valid_rows - len(outcomes)
+    cursor.execute(
+        f"""
+        UPDATE registry_individual i SET
+            {", ".join(f"{c} = n.{c}" for c in compared)},
+            disability = CASE WHEN coalesce({wg_new}) IS NULL THEN i.disability
+                              ELSE coalesce(greatest({wg_new}) >= 3, false) END,
+            status_date = CASE WHEN i.status <> n.status THEN current_date ELSE i.status_date END,
+            custom = i.custom || n.custom,
+            updated_at = now()
+        FROM registry_valid_individual n
+        WHERE i.external_id = n.external_id
+          AND ({", ".join(f"i.{c}" for c in compared)}, i.custom)
+              IS DISTINCT FROM ({", ".join(f"n.{c}" for c in compared)}, i.custom || n.custom)
+        """
+    )
+    result.individuals_updated = cursor.rowcount
+    # New people get their registrant ID here, in the same expression as the column default, so the database
+    # does not call the default function once per row.
+    cursor.execute(
+        f"""
+        INSERT INTO registry_individual (registrant_id, external_id, given_name, family_name, other_names, birth_date,
+            birth_date_estimated, sex, disability, is_pregnant, is_lactating, status, {wg}, custom,
+            created_at, updated_at)
+        SELECT registry_format_registrant_id('I', nextval('registry_individual_rid_seq')), n.external_id,
+               n.given_name, n.family_name, n.other_names, n.birth_date, n.birth_date_estimated, n.sex,
+               coalesce(greatest({wg_new}) >= 3, false), n.is_pregnant, n.is_lactating, n.status, {wg_new},
+               n.custom, now(), now()
+        FROM registry_valid_individual n
+        WHERE NOT EXISTS (SELECT 1 FROM registry_individual i WHERE i.external_id = n.external_id)
+        ORDER BY n.row_no
+        """
+    )
+    result.individuals_created = cursor.rowcount
+    result.individuals_unchanged = result.valid_rows - result.individuals_created - result.individuals_updated
 
     progress(80, "Merging memberships, phones and documents")
     cursor.execute(
@@ -682,6 +734,8 @@ def _merge(cursor, options: ImportOptions, custom: list[CustomField], result: Im
 def _drop_temp(cursor) -> None:
     for table in (
         "registry_valid_link",
+        "registry_valid_individual",
+        "registry_new_household",
         "registry_valid_household",
         "registry_valid",
         "registry_stage_error",
