@@ -6,5 +6,8 @@ from frontend import views
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("map/", views.map_page, name="map"),
+    path("incidents/<int:incident_id>/dashboard/", views.dashboard, name="dashboard"),
+    path("layers/", views.analyst, name="analyst"),
     path("", views.home, name="home"),
 ]

@@ -1,7 +1,182 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Page views: they gather what a page needs to start (through selectors) and leave the rest to the JSON APIs."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+
+from geo.models import Area
+from geo.selectors import user_area_ids
+from response import selectors as response_selectors
+from response.models import ExposureRun, Incident
+
+CHART_LEVEL = 2
+
+
+def _shell(request: HttpRequest, *, incident: Incident | None = None) -> dict:
+    """What the top bar shows on every page: incidents to switch to, role names and the area scope."""
+    user = request.user
+    ids = user_area_ids(user)
+    scope = list(Area.objects.filter(id__in=ids).order_by("name").values_list("name", flat=True)) if ids else []
+    incidents = []
+    if user.has_perm("response.view_incident"):
+        incidents = list(response_selectors.incident_list(user=user).order_by("-started_on", "-id")[:200])
+    return {
+        "incidents": incidents,
+        "current_incident": incident,
+        "roles": sorted(user.groups.values_list("name", flat=True)) or (["Administrator"] if user.is_superuser else []),
+        "scope": scope,
+    }
+
+
+def _scope_bounds(user) -> list[float] | None:
+    """[[south, west], [north, east]] of the user's areas (the whole country for national users)."""
+    from django.contrib.gis.db.models import Extent
+
+    ids = user_area_ids(user)
+    queryset = Area.objects.filter(id__in=ids) if ids else Area.objects.filter(level=0)
+    extent = queryset.aggregate(box=Extent("geom"))["box"]
+    if extent is None:
+        return None
+    return [[extent[1], extent[0]], [extent[3], extent[2]]]
+
+
+def _incident_or_404(request: HttpRequest, incident_id: int | None) -> Incident | None:
+    if incident_id is None:
+        return None
+    incident = response_selectors.incident_list(user=request.user).filter(pk=incident_id).first()
+    if incident is None:
+        raise Http404("No such incident in your areas.")
+    return incident
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 @login_required
-def home(request):
-    return render(request, "frontend/home.html")
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.has_perm("response.view_incident"):
+        return redirect("map")
+    if request.user.has_perm("layers.add_layerimport"):
+        return redirect("analyst")
+    return render(request, "frontend/home.html", _shell(request))
+
+
+@login_required
+@permission_required("response.view_incident", raise_exception=True)
+def map_page(request: HttpRequest) -> HttpResponse:
+    incident = _incident_or_404(request, _int(request.GET.get("incident")))
+    context = _shell(request, incident=incident)
+    context["hazard_types"] = Incident._meta.get_field("hazard_type").choices
+    user = request.user
+    context["page_config"] = {
+        "incident": incident.pk if incident else None,
+        "hazardType": incident.hazard_type if incident else None,
+        "bounds": _scope_bounds(user),
+        "can": {
+            "households": user.has_perm("registry.view_household"),
+            "results": user.has_perm("response.view_exposureresult"),
+            "editZones": user.has_perm("response.change_hazardzone"),
+            "addZones": user.has_perm("response.add_hazardzone"),
+        },
+        "text": {
+            "affected": gettext("Affected households"),
+            "approximate": gettext("approximate"),
+            "people": gettext("people"),
+            "class": gettext("Class"),
+            "area": gettext("Area"),
+            "households": gettext("Households"),
+            "newly": gettext("Newly affected"),
+            "noLonger": gettext("No longer affected"),
+            "changed": gettext("Class changed"),
+            "delete": gettext("Delete"),
+            "noRuns": gettext("No analysis yet."),
+            "failed": gettext("The analysis failed:"),
+            "list": gettext("Affected list"),
+            "report": gettext("Situation report"),
+            "dashboard": gettext("Dashboard"),
+            "needs": gettext("Needs (displaced basis)"),
+            "areas": gettext("Admin areas"),
+            "householdsLayer": gettext("Households (zoom in)"),
+            "zones": gettext("Hazard zones"),
+            "choropleth": gettext("Affected by district"),
+            "opacity": gettext("Opacity"),
+            "noLayers": gettext("No uploaded layers."),
+        },
+    }
+    return render(request, "frontend/map.html", context)
+
+
+@login_required
+@permission_required("response.view_incident", raise_exception=True)
+def dashboard(request: HttpRequest, incident_id: int) -> HttpResponse:
+    incident = _incident_or_404(request, incident_id)
+    runs = list(
+        response_selectors.exposure_run_list(user=request.user, incident_id=incident.pk)
+        .filter(status=ExposureRun.Status.SUCCEEDED)
+        .order_by("-id")
+    )
+    run = next((r for r in runs if r.pk == _int(request.GET.get("run"))), runs[0] if runs else None)
+    context = _shell(request, incident=incident)
+    context.update({"runs": runs, "run": run})
+    if run is not None:
+        k = None if request.user.has_perm("response.view_exposureresult") else response_selectors.DEFAULT_K
+        rows = response_selectors.exposure_aggregates(run=run, user=request.user, level=CHART_LEVEL, k=k)
+        context.update(_dashboard_figures(rows))
+        context["k"] = k
+    return render(request, "frontend/dashboard.html", context)
+
+
+def _dashboard_figures(rows: list) -> dict:
+    """Totals, per-class and per-area sums shaped for the templates' bar charts (widths in percent)."""
+    demographic_keys = ("individuals", "under5", "aged60", "disabled", "pregnant_lactating")
+    totals = {"households": 0, "approximate_households": 0, **dict.fromkeys(demographic_keys, 0)}
+    by_class: dict[str, dict] = {}
+    by_area: dict[str, dict] = {}
+    for row in rows:
+        counts = {key: value or 0 for key, value in row.counts.items()}
+        for key in totals:
+            totals[key] += counts.get(key, 0)
+        cls = by_class.setdefault(row.class_key, {"key": row.class_key, "name": row.class_name, "rank": row.class_rank})
+        cls["households"] = cls.get("households", 0) + counts["households"]
+        cls["individuals"] = cls.get("individuals", 0) + counts["individuals"]
+        area = by_area.setdefault(row.area_code, {"code": row.area_code, "name": row.area_name, "households": 0})
+        area["households"] += counts["households"]
+        area.setdefault("classes", {})[row.class_key] = counts["households"]
+    classes = sorted(by_class.values(), key=lambda c: -c["rank"])
+    areas = sorted(by_area.values(), key=lambda a: -a["households"])
+    top = max([c["households"] for c in classes] + [1])
+    for item in classes:
+        item["width"] = round(100 * item["households"] / top, 1)
+    top_area = max([a["households"] for a in areas] + [1])
+    for item in areas:
+        item["width"] = round(100 * item["households"] / top_area, 1)
+    people = max(totals["individuals"], 1)
+    demographics = [
+        {"key": key, "value": totals[key], "width": round(100 * totals[key] / people, 1)} for key in demographic_keys
+    ]
+    return {"totals": totals, "by_class": classes, "by_area": areas[:25], "demographics": demographics}
+
+
+@login_required
+@permission_required("layers.view_vectorlayer", raise_exception=True)
+def analyst(request: HttpRequest) -> HttpResponse:
+    context = _shell(request)
+    context["page_text"] = {
+        "uploading": gettext("Uploading"),
+        "checking": gettext("Checking and storing"),
+        "done": gettext("Stored as layer"),
+        "failed": gettext("Refused:"),
+        "style": gettext("Style"),
+        "delete": gettext("Delete"),
+        "saved": gettext("Style saved."),
+        "none": gettext("No layers yet."),
+        "badBreaks": gettext("Thresholds must be increasing numbers."),
+    }
+    return render(request, "frontend/analyst.html", context)

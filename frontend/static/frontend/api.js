@@ -1,0 +1,62 @@
+// Small helpers shared by the pages: JSON calls to /api/v1/ with the session cookie and the CSRF token.
+
+export function csrfToken() {
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+// A DRF error body ({"field": ["message"]} or {"detail": "..."}) in plain words.
+export function errorText(body, status) {
+  if (!body) return `HTTP ${status}`;
+  if (typeof body === "string") return body;
+  if (body.detail) return String(body.detail);
+  const parts = [];
+  for (const [field, value] of Object.entries(body)) {
+    const text = Array.isArray(value) ? value.map((v) => (typeof v === "object" ? JSON.stringify(v) : v)).join(" ") : typeof value === "object" ? errorText(value) : value;
+    parts.push(field === "non_field_errors" ? text : `${field}: ${text}`);
+  }
+  return parts.join("; ") || `HTTP ${status}`;
+}
+
+export async function api(url, { method = "GET", json, body, signal } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  }
+  const response = await fetch(url, { method, headers, body, credentials: "same-origin", signal });
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!response.ok) throw new Error(errorText(data, response.status));
+  return data;
+}
+
+// A list endpoint's rows whatever its shape (plain list, page, or GeoJSON FeatureCollection).
+export function rows(data) {
+  if (!data) return [];
+  if (Array.isArray(data)) return data;
+  return data.results || data.features || data.classes || [];
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+export const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString());

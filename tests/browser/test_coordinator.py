@@ -1,0 +1,60 @@
+"""The emergency coordinator's main path in a real browser: sign in, create an incident, draw a zone with the
+mouse, run the analysis and read the same affected count as the API."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.browser.conftest import TIMEOUT_MS, screenshot
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_in, live_server):
+    page = sign_in("coordinator")
+    page.goto(f"{live_server.url}/map/")
+    page.wait_for_selector("body[data-ready=true]")
+    screenshot(page, "map-start")
+
+    page.fill("#ni-name", "Browser test flood")
+    page.select_option("#ni-type", "flood")
+    page.click("#new-incident button[type=submit]")
+    page.wait_for_url("**/map/?incident=*")
+    page.wait_for_selector("body[data-ready=true]")
+    assert "Browser test flood" in page.inner_text("#incident-switch")
+
+    # Draw a polygon around the middle of the map with Leaflet.draw: toolbar button, then map clicks.
+    page.click("a.leaflet-draw-draw-polygon")
+    box = page.locator("#map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    corners = [(-160, -140), (160, -140), (160, 140), (-160, 140)]
+    for dx, dy in corners:
+        page.mouse.click(cx + dx, cy + dy)
+        page.wait_for_timeout(150)
+    page.mouse.click(cx + corners[0][0], cy + corners[0][1])  # closing the ring finishes the shape
+    page.wait_for_selector("#zone-list li")
+    assert page.locator("#zone-list li").count() == 1
+
+    with page.expect_response(lambda r: "/exposure-runs/" in r.url and r.request.method == "POST") as posted:
+        page.click("#run-analysis")
+    assert posted.value.status == 202
+    total = page.wait_for_selector("#affected-total", timeout=TIMEOUT_MS * 3)
+    run_id = total.get_attribute("data-run")
+    shown = int(total.inner_text())
+
+    api = page.request.get(f"{live_server.url}/api/v1/response/exposure-runs/{run_id}/results/?page_size=1")
+    assert api.ok
+    assert shown == api.json()["count"]
+    assert shown > 0  # the polygon covers central Bangladesh, where the demo has households
+    assert page.locator("#run-links a", has_text="CSV").count() == 1
+    screenshot(page, "map-analysis")
+
+    page.click("#run-links a:text('Dashboard')")
+    page.wait_for_selector("#dash-households")
+    assert int(page.inner_text("#dash-households")) == shown
+    screenshot(page, "dashboard")
+    assert page.errors == []
