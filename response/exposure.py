@@ -333,14 +333,17 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
     with connection.cursor() as cursor:
         if raster is not None:
             raster.prefetch(_household_extent(cursor, raster.lonlat_bounds()))
-        cursor.execute("DELETE FROM response_exposureresult WHERE run_id = %s", [run.pk])
+        result_table = partition_create(cursor, run.pk)
         if zones:
             _prepare_pieces(cursor, list(zones), int(params.get("subdivide_vertices") or 128))
         lap("prepare")
-        located = _stream_analysis(run.pk, chunk, zones, raster, specs, progress, timings)
+        located = _stream_analysis(run.pk, result_table, chunk, zones, raster, specs, progress, timings)
         clock = time.perf_counter()
-        approximate = _approximate(cursor, run.pk) if zones else 0
+        approximate = _approximate(cursor, run.pk, result_table) if zones else 0
         lap("approximate")
+        progress(85, "Indexing the results")
+        partition_attach(cursor, run.pk)
+        lap("index")
         progress(90, "Flagging warehouses and distribution points")
         facilities = _facilities(cursor, run.pk) if zones else 0
         lap("facilities")
@@ -427,7 +430,33 @@ def _points_query(box: tuple[float, float, float, float]) -> str:
     """
 
 
-def _stream_analysis(run_id, batch_rows, zones, raster, specs, progress, timings) -> int:
+def partition_name(run_id: int) -> str:
+    return f"response_exposureresult_r{int(run_id)}"
+
+
+def partition_create(cursor, run_id: int) -> str:
+    """A fresh, index-free table for the run's rows (replacing any earlier attempt), attached once loaded."""
+    table = partition_name(run_id)
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TABLE {table} (LIKE response_exposureresult INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    return table
+
+
+def partition_attach(cursor, run_id: int) -> None:
+    """Attach the run's table: PostgreSQL builds its primary key and household index in bulk; the CHECK constraint
+    spares the scan that would otherwise prove every row belongs to the run."""
+    table = partition_name(run_id)
+    cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_run CHECK (run_id = {int(run_id)})")
+    cursor.execute(f"ALTER TABLE response_exposureresult ATTACH PARTITION {table} FOR VALUES IN ({int(run_id)})")
+    # Statistics now, so the aggregates, exports and joins that follow are planned for the real row count.
+    cursor.execute(f"ANALYZE {table}")
+
+
+def partition_drop(cursor, run_id: int) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {partition_name(run_id)}")
+
+
+def _stream_analysis(run_id, table, batch_rows, zones, raster, specs, progress, timings) -> int:
     """Zone hits, then raster values, streamed and computed batch by batch; merged per household; written with
     binary COPY in slices. Memory holds the affected households only (a few tens of bytes each)."""
     busy = {"stream_compute": 0.0, "merge": 0.0, "write": 0.0}
@@ -523,7 +552,7 @@ def _stream_analysis(run_id, batch_rows, zones, raster, specs, progress, timings
                 raster,
                 specs,
             )
-            copy_in_binary(cursor, "response_exposureresult", RESULT_COLUMNS, payload)
+            copy_in_binary(cursor, table, RESULT_COLUMNS, payload)
     busy["write"] += time.perf_counter() - start
     timings.update({stage: round(value, 4) for stage, value in busy.items()})
     return len(ids)
@@ -599,9 +628,10 @@ def _encode_rows(
     )
 
 
-def _approximate(cursor, run_id: int) -> int:
+def _approximate(cursor, run_id: int, table: str) -> int:
     """Households located only to an area: listed (approximate) when their area intersects a zone. One scan of the
-    registry finds them; only their areas are tested against the zones."""
+    registry finds them; only their areas are tested against the zones. They never overlap the located households
+    (those need a point and a precision other than "area"), so the run's rows stay unique."""
     cursor.execute(
         """
         WITH approx AS MATERIALIZED (
@@ -614,7 +644,7 @@ def _approximate(cursor, run_id: int) -> int:
             WHERE ap.area_id IN (SELECT DISTINCT area_id FROM approx)
             ORDER BY ap.area_id, p.rank DESC, p.zone_id
         )
-        INSERT INTO response_exposureresult
+        INSERT INTO {table}
             (run_id, household_id, zone_id, hazard_class_id, class_rank, area_id, approximate, reason)
         SELECT %s, h.id, a.zone_id, a.class_id, a.rank, h.area_id, true,
                format('located only to %%s, which a zone reaches: %%s v%%s (%%s)',
@@ -624,8 +654,7 @@ def _approximate(cursor, run_id: int) -> int:
         JOIN geo_area ar ON ar.id = h.area_id
         JOIN response_hazardzone z ON z.id = a.zone_id
         JOIN response_hazardclass c ON c.id = a.class_id
-        ON CONFLICT (run_id, household_id) DO NOTHING
-        """,
+        """.replace("{table}", table),
         [run_id],
     )
     return cursor.rowcount

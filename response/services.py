@@ -483,9 +483,11 @@ def _progress_reporter(run_id: int):
 
 @transaction.atomic(durable=True)
 def exposure_run_delete(*, run: ExposureRun) -> None:
-    """Delete a run and its result rows (set-based: results carry no database cascade)."""
+    """Delete a run and its result rows: the run's partition of the results is dropped, not emptied row by row."""
+    from response.exposure import partition_drop
+
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM response_exposureresult WHERE run_id = %s", [run.pk])
+        partition_drop(cursor, run.pk)
     run.delete()
 
 

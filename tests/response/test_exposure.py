@@ -99,3 +99,20 @@ def test_chunked_pipeline_gives_the_same_rows(two_districts):
     expected = sorted(ExposureResult.objects.filter(run=whole).values_list(*columns))
     assert len(expected) == 21  # 90.10 … 90.50 inclusive: the boundary rule
     assert sorted(ExposureResult.objects.filter(run=chunked).values_list(*columns)) == expected
+
+
+def test_deleting_a_run_drops_its_results(client_for, two_districts):
+    from django.db import connection
+
+    incident = IncidentFactory()
+    HazardZoneFactory(incident=incident)
+    HouseholdFactory(location=Point(90.3, 23.3, srid=4326))
+    run = run_for(incident)
+    assert ExposureResult.objects.filter(run=run).count() == 1
+    response = client_for(roles=["emergency_coordinator"]).delete(f"/api/v1/response/exposure-runs/{run.pk}/")
+    assert response.status_code == 204
+    assert not ExposureRun.objects.filter(pk=run.pk).exists()
+    assert not ExposureResult.objects.filter(run_id=run.pk).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f"response_exposureresult_r{run.pk}"])
+        assert cursor.fetchone()[0] is None
