@@ -68,6 +68,11 @@ def audit_context(*, actor: Actor, source: str, using: str = "default") -> Itera
                     cursor.execute("SELECT set_config('spmis.actor', '', false), set_config('spmis.source', '', false)")
 
 
+def current_context() -> tuple[Actor, str] | None:
+    """The (actor, source) in force, to carry into a worker thread (which starts with no context)."""
+    return _current.get()
+
+
 def user_label(user: Any) -> str:
     if user is None or not getattr(user, "is_authenticated", False):
         return "anonymous"

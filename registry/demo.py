@@ -8,16 +8,19 @@ size ≈ 4.2, about 15 % of households headed by women, functional-difficulty pr
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from django.db import connection, transaction
 
+from geo.audit import audit_context, current_context
 from geo.spatial import lowest_area_sql
-from spmis.db import copy_rows, reserve_ids
+from spmis.db import allocate_ids, copy_rows
 
 DEMO_SOURCE = "demo"
 REFERENCE_DATE = dt.date(2026, 1, 1)
@@ -44,23 +47,6 @@ class AreaWeight:
     area_id: int
     geometry: shapely.Geometry
     weight: float
-
-
-@dataclass
-class Batch:
-    """One chunk of generated households and members, as column arrays."""
-
-    household_ids: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    individual_ids: np.ndarray
-    member_household: np.ndarray  # household id per individual
-    role: np.ndarray
-    sex: np.ndarray
-    birth_ordinal: np.ndarray
-    disability: np.ndarray
-    given: np.ndarray
-    family: np.ndarray
 
 
 def demo_area_weights(*, level: int | None = None) -> list[AreaWeight]:
@@ -172,27 +158,64 @@ def generate_batches(
 
 
 def load_demo_households(
-    total: int, *, seed: int = 2026, chunk: int = 100_000, progress: Progress | None = None
+    total: int, *, seed: int = 2026, chunk: int = 100_000, progress: Progress | None = None, workers: int = 2
 ) -> dict[str, int]:
-    """Generate and COPY `total` households with their members. Areas are assigned set-based in SQL."""
+    """Generate and COPY `total` households with their members; areas are assigned set-based in SQL.
+
+    Each chunk is one transaction. Outside a caller's transaction, `workers` chunks load at once on their own
+    connections, so that the database uses more than one core; inside one (a test, a larger use case) they load in
+    order on the caller's connection, within its transaction.
+    """
     areas = demo_area_weights()
     counts = {"households": 0, "individuals": 0}
-    for offset, x, y, sizes, members, given, family in generate_batches(total, seed=seed, areas=areas, chunk=chunk):
-        with transaction.atomic(), connection.cursor() as cursor:
-            _copy_chunk(cursor, offset, x, y, sizes, members, given, family)
-        counts["households"] += len(sizes)
-        counts["individuals"] += int(sizes.sum())
+    batches = generate_batches(total, seed=seed, areas=areas, chunk=chunk)
+
+    def done(households: int, people: int) -> None:
+        counts["households"] += households
+        counts["individuals"] += people
         if progress:
             progress(counts["households"], total)
+
+    if workers <= 1 or connection.in_atomic_block:
+        for batch in batches:
+            done(*_load_chunk(batch))
+        return counts
+
+    audit_state = current_context()
+
+    def in_worker(batch) -> tuple[int, int]:
+        try:
+            with contextlib.ExitStack() as stack:
+                if audit_state is not None:
+                    stack.enter_context(audit_context(actor=audit_state[0], source=audit_state[1]))
+                return _load_chunk(batch)
+        finally:
+            connection.close()  # the worker thread's own connection
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = set()
+        for batch in batches:  # at most `workers` chunks generated ahead, so memory stays flat
+            pending.add(pool.submit(in_worker, batch))
+            if len(pending) >= workers:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done(*future.result())
+        for future in pending:
+            done(*future.result())
     return counts
+
+
+def _load_chunk(batch) -> tuple[int, int]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _copy_chunk(cursor, *batch)
+    sizes = batch[3]
+    return len(sizes), int(sizes.sum())
 
 
 def _copy_chunk(cursor, offset, x, y, sizes, members, given, family) -> None:
     n, people = len(sizes), int(sizes.sum())
-    cursor.execute("LOCK TABLE registry_household, registry_individual IN SHARE ROW EXCLUSIVE MODE")
-    first_household = reserve_ids("registry_household", n, cursor=cursor)
-    first_individual = reserve_ids("registry_individual", people, cursor=cursor)
-    household_ids = np.arange(first_household, first_household + n)
+    household_ids = allocate_ids("registry_household", n, cursor=cursor)
+    individual_ids = allocate_ids("registry_individual", people, cursor=cursor)
     today = dt.date.today().isoformat()
 
     cursor.execute(
@@ -233,7 +256,6 @@ def _copy_chunk(cursor, offset, x, y, sizes, members, given, family) -> None:
     given_names = np.where(
         female, np.array(FEMALE_NAMES, dtype=object)[given], np.array(MALE_NAMES, dtype=object)[given]
     )
-    individual_ids = np.arange(first_individual, first_individual + people)
     births = (members["birth_ordinal"] - UNIX_EPOCH_ORDINAL).astype("datetime64[D]").astype(str)
     member_numbers = offset + members["household_index"] + 1
     copy_rows(

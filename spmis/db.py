@@ -1,9 +1,10 @@
-"""Bulk database plumbing shared by the apps: COPY and id reservation. No models here."""
+"""Bulk database plumbing shared by the apps: COPY and id allocation. No models here."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from django.db import connection
 
 
@@ -24,14 +25,12 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, c
     return count
 
 
-def reserve_ids(table: str, count: int, *, cursor) -> int:
-    """Reserve `count` consecutive primary keys of `table` and return the first. Call inside a transaction that
-    holds a lock on the table, so no concurrent insert takes an id from the range."""
+def allocate_ids(table: str, count: int, *, cursor) -> np.ndarray:
+    """Draw `count` primary keys from `table`'s sequence. Safe beside concurrent writers without locking the table:
+    every id comes from nextval (ids from one call may have gaps if another session draws at the same time)."""
     if count <= 0:
         raise ValueError("count must be positive")
     cursor.execute(
-        "SELECT setval(pg_get_serial_sequence(%s, 'id'), nextval(pg_get_serial_sequence(%s, 'id')) + %s - 1)",
-        [table, table, count],
+        "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)", [table, count]
     )
-    last = cursor.fetchone()[0]
-    return last - count + 1
+    return np.asarray(cursor.fetchone()[0], dtype=np.int64)

@@ -50,3 +50,18 @@ def test_generator_is_deterministic(two_districts):
     other = next(generate_batches(50, seed=8, areas=areas))
     assert (first[1] == again[1]).all() and (first[3] == again[3]).all()
     assert not (first[1] == other[1]).all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_chunks_commit_each_on_their_own_connection_and_keep_the_actor(two_districts):
+    from geo.audit import audit_context
+    from geo.models import AuditEvent
+    from registry.demo import load_demo_households
+
+    with audit_context(actor="command:test", source="command"):
+        counts = load_demo_households(300, seed=3, chunk=70, workers=2)
+    assert counts["households"] == Household.objects.count() == 300
+    assert not Household.objects.filter(area__isnull=True).exists()
+    assert Individual.objects.count() == counts["individuals"] == Membership.objects.count()
+    actors = set(AuditEvent.objects.filter(table_name="registry_household").values_list("actor", flat=True))
+    assert actors == {"command:test"}
