@@ -72,6 +72,7 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
     options.validate()
     result = DedupResult()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         progress(5, "Preparing individuals")
         cursor.execute("DROP TABLE IF EXISTS dedup_person")
         cursor.execute(

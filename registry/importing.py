@@ -761,6 +761,8 @@ def registry_import_file(
     custom = list(CustomField.objects.all())
     result = ImportResult()
     with transaction.atomic(), connection.cursor() as cursor:
+        # Grouping, hashing and the trigram index's pending-list merges all spill to disk with the default 4 MB.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         progress(5, "Staging rows")
         names = _stage_file(cursor, path, options, progress)
         cursor.execute("SELECT count(*) FROM registry_raw_stage")
