@@ -132,3 +132,16 @@ def test_household_gpkg_export(people, client_for, tmp_path):
     frame = pyogrio.read_dataframe(path)
     assert list(frame["external_id"]) == ["E1"]
     assert frame.geometry.iloc[0].x == pytest.approx(91.5)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/registry/individuals/", "/api/v1/registry/households/"])
+def test_list_query_count_does_not_grow_with_rows(people, client_for, django_assert_max_num_queries, path):
+    client = client_for(roles=["program_officer"], areas=[people["west"]])
+    client.get(path)  # warm caches (content types, permissions)
+    for _ in range(10):
+        person = IndividualFactory()
+        MembershipFactory(household=people["west_home"], individual=person)
+        person.phones.create(number=f"+88017123456{_:02d}")
+    with django_assert_max_num_queries(12):
+        response = client.get(path)
+    assert response.status_code == 200
