@@ -31,8 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--households", type=int, default=50_000)
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--chunk", type=int, default=50_000)
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="where the app will be served")
 
-    def handle(self, *args, households: int, seed: int, chunk: int, verbosity: int, **options):
+    def handle(self, *args, households: int, seed: int, chunk: int, url: str, verbosity: int, **options):
         quiet = verbosity == 0
         with audit_context(actor="command:load_demo", source="command"):
             with tqdm(total=3, desc="boundaries", unit="level", disable=quiet) as bar:
