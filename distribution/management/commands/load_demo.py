@@ -57,8 +57,7 @@ class Command(BaseCommand):
             password = _demo_users()
         self.stdout.write(
             self.style.SUCCESS(
-                "\nOpen http://127.0.0.1:8000/ and sign in as admin / "
-                + password
+                f"\nOpen {url} and sign in as admin / {password}"
                 + "\n(the same password for: "
                 + ", ".join(DEMO_USERS)
                 + ")"
