@@ -8,7 +8,7 @@ export function csrfToken() {
 // A DRF error body ({"field": ["message"]} or {"detail": "..."}) in plain words.
 export function errorText(body, status) {
   if (!body) return `HTTP ${status}`;
-  if (typeof body === "string") return body;
+  if (typeof body === "string") return body.trimStart().startsWith("<") ? `The server failed (HTTP ${status}).` : body;
   if (body.detail) return String(body.detail);
   const parts = [];
   for (const [field, value] of Object.entries(body)) {

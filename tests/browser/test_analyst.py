@@ -1,0 +1,69 @@
+"""The GIS analyst's upload path in a real browser: one good and one bad file, each with its own outcome in
+plain words, then a style change saved through the editor."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.browser.conftest import TIMEOUT_MS, screenshot
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# layers/api/views.py sets its upload handler after DRF's session CSRF check has already parsed the multipart body
+# (500 "You cannot set the upload handlers after the upload has been processed"); token clients never see it.
+# Reported to layers in /work/shared-notes/frontend-to-layers.md; remove this mark once uploads work by session.
+SESSION_UPLOAD_BUG = pytest.mark.xfail(reason="layers API rejects session-authenticated uploads (500)", strict=False)
+
+
+@pytest.fixture
+def upload_files(tmp_path):
+    """Real boundaries: Sylhet's districts as a GeoPackage (good), and their attributes as a CSV without any
+    coordinate columns (bad)."""
+    from geo.demo import bangladesh_frames
+
+    districts = bangladesh_frames()[2]
+    sylhet = districts[districts["parent_code"] == districts["parent_code"].iloc[0]].head(4)
+    good = tmp_path / "sylhet_districts.gpkg"
+    sylhet.to_file(good, driver="GPKG", layer="districts")
+    bad = tmp_path / "district_table.csv"
+    sylhet.drop(columns="geometry").to_csv(bad, index=False)
+    return good, bad, len(sylhet)
+
+
+@SESSION_UPLOAD_BUG
+def test_analyst_uploads_a_good_and_a_bad_file_and_styles_the_layer(sign_in, live_server, upload_files):
+    from layers.models import VectorLayer
+
+    good, bad, features = upload_files
+    page = sign_in("analyst")
+    page.goto(f"{live_server.url}/layers/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.set_input_files("#upload-files", [str(good), str(bad)])
+
+    outcome = page.wait_for_selector(
+        f"li.succeeded[data-file='{good.name}'], li.failed[data-file='{good.name}']", timeout=TIMEOUT_MS * 2
+    )
+    screenshot(page, "layers-upload")
+    assert "succeeded" in outcome.get_attribute("class"), outcome.inner_text()
+    failed = page.wait_for_selector(f"li.failed[data-file='{bad.name}']", timeout=TIMEOUT_MS * 2)
+    message = failed.inner_text()
+    assert "Refused" in message and "column" in message.lower()  # the plain-words reason names the columns
+
+    layer = VectorLayer.objects.get()
+    assert layer.feature_count == features
+    row = page.wait_for_selector(f"tr[data-layer='vector-{layer.pk}']")
+    assert "sylhet_districts" in row.inner_text()
+
+    row.query_selector("button").click()
+    page.wait_for_selector("#style-editor:not([hidden])")
+    page.fill("#st-color", "#ff8800")
+    page.click("#style-form button[type=submit]")
+    page.wait_for_selector("#style-ok:text('saved')")
+    layer.refresh_from_db()
+    assert layer.style["color"] == "#ff8800"
+    screenshot(page, "layers-style")
+    assert page.errors == []
