@@ -288,6 +288,11 @@ def _build_stage(cursor, names: list[str], options: ImportOptions, custom: list[
             selects.append(f"nullif(btrim(c{index[column]}), '') AS \"{target}\"")
         else:
             selects.append(f'NULL::text AS "{target}"')
+    absent = sorted(f"{target} → {column}" for target, column in options.mapping.items() if column not in index)
+    if absent:
+        raise ValidationError(
+            {"mapping": f"Mapped columns not in the file: {', '.join(absent)}; its columns are: {', '.join(names)}."}
+        )
     missing = [t for t in REQUIRED if options.mapping.get(t, t) not in index]
     if missing:
         raise ValidationError(

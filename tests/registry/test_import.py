@@ -203,6 +203,8 @@ def test_unusable_file_is_refused_naming_the_field(tmp_path, setup_registry):
     with pytest.raises(ValidationError) as error:
         registry_import_file(path=path, options=ImportOptions())
     assert "mapping" in error.value.message_dict
+    with pytest.raises(ValidationError, match="given_name → First"):
+        registry_import_file(path=path, options=ImportOptions(mapping={"given_name": "First"}))
 
 
 def test_import_through_the_api_with_report_download(
