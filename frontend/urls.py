@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("map/", views.map_page, name="map"),
+    path("map/household-density.json", views.household_density, name="household-density"),
     path("incidents/<int:incident_id>/dashboard/", views.dashboard, name="dashboard"),
     path("layers/", views.analyst, name="analyst"),
     path("", views.home, name="home"),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 
 from geo.models import Area
-from geo.selectors import user_area_ids
+from geo.selectors import scope_queryset, user_area_ids
+from registry.models import Household
 from response import selectors as response_selectors
 from response.models import ExposureRun, Incident
 
@@ -103,7 +105,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "dashboard": gettext("Dashboard"),
             "needs": gettext("Needs (displaced basis)"),
             "areas": gettext("Admin areas"),
-            "householdsLayer": gettext("Households (zoom in)"),
+            "householdsLayer": gettext("Households"),
+            "density": gettext("Households per district (zoom in for points)"),
             "zones": gettext("Hazard zones"),
             "choropleth": gettext("Affected by district"),
             "opacity": gettext("Opacity"),
@@ -180,3 +183,24 @@ def analyst(request: HttpRequest) -> HttpResponse:
         "badBreaks": gettext("Thresholds must be increasing numbers."),
     }
     return render(request, "frontend/analyst.html", context)
+
+
+DENSITY_LEVEL = 2
+
+
+@login_required
+@permission_required("registry.view_household", raise_exception=True)
+def household_density(request: HttpRequest) -> JsonResponse:
+    """Located households per district inside the user's areas: the map shades districts with it at low zoom,
+    where drawing every household point would be slow and unreadable."""
+    counts = (
+        scope_queryset(Household.objects.filter(location__isnull=False), request.user)
+        .values(f"area__lineage__{DENSITY_LEVEL}")
+        .annotate(households=Count("id"))
+        .order_by()
+    )
+    by_id = {row[f"area__lineage__{DENSITY_LEVEL}"]: row["households"] for row in counts}
+    codes = dict(Area.objects.filter(id__in=[pk for pk in by_id if pk]).values_list("id", "code"))
+    return JsonResponse(
+        {"level": DENSITY_LEVEL, "households": {codes[pk]: n for pk, n in by_id.items() if pk in codes}}
+    )

@@ -160,3 +160,21 @@ def test_language_switch_translates_the_page():
     assert response.status_code == 302
     html = client.get("/map/").content.decode()
     assert '<html lang="fr">' in html
+
+
+def test_household_density_counts_districts_in_scope(two_districts):
+    from tests.factories import AreaFactory, square
+
+    _, west, east = two_districts
+    # Districts are level 2 here: one under each level-1 area, so lineage[2] names the district.
+    west_district = AreaFactory(code="C-W-1", name="West one", parent=west, geom=square(90.0, 23.0, 1.0))
+    east_district = AreaFactory(code="C-E-1", name="East one", parent=east, geom=square(91.0, 23.0, 1.0))
+    for x in (90.2, 90.4, 90.6):
+        HouseholdFactory(location=Point(x, 23.5, srid=4326))
+    HouseholdFactory(location=Point(91.5, 23.5, srid=4326))
+
+    national = browser_for(UserFactory(roles=["emergency_coordinator"])).get("/map/household-density.json").json()
+    assert national["households"] == {west_district.code: 3, east_district.code: 1}
+    local = browser_for(UserFactory(roles=["emergency_coordinator"], areas=[east]))
+    assert local.get("/map/household-density.json").json()["households"] == {east_district.code: 1}
+    assert browser_for(UserFactory()).get("/map/household-density.json").status_code == 403

@@ -57,16 +57,55 @@ function householdStyle(props, zoom) {
   const key = householdClass.get(props.id);
   return key ? { ...base, radius: radius + 0.5, fillColor: classColour.get(key) || "#dc2626" } : base;
 }
+// Households: points from vector tiles when zoomed in; below that, districts shaded by how many households they
+// hold (one small JSON request instead of tiles full of points).
+const POINTS_ZOOM = 8;
 let households = null;
+let householdLayers = null;
+const DENSITY_RAMP = ["#eef2ff", "#c7d2fe", "#818cf8", "#4f46e5", "#312e81"];
+let densityLegend = null;
 if (cfg.can.households) {
-  households = L.vectorGrid
-    .protobuf("/api/v1/layers/households/tiles/{z}/{x}/{y}.mvt", {
-      ...tileOptions,
-      minZoom: 8,
-      vectorTileLayerStyles: { households: householdStyle },
-    })
-    .addTo(map);
+  households = L.vectorGrid.protobuf("/api/v1/layers/households/tiles/{z}/{x}/{y}.mvt", {
+    ...tileOptions,
+    minZoom: POINTS_ZOOM,
+    vectorTileLayerStyles: { households: householdStyle },
+  });
+  householdLayers = L.layerGroup([households]);
 }
+const densityLoaded = !cfg.can.households
+  ? Promise.resolve()
+  : Promise.all([api("/map/household-density.json"), areasLoaded]).then(([density]) => {
+      const counts = density.households;
+      const max = Math.max(1, ...Object.values(counts));
+      const colour = (n) => DENSITY_RAMP[Math.min(4, Math.floor((n / max) * 5))];
+      const shading = L.geoJSON(districtShapes, {
+        renderer: areaRenderer,
+        style: (f) => {
+          const n = counts[f.properties.code] || 0;
+          return { weight: 0, fillColor: colour(n), fillOpacity: n ? 0.75 : 0 };
+        },
+        onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name}: ${fmt(counts[f.properties.code] || 0)} ${T.households}`),
+      });
+      densityLegend = legendFor(
+        T.density,
+        DENSITY_RAMP.map((c, i) => [c, `≤ ${fmt(Math.ceil((max * (i + 1)) / 5))}`]),
+      );
+      const swap = () => {
+        if (map.getZoom() >= POINTS_ZOOM) householdLayers.removeLayer(shading);
+        else householdLayers.addLayer(shading);
+        if (legendEntries.has("households")) {
+          if (map.getZoom() < POINTS_ZOOM) legendEntries.set("households", densityLegend);
+          else legendEntries.delete("households");
+          renderLegend();
+        }
+      };
+      map.on("zoomend", swap);
+      swap();
+      if (map.hasLayer(householdLayers) && map.getZoom() < POINTS_ZOOM) {
+        legendEntries.set("households", densityLegend);
+        renderLegend();
+      }
+    });
 
 // ---- Hazard zones -------------------------------------------------------------------------------------------
 const zoneGroup = L.featureGroup().addTo(map);
@@ -241,7 +280,8 @@ function layerRow(key, name, layer, { opacity = 1, on = true, legend = null } = 
   const apply = () => {
     if (box.checked) {
       layer.addTo(map);
-      if (legend) legendEntries.set(key, legend);
+      const current = key === "households" && map.getZoom() < POINTS_ZOOM ? densityLegend : legend;
+      if (current) legendEntries.set(key, current);
     } else {
       map.removeLayer(layer);
       legendEntries.delete(key);
@@ -257,7 +297,7 @@ function layerRow(key, name, layer, { opacity = 1, on = true, legend = null } = 
 async function loadLayers() {
   const list = $("layer-list");
   const fixed = [layerRow("areas", T.areas, areas)];
-  if (households) fixed.push(layerRow("households", T.householdsLayer, households));
+  if (householdLayers) fixed.push(layerRow("households", T.householdsLayer, householdLayers));
   if (incident) fixed.push(layerRow("zones", T.zones, zoneGroup));
   list.replaceChildren(...fixed);
   let vectors = [];
@@ -475,7 +515,7 @@ if (startInput && !startInput.value) startInput.value = new Date().toISOString()
 
 // ---- Start ------------------------------------------------------------------------------------------------------
 async function start() {
-  const work = [loadLayers(), areasLoaded];
+  const work = [loadLayers(), areasLoaded, densityLoaded];
   if (incident) {
     await loadClasses();
     if (cfg.can.addZones) setUpDrawing();
