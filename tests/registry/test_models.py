@@ -63,3 +63,29 @@ def test_household_without_point_is_approximate():
     located = MembershipFactory().household
     located.refresh_from_db()
     assert located.area_approximate is False
+
+
+def test_iso_dates_are_checked_in_sql():
+    values = [
+        "2020-02-29",
+        "2019-02-29",
+        "1900-02-29",
+        "2000-02-29",
+        "2021-04-31",
+        "2021-12-31",
+        "31/02/2020",
+        "2021-1-5",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT v, registry_iso_date(v)::text FROM unnest(%s::text[]) v", [values])
+        parsed = dict(cursor.fetchall())
+    assert parsed == {
+        "2020-02-29": "2020-02-29",
+        "2019-02-29": None,
+        "1900-02-29": None,
+        "2000-02-29": "2000-02-29",
+        "2021-04-31": None,
+        "2021-12-31": "2021-12-31",
+        "31/02/2020": None,
+        "2021-1-5": None,
+    }
