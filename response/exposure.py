@@ -319,7 +319,7 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         raster = RasterSampler(params["raster_path"], params.get("raster_band", 1))
         if not any(s.min_value is not None or s.max_value is not None for s in specs):
             raise ExposureError("The incident's classes have no raster thresholds to classify the raster with.")
-    chunk = int(params.get("chunk_size") or 100_000)
+    chunk = int(params.get("chunk_size") or 20_000)
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()

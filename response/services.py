@@ -379,7 +379,7 @@ def exposure_run_start(
     raster_band: int = 1,
     raster_layer: int | None = None,
     zone_ids: list[int] | None = None,
-    chunk_size: int = 100_000,
+    chunk_size: int = 20_000,
 ) -> ExposureRun:
     """Record an analysis of the incident's current zones (or the given zone versions) and queue it after commit."""
     with transaction.atomic(durable=True):
