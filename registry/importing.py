@@ -188,12 +188,15 @@ def _geojson_rows(path: Path) -> tuple[list[str], list[list[str | None]]]:
     return names, rows
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path) -> tuple[list[str], str]:
+    """The header's column names and the delimiter (comma, or the semicolon or tab some spreadsheets write)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
+        first = handle.readline()
+    delimiter = max((",", ";", "\t"), key=first.count)
+    header = next(csv.reader([first], delimiter=delimiter), None)
     if not header:
         raise ValidationError({"file": "The file is empty."})
-    return [name.strip() or f"column_{i + 1}" for i, name in enumerate(header)]
+    return [name.strip() or f"column_{i + 1}" for i, name in enumerate(header)], delimiter
 
 
 def _create_raw_stage(cursor, names: list[str]) -> None:
@@ -213,7 +216,7 @@ def _stage_file(cursor, path: Path, options: ImportOptions, progress: Progress) 
     kind = _file_format(path, options.file_format)
     column_list = None
     if kind == "csv":
-        names = _csv_header(path)
+        names, delimiter = _csv_header(path)
         _create_raw_stage(cursor, names)
         column_list = ", ".join(f"c{i}" for i in range(len(names)))
         # No progress updates during the COPY: they would need the same connection, which COPY holds.
@@ -221,7 +224,8 @@ def _stage_file(cursor, path: Path, options: ImportOptions, progress: Progress) 
             with (
                 path.open("rb") as handle,
                 cursor.cursor.copy(
-                    f"COPY registry_raw_stage ({column_list}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+                    f"COPY registry_raw_stage ({column_list}) FROM STDIN "
+                    f"WITH (FORMAT csv, HEADER true, DELIMITER {_literal(delimiter)})"
                 ) as copy,
             ):
                 first = handle.read(3)

@@ -195,6 +195,12 @@ def test_xlsx_and_geojson_households_with_members(tmp_path, setup_registry):
     assert Household.objects.get(external_id="HH9").memberships.count() == 2
 
 
+def test_semicolon_separated_csv(tmp_path, setup_registry):
+    path = tmp_path / "semicolons.csv"
+    path.write_text(rows_to_csv(HEADER, GOOD).replace(",", ";"))
+    assert run(path).individuals_created == 3
+
+
 def test_unusable_file_is_refused_naming_the_field(tmp_path, setup_registry):
     from django.core.exceptions import ValidationError
 
