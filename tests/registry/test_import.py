@@ -237,3 +237,22 @@ def test_import_through_the_api_with_report_download(
     with django_capture_on_commit_callbacks(execute=True):
         second = client.post("/api/v1/registry/imports/", {"file": again, "source": "survey"}, format="multipart")
     assert client.get(f"/api/v1/registry/imports/{second.json()['id']}/").json()["result"]["individuals_unchanged"] == 3
+
+
+def test_command_imports_and_writes_the_report(tmp_path, setup_registry):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    report = tmp_path / "rejected.csv"
+    call_command(
+        "import_registry",
+        str(write_csv(tmp_path, GOOD + BAD)),
+        "--mapping",
+        json.dumps(MAPPING),
+        "--report",
+        str(report),
+        verbosity=0,
+        stdout=out,
+    )
+    assert "3 imported, 2 rejected" in out.getvalue()
+    assert "missing field given_name" in report.read_text()
