@@ -91,6 +91,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "affected": gettext("Affected households"),
             "approximate": gettext("approximate"),
             "people": gettext("people"),
+            "peopleHeader": gettext("People"),
             "class": gettext("Class"),
             "area": gettext("Area"),
             "households": gettext("Households"),

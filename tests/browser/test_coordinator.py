@@ -53,6 +53,27 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     assert page.locator("#run-links a", has_text="CSV").count() == 1
     screenshot(page, "map-analysis")
 
+    # A second zone (a rectangle dragged over Rangpur, north-west of the first), a second analysis, and the
+    # comparison with the first.
+    page.click("a.leaflet-draw-draw-rectangle")
+    page.mouse.move(cx - 150, cy - 240)
+    page.mouse.down()
+    page.mouse.move(cx - 60, cy - 165, steps=5)
+    page.mouse.up()
+    page.wait_for_selector("#zone-list li >> nth=1")
+    page.click("#run-analysis")
+    page.wait_for_selector(f"#affected-total:not([data-run='{run_id}'])", timeout=TIMEOUT_MS * 3)
+    second_id = page.get_attribute("#affected-total", "data-run")
+    shown = int(page.inner_text("#affected-total"))
+    api = page.request.get(f"{live_server.url}/api/v1/response/exposure-runs/{second_id}/results/?page_size=1")
+    assert shown == api.json()["count"]
+    page.select_option("#compare-select", run_id)
+    newly = page.wait_for_selector("[data-change=newly_affected]")
+    diff = page.request.get(f"{live_server.url}/api/v1/response/exposure-runs/{second_id}/diff/?against={run_id}")
+    assert int(newly.inner_text().replace(",", "")) == diff.json()["counts"]["newly_affected"] > 0
+    screenshot(page, "map-compare")
+    page.select_option("#compare-select", "")
+
     # Zoomed in, households are points coloured by their class (tiles load after the zoom).
     for _ in range(2):
         with page.expect_response(lambda r: "/households/tiles/" in r.url):

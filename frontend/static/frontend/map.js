@@ -93,21 +93,20 @@ const densityLoaded = !cfg.can.households
         T.density,
         DENSITY_RAMP.map((c, i) => [c, `≤ ${fmt(Math.ceil((max * (i + 1)) / 5))}`]),
       );
+      // The shading steps aside for the "affected by district" shading of an analysis: one choropleth at a time.
+      const shaded = () => map.getZoom() < POINTS_ZOOM && !(choropleth && map.hasLayer(choropleth));
       const swap = () => {
-        if (map.getZoom() >= POINTS_ZOOM) householdLayers.removeLayer(shading);
-        else householdLayers.addLayer(shading);
-        if (legendEntries.has("households")) {
-          if (map.getZoom() < POINTS_ZOOM) legendEntries.set("households", densityLegend);
+        if (shaded()) householdLayers.addLayer(shading);
+        else householdLayers.removeLayer(shading);
+        if (legendEntries.has("households") || shaded()) {
+          if (shaded() && map.hasLayer(householdLayers)) legendEntries.set("households", densityLegend);
           else legendEntries.delete("households");
           renderLegend();
         }
       };
       map.on("zoomend", swap);
+      map.on("layeradd layerremove", (e) => e.layer === choropleth && swap());
       swap();
-      if (map.hasLayer(householdLayers) && map.getZoom() < POINTS_ZOOM) {
-        legendEntries.set("households", densityLegend);
-        renderLegend();
-      }
     });
 
 // ---- Hazard zones -------------------------------------------------------------------------------------------
@@ -401,7 +400,7 @@ async function showRun(runId) {
   const summary = [
     el("p", { class: "big" }, el("span", { text: `${T.affected}: ` }), el("strong", { id: "affected-total", "data-run": runId, text: String(total) })),
     el("p", { class: "muted", text: `${fmt(people)} ${T.people} · ${fmt(approximate)} ${T.approximate}` }),
-    table([T.class, T.households, T.people], classRows),
+    table([T.class, T.households, T.peopleHeader], classRows),
     el("details", {}, el("summary", { text: T.area }), table([T.area, T.households], areaRows)),
   ];
   if (needs && needs.totals) {
