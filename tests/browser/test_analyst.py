@@ -67,3 +67,39 @@ def test_analyst_uploads_a_good_and_a_bad_file_and_styles_the_layer(sign_in, liv
     assert layer.style["color"] == "#ff8800"
     screenshot(page, "layers-style")
     assert page.errors == []
+
+
+def test_analyst_sets_raster_class_thresholds_over_the_histogram(sign_in, live_server, settings, tmp_path):
+    from geo.demo import bangladesh_frames
+    from layers.models import RasterLayer
+    from layers.services import LayerImportOptions, raster_layer_import_file
+    from tests.layers.conftest import write_geotiff
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    districts = bangladesh_frames()[2]
+    sylhet = districts[districts["parent_code"] == districts["parent_code"].iloc[0]].head(4)
+    path, _ = write_geotiff(tmp_path / "depth.tif", sylhet)  # values 0.05, 0.15, 0.25, 0.35 by district
+    layer = raster_layer_import_file(path=path, options=LayerImportOptions(name="Flood depth", kind="hazard"))
+
+    page = sign_in("analyst")
+    page.goto(f"{live_server.url}/layers/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click(f"tr[data-layer='raster-{layer.pk}'] button")
+    page.wait_for_selector("#histogram svg rect")
+    page.fill("#st-breaks", "0, 0.2, 0.3")
+    page.fill("#st-colors", "#c6dbef, #08306b")
+    page.fill("#st-labels", "under 0.2 m, 0.2 m and more")
+    assert (
+        page.locator("#histogram svg line").count() == 2
+    )  # 0 lies left of the values (0.05–0.35): only 0.2 and 0.3 drawn
+    page.click("#style-form button[type=submit]")
+    page.wait_for_selector("#style-ok:text('saved')")
+    layer.refresh_from_db()
+    assert layer.style["breaks"] == [0, 0.2, 0.3] and layer.style["colors"] == ["#c6dbef", "#08306b"]
+    screenshot(page, "layers-raster-style")
+
+    page.fill("#st-breaks", "0.3, 0.2")
+    page.click("#style-form button[type=submit]")
+    assert "increasing" in page.wait_for_selector("#style-error:not(:empty)").inner_text()
+    assert RasterLayer.objects.get(pk=layer.pk).style["breaks"] == [0, 0.2, 0.3]
+    assert page.errors == []
