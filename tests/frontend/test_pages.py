@@ -160,6 +160,7 @@ def test_language_switch_translates_the_page():
     assert response.status_code == 302
     html = client.get("/map/").content.decode()
     assert '<html lang="fr">' in html
+    assert "Se déconnecter" in html and "M\\u00e9nages" in html  # template text, and JavaScript strings as JSON
 
 
 def test_household_density_counts_districts_in_scope(two_districts):
