@@ -28,6 +28,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
 
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        # set_password only changes the instance: save it, or sessions made for this user fail their hash check.
+        if create:
+            instance.save()
+
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         for role in extracted or ():

@@ -179,10 +179,16 @@ class LayerImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
     def get_queryset(self):
         return selectors.layer_import_list(user=self.request.user)
 
+    def initialize_request(self, request, *args, **kwargs):
+        # The handler must be in place before anything reads the body: session authentication's CSRF check
+        # parses a multipart POST before the view runs.
+        if request.method == "POST":
+            request.upload_handlers = [LimitedUploadHandler(request)]
+        return super().initialize_request(request, *args, **kwargs)
+
     @extend_schema(request=LayerImportCreateSerializer, responses={202: LayerImportSerializer})
     def create(self, request, *args, **kwargs):
-        handler = LimitedUploadHandler(request._request)
-        request._request.upload_handlers = [handler]
+        handler = request._request.upload_handlers[0]
         data = request.data
         if getattr(handler, "too_large", None):
             raise ValidationError(

@@ -228,3 +228,29 @@ def test_list_endpoints_do_not_query_per_row(analyst, tmp_path, districts):
         vector_layer_import_file(path=path, options=LayerImportOptions())
         cap_alert_import(data=cap_xml(f"Q-{n + 2}", polygons=[sylhet]))
     assert [count(url) for url in urls] == few
+
+
+def test_browser_session_upload_passes_csrf_and_streams(
+    tmp_path, districts, media_root, django_capture_on_commit_callbacks
+):
+    """A signed-in browser uploads with its session and CSRF token: the size-limiting upload handler must already be
+    in place when the CSRF check parses the multipart body."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(UserFactory(roles=["gis_analyst"]))
+    browser.get("/login/")
+    token = browser.cookies["csrftoken"].value
+    path = write_shapefile_zip(districts, tmp_path, crs_epsg=32646)
+    with django_capture_on_commit_callbacks(execute=True), open(path, "rb") as handle:
+        response = browser.post(
+            "/api/v1/layers/layer-imports/",
+            {"file": handle, "kind": "vector", "name": "By browser", "layer_kind": "context"},
+            HTTP_X_CSRFTOKEN=token,
+        )
+    assert response.status_code == 202, response.content
+    assert LayerImport.objects.get(pk=response.json()["id"]).status == "succeeded"
+    refused = Client(enforce_csrf_checks=True)
+    refused.force_login(UserFactory(roles=["gis_analyst"]))
+    with open(path, "rb") as handle:
+        assert refused.post("/api/v1/layers/layer-imports/", {"file": handle, "kind": "vector"}).status_code == 403
