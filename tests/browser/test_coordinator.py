@@ -74,6 +74,18 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     screenshot(page, "map-compare")
     page.select_option("#compare-select", "")
 
+    # Edit the rectangle with Leaflet.draw: drag one corner, save; the zone gets version 2.
+    page.click("a.leaflet-draw-edit-edit")
+    handle = page.locator(".leaflet-editing-icon").first
+    handle.wait_for()
+    hb = handle.bounding_box()
+    page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(hb["x"] - 20, hb["y"] - 20, steps=5)
+    page.mouse.up()
+    page.click(".leaflet-draw-actions a[title='Save changes']")
+    page.wait_for_selector("#zone-list li .zone-name:text('v2')")
+
     # Zoomed in, households are points coloured by their class (tiles load after the zoom).
     for _ in range(2):
         with page.expect_response(lambda r: "/households/tiles/" in r.url):

@@ -110,7 +110,11 @@ const densityLoaded = !cfg.can.households
     });
 
 // ---- Hazard zones -------------------------------------------------------------------------------------------
-const zoneGroup = L.featureGroup().addTo(map);
+// Leaflet.draw edits single polygons only: one-part zones (stored as MultiPolygon) are edited as a Polygon, zones
+// with several parts are shown in a group the edit tool does not touch.
+const zoneGroup = L.featureGroup();
+const zoneFixed = L.featureGroup();
+const zoneLayers = L.layerGroup([zoneGroup, zoneFixed]).addTo(map);
 let classes = [];
 let zones = [];
 let choropleth = null;
@@ -134,11 +138,14 @@ async function loadClasses() {
 async function loadZones() {
   zones = rows(await api(`${R}/hazard-zones/?incident=${incident}&page_size=1000`));
   zoneGroup.clearLayers();
+  zoneFixed.clearLayers();
   for (const feature of zones) {
-    L.geoJSON(feature, { style: zoneStyle, pane: "zones" }).eachLayer((layer) => {
+    let geometry = feature.geometry;
+    if (geometry.type === "MultiPolygon" && geometry.coordinates.length === 1) geometry = { type: "Polygon", coordinates: geometry.coordinates[0] };
+    L.geoJSON({ ...feature, geometry }, { style: zoneStyle, pane: "zones" }).eachLayer((layer) => {
       layer.zoneId = feature.id;
       layer.bindTooltip(`${feature.properties.name || T.zones} · ${feature.properties.class_name} · v${feature.properties.version}`);
-      zoneGroup.addLayer(layer);
+      (geometry.type === "Polygon" ? zoneGroup : zoneFixed).addLayer(layer);
     });
   }
   renderZoneList();
@@ -300,7 +307,7 @@ async function loadLayers() {
   const list = $("layer-list");
   const fixed = [layerRow("areas", T.areas, areas)];
   if (householdLayers) fixed.push(layerRow("households", T.householdsLayer, householdLayers));
-  if (incident) fixed.push(layerRow("zones", T.zones, zoneGroup));
+  if (incident) fixed.push(layerRow("zones", T.zones, zoneLayers));
   list.replaceChildren(...fixed);
   let vectors = [];
   let rasters = [];
@@ -333,6 +340,7 @@ async function loadLayers() {
     list.append(layerRow(`r${layer.id}`, layer.name, tiles, { on: false, opacity: s.opacity ?? 0.8, legend: legendFor(layer.name, swatches) }));
   }
   if (!vectors.length && !rasters.length) list.append(el("p", { class: "muted", text: T.noLayers }));
+  $("run-raster")?.append(...rasters.map((l) => el("option", { value: l.id, text: l.name })));
   const picker = $("fl-layer");
   if (picker) {
     picker.replaceChildren(
@@ -457,7 +465,9 @@ async function startRun() {
   $("run-progress").hidden = false;
   $("run-bar").value = 0;
   try {
-    let run = await api(`${R}/exposure-runs/`, { method: "POST", json: { incident } });
+    const raster = $("run-raster")?.value;
+    const body = raster ? { incident, raster_layer: Number(raster) } : { incident };
+    let run = await api(`${R}/exposure-runs/`, { method: "POST", json: body });
     while (!["succeeded", "failed"].includes(run.status)) {
       $("run-bar").value = run.progress || 0;
       $("run-message").textContent = run.message || run.status;
@@ -523,7 +533,7 @@ async function start() {
   if (incident) {
     await loadClasses();
     if (cfg.can.addZones) setUpDrawing();
-    work.push(loadZones().then(() => zones.length && !cfg.bounds && map.fitBounds(zoneGroup.getBounds())));
+    work.push(loadZones().then(() => zones.length && !cfg.bounds && map.fitBounds(L.featureGroup([zoneGroup, zoneFixed]).getBounds())));
     work.push(loadRuns());
     $("run-analysis")?.addEventListener("click", startRun);
     $("run-select").addEventListener("change", (e) => showRun(Number(e.target.value)));
