@@ -112,6 +112,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "choropleth": gettext("Affected by district"),
             "opacity": gettext("Opacity"),
             "noLayers": gettext("No uploaded layers."),
+            "saved": gettext("Saved."),
         },
     }
     return render(request, "frontend/map.html", context)

@@ -27,6 +27,17 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     page.wait_for_selector("body[data-ready=true]")
     assert "Browser test flood" in page.inner_text("#incident-switch")
 
+    # The incident's own class table: the high class displaces half of its people.
+    incident_id = page.url.split("incident=")[1]
+    page.click("#classes-card summary")
+    page.fill("tr[data-key=high] [name=displacement_rate]", "0.5")
+    page.click("#classes-form button[type=submit]")
+    page.wait_for_selector("#classes-ok:not(:empty)")
+    screenshot(page, "map-classes")
+    classes = page.request.get(f"{live_server.url}/api/v1/response/incidents/{incident_id}/classes/").json()
+    assert {c["key"]: c["displacement_rate"] for c in classes}["high"] == 0.5
+    page.click("#classes-card summary")
+
     # Draw a polygon around the middle of the map with Leaflet.draw: toolbar button, then map clicks.
     page.click("a.leaflet-draw-draw-polygon")
     box = page.locator("#map").bounding_box()

@@ -133,6 +133,56 @@ async function loadClasses() {
     select.replaceChildren(...classes.map((c) => el("option", { value: c.key, text: c.name })));
     select.value = classes[classes.length - 1]?.key;
   }
+  renderClassEditor();
+}
+
+function renderClassEditor() {
+  const body = $("classes-body");
+  if (!body) return;
+  const number = (name, value, label, extra = {}) => el("input", { type: "number", step: "any", name, value: value ?? "", "aria-label": label, class: "narrow", ...extra });
+  body.replaceChildren(
+    ...classes
+      .slice()
+      .reverse()
+      .map((c) =>
+        el(
+          "tr",
+          { "data-key": c.key, "data-rank": c.rank, "data-name": c.name },
+          el("th", { scope: "row", text: c.name }),
+          el("td", {}, number("min_value", c.min_value, `${c.name} min`)),
+          el("td", {}, number("max_value", c.max_value, `${c.name} max`)),
+          el("td", {}, number("displacement_rate", c.displacement_rate, `${c.name} displaced`, { min: 0, max: 1 })),
+          el("td", {}, el("input", { type: "color", name: "color", value: c.color, "aria-label": `${c.name} colour` })),
+        ),
+      ),
+  );
+}
+
+async function saveClasses(e) {
+  e.preventDefault();
+  const value = (row, name) => {
+    const raw = row.querySelector(`[name=${name}]`).value;
+    return raw === "" ? null : Number(raw);
+  };
+  const table = [...$("classes-body").rows].map((row) => ({
+    key: row.dataset.key,
+    name: row.dataset.name,
+    rank: Number(row.dataset.rank),
+    min_value: value(row, "min_value"),
+    max_value: value(row, "max_value"),
+    displacement_rate: value(row, "displacement_rate") ?? 0,
+    color: row.querySelector("[name=color]").value,
+  }));
+  try {
+    await api(`${R}/incidents/${incident}/classes/`, { method: "PUT", json: { classes: table } });
+    $("classes-error").textContent = "";
+    $("classes-ok").textContent = T.saved;
+    await loadClasses();
+    await loadZones();
+  } catch (error) {
+    $("classes-error").textContent = error.message;
+    $("classes-ok").textContent = "";
+  }
 }
 
 async function loadZones() {
@@ -536,6 +586,7 @@ async function start() {
     work.push(loadZones().then(() => zones.length && !cfg.bounds && map.fitBounds(L.featureGroup([zoneGroup, zoneFixed]).getBounds())));
     work.push(loadRuns());
     $("run-analysis")?.addEventListener("click", startRun);
+    $("classes-form")?.addEventListener("submit", saveClasses);
     $("run-select").addEventListener("change", (e) => showRun(Number(e.target.value)));
     $("compare-select").addEventListener("change", (e) => compare(e.target.value ? Number(e.target.value) : null));
   }
