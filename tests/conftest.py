@@ -40,3 +40,17 @@ def two_districts(db):
     west = AreaFactory(code="C-W", name="West", parent=country, geom=square(90.0, 23.0, 1.0))
     east = AreaFactory(code="C-E", name="East", parent=country, geom=square(91.0, 23.0, 1.0))
     return country, west, east
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_test_sessions(django_db_setup, django_db_blocker):
+    """The live server answers browsers on keep-alive threads that can still hold a database session when the suite
+    ends; the test database could then not be dropped. End such sessions just before it is."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
