@@ -14,7 +14,7 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
-from geo.models import Area, AreaImport
+from geo.models import Area, AreaImport, AuditEvent
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -124,4 +124,8 @@ def test_task_runs_in_a_real_worker_through_redis(worker, tmp_path, settings):
     outcome = worker.send_task("geo.area_import", args=[job.pk]).get(timeout=60)
     job.refresh_from_db()
     assert (outcome, job.status, job.progress) == ("succeeded", "succeeded", 100)
-    assert Area.objects.get(code="WK").name == "Worker land"
+    area = Area.objects.get(code="WK")
+    assert area.name == "Worker land"
+    # The worker's writes are attributed to the task in the audit log.
+    event = AuditEvent.objects.get(table_name="geo_area", row_id=area.id, action="insert")
+    assert (event.actor, event.source) == ("task:geo.area_import", "task")
