@@ -29,6 +29,9 @@ class DedupOptions:
     distance_m: float = 2000.0
     min_score: float = 0.7
     name_similarity: float = 0.4  # pg_trgm similarity needed inside an area block
+    # A name block this large (a very common name in one area) would yield pairs by the hundred thousand; such
+    # people are still compared through their IDs, phones and birth date + location.
+    max_block: int = 200
 
     def validate(self) -> None:
         if not 0 <= self.name_threshold <= 1 or not 0 <= self.min_score <= 1:
@@ -44,6 +47,7 @@ class DedupResult:
     scored_pairs: int = 0
     queued: int = 0
     by_reason: dict | None = None
+    oversized_name_blocks: int = 0
 
 
 def _noop(percent: int, message: str) -> None:
@@ -90,6 +94,18 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
             """
         )
         result.individuals = cursor.rowcount
+        cursor.execute(
+            "ALTER TABLE dedup_person ADD COLUMN block_size int; "
+            "UPDATE dedup_person p SET block_size = b.size FROM ("
+            " SELECT area_id, given_key, family_key, count(*) AS size FROM dedup_person"
+            " GROUP BY area_id, given_key, family_key) b"
+            " WHERE (b.area_id, b.given_key, b.family_key) = (p.area_id, p.given_key, p.family_key)"
+        )
+        cursor.execute(
+            "SELECT count(DISTINCT (area_id, given_key, family_key)) FROM dedup_person WHERE block_size > %s",
+            [options.max_block],
+        )
+        result.oversized_name_blocks = cursor.fetchone()[0]
         cursor.execute("CREATE INDEX ON dedup_person (id)")
         cursor.execute("ANALYZE dedup_person")
         progress(20, "Blocking candidate pairs")
@@ -102,7 +118,7 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
                 FROM dedup_person p JOIN dedup_person q
                   ON q.area_id = p.area_id AND q.given_key = p.given_key AND q.family_key = p.family_key
                  AND q.id > p.id
-                WHERE similarity(p.name, q.name) >= %(similarity)s
+                WHERE p.block_size <= %(max_block)s AND similarity(p.name, q.name) >= %(similarity)s
                 UNION ALL
                 SELECT d1.individual_id, d2.individual_id, 'same_id_document'
                 FROM registry_iddocument d1 JOIN registry_iddocument d2
@@ -119,7 +135,7 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
             ) pairs
             GROUP BY a, b
             """,
-            {"similarity": options.name_similarity, "distance": options.distance_m},
+            {"similarity": options.name_similarity, "distance": options.distance_m, "max_block": options.max_block},
         )
         result.candidate_pairs = cursor.rowcount
         cursor.execute(

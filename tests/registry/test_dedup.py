@@ -57,3 +57,15 @@ def test_duplicate_pair_is_found_reviewed_and_merged(two_districts, client_for, 
     dedup_find(options=DedupOptions())
     assert DuplicateCandidate.objects.filter(status="pending").count() == 0
     assert Individual.objects.get(registrant_id=copy.registrant_id).merged_into == original
+
+
+def test_oversized_name_blocks_fall_back_to_other_blockers(two_districts):
+    home = HouseholdFactory(location=Point(90.5, 23.5, srid=4326))
+    for given in ("Rahim", "Rahem"):
+        MembershipFactory(
+            household=home, individual=IndividualFactory(given_name=given, family_name="Uddin", birth_date="1980-05-01")
+        )
+    result = dedup_find(options=DedupOptions(max_block=1))
+    assert result.oversized_name_blocks == 1
+    assert result.by_reason == {"same_birth_date_nearby": 1}
+    assert DuplicateCandidate.objects.get().reasons == ["same_birth_date_nearby"]
