@@ -13,28 +13,22 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# layers/api/views.py sets its upload handler after DRF's session CSRF check has already parsed the multipart body
-# (500 "You cannot set the upload handlers after the upload has been processed"); token clients never see it.
-# Reported to layers in /work/shared-notes/frontend-to-layers.md; remove this mark once uploads work by session.
-SESSION_UPLOAD_BUG = pytest.mark.xfail(reason="layers API rejects session-authenticated uploads (500)", strict=False)
-
 
 @pytest.fixture
 def upload_files(tmp_path):
-    """Real boundaries: Sylhet's districts as a GeoPackage (good), and their attributes as a CSV without any
+    """Real boundaries: one division's districts as a GeoPackage (good), and their attributes as a CSV without any
     coordinate columns (bad)."""
     from geo.demo import bangladesh_frames
 
     districts = bangladesh_frames()[2]
-    sylhet = districts[districts["parent_code"] == districts["parent_code"].iloc[0]].head(4)
-    good = tmp_path / "sylhet_districts.gpkg"
-    sylhet.to_file(good, driver="GPKG", layer="districts")
+    division = districts[districts["parent_code"] == districts["parent_code"].iloc[0]].head(4)
+    good = tmp_path / "division_districts.gpkg"
+    division.to_file(good, driver="GPKG", layer="districts")
     bad = tmp_path / "district_table.csv"
-    sylhet.drop(columns="geometry").to_csv(bad, index=False)
-    return good, bad, len(sylhet)
+    division.drop(columns="geometry").to_csv(bad, index=False)
+    return good, bad, len(division)
 
 
-@SESSION_UPLOAD_BUG
 def test_analyst_uploads_a_good_and_a_bad_file_and_styles_the_layer(sign_in, live_server, upload_files):
     from layers.models import VectorLayer
 
@@ -56,7 +50,7 @@ def test_analyst_uploads_a_good_and_a_bad_file_and_styles_the_layer(sign_in, liv
     layer = VectorLayer.objects.get()
     assert layer.feature_count == features
     row = page.wait_for_selector(f"tr[data-layer='vector-{layer.pk}']")
-    assert "sylhet_districts" in row.inner_text()
+    assert "division_districts" in row.inner_text()
 
     row.query_selector("button").click()
     page.wait_for_selector("#style-editor:not([hidden])")
@@ -77,8 +71,8 @@ def test_analyst_sets_raster_class_thresholds_over_the_histogram(sign_in, live_s
 
     settings.MEDIA_ROOT = tmp_path / "media"
     districts = bangladesh_frames()[2]
-    sylhet = districts[districts["parent_code"] == districts["parent_code"].iloc[0]].head(4)
-    path, _ = write_geotiff(tmp_path / "depth.tif", sylhet)  # values 0.05, 0.15, 0.25, 0.35 by district
+    division = districts[districts["parent_code"] == districts["parent_code"].iloc[0]].head(4)
+    path, _ = write_geotiff(tmp_path / "depth.tif", division)  # values 0.05, 0.15, 0.25, 0.35 by district
     layer = raster_layer_import_file(path=path, options=LayerImportOptions(name="Flood depth", kind="hazard"))
 
     page = sign_in("analyst")
@@ -98,6 +92,27 @@ def test_analyst_sets_raster_class_thresholds_over_the_histogram(sign_in, live_s
     assert layer.style["breaks"] == [0, 0.2, 0.3] and layer.style["colors"] == ["#c6dbef", "#08306b"]
     screenshot(page, "layers-raster-style")
 
+    # On the map: the layer toggles on with its legend, and becomes hazard zones of an incident (flood thresholds:
+    # 0.15, 0.25 and 0.35 are all "low"; 0.05 is under every class).
+    from tests.response.factories import IncidentFactory
+
+    incident = IncidentFactory(name="Flash flood")
+    page.goto(f"{live_server.url}/map/?incident={incident.pk}")
+    page.wait_for_selector("body[data-ready=true]")
+    with page.expect_response(lambda r: f"/raster-layers/{layer.pk}/tiles/" in r.url) as tile:
+        page.check(f"#layer-r{layer.pk}")
+    assert tile.value.status in (200, 204)
+    assert "under 0.2 m" in page.inner_text("#legend")
+    page.click("summary:text('From a layer')")
+    page.select_option("#fl-layer", f"r:{layer.pk}")
+    page.click("#from-layer-form button[type=submit]")
+    zone = page.wait_for_selector("#zone-list li")
+    assert zone.query_selector("select").input_value() == "low"
+    screenshot(page, "map-raster-zones")
+
+    page.goto(f"{live_server.url}/layers/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click(f"tr[data-layer='raster-{layer.pk}'] button")
     page.fill("#st-breaks", "0.3, 0.2")
     page.click("#style-form button[type=submit]")
     assert "increasing" in page.wait_for_selector("#style-error:not(:empty)").inner_text()

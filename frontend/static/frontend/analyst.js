@@ -65,7 +65,7 @@ function upload(file, extra = {}) {
     bar.value = 100;
     item.classList.add("succeeded");
     status.className = "ok";
-    status.textContent = `${T.done} ${job.vector_layer || job.raster_layer || ""} ${job.message || ""}`.trim();
+    status.textContent = `${T.done} #${job.vector_layer || job.raster_layer || job.id}`;
     loadLayers();
   });
   xhr.send(form);

@@ -13,7 +13,8 @@ export function errorText(body, status) {
   const parts = [];
   for (const [field, value] of Object.entries(body)) {
     const text = Array.isArray(value) ? value.map((v) => (typeof v === "object" ? JSON.stringify(v) : v)).join(" ") : typeof value === "object" ? errorText(value) : value;
-    parts.push(field === "non_field_errors" ? text : `${field}: ${text}`);
+    // The file is what the person just chose: its field name would add nothing to the message.
+    parts.push(["non_field_errors", "file"].includes(field) ? text : `${field}: ${text}`);
   }
   return parts.join("; ") || `HTTP ${status}`;
 }
