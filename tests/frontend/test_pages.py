@@ -179,3 +179,43 @@ def test_household_density_counts_districts_in_scope(two_districts):
     local = browser_for(UserFactory(roles=["emergency_coordinator"], areas=[east]))
     assert local.get("/map/household-density.json").json()["households"] == {east_district.code: 1}
     assert browser_for(UserFactory()).get("/map/household-density.json").status_code == 403
+
+
+class FormParser(HTMLParser):
+    """Form controls and what names them: <label for>, a wrapping <label>, or aria-label."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls: list[dict] = []
+        self.label_for: set[str] = set()
+        self.in_label = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "label":
+            self.in_label += 1
+            if attrs.get("for"):
+                self.label_for.add(attrs["for"])
+        elif tag in ("input", "select", "textarea") and attrs.get("type") not in ("hidden", "submit"):
+            self.controls.append({**attrs, "_wrapped": self.in_label > 0, "_tag": tag})
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.in_label -= 1
+
+
+@pytest.mark.parametrize("page", ["login", "map", "layers"])
+def test_every_form_control_has_a_name(page):
+    user = UserFactory(roles=["emergency_coordinator", "gis_analyst"])
+    incident = IncidentFactory()
+    client = Client() if page == "login" else browser_for(user)
+    url = {"login": "/login/", "map": f"/map/?incident={incident.pk}", "layers": "/layers/"}[page]
+    parser = FormParser()
+    parser.feed(client.get(url).content.decode())
+    assert parser.controls
+    unnamed = [
+        c
+        for c in parser.controls
+        if not (c["_wrapped"] or c.get("aria-label") or (c.get("id") and c["id"] in parser.label_for))
+    ]
+    assert unnamed == []
