@@ -9,6 +9,7 @@ urlpatterns = [
     path("map/", views.map_page, name="map"),
     path("map/household-density.json", views.household_density, name="household-density"),
     path("incidents/<int:incident_id>/dashboard/", views.dashboard, name="dashboard"),
+    path("incidents/<int:incident_id>/runs/<int:run_id>/affected/", views.affected_list, name="affected"),
     path("layers/", views.analyst, name="analyst"),
     path("", views.home, name="home"),
 ]

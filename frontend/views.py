@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 
 from geo.models import Area
@@ -206,3 +207,37 @@ def household_density(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"level": DENSITY_LEVEL, "households": {codes[pk]: n for pk, n in by_id.items() if pk in codes}}
     )
+
+
+AFFECTED_PAGE_SIZE = 100
+
+
+@login_required
+@permission_required("response.view_exposureresult", raise_exception=True)
+def affected_list(request: HttpRequest, incident_id: int, run_id: int) -> HttpResponse:
+    """The affected households of one analysis, a page at a time, filtered by class, area or approximate."""
+    incident = _incident_or_404(request, incident_id)
+    run = get_object_or_404(response_selectors.exposure_run_list(user=request.user, incident_id=incident.pk), pk=run_id)
+    filters = {
+        "hazard_class": request.GET.get("hazard_class") or None,
+        "area_code": request.GET.get("area") or None,
+        "approximate": {"yes": True, "no": False}.get(request.GET.get("approximate", "")),
+    }
+    results = response_selectors.exposure_result_list(run=run, user=request.user, **filters).select_related(
+        "hazard_class", "area", "household"
+    )
+    page = Paginator(results, AFFECTED_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = _shell(request, incident=incident)
+    context.update(
+        {
+            "run": run,
+            "page": page,
+            "filters": filters,
+            "classes": response_selectors.hazard_class_list(incident=incident),
+            "query": query.urlencode(),
+            "export_query": query.urlencode(),
+        }
+    )
+    return render(request, "frontend/affected.html", context)

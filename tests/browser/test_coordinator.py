@@ -109,6 +109,12 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     screenshot(page, "map-tablet")
     page.set_viewport_size({"width": 1366, "height": 850})
 
+    page.click("#run-links a:text('Affected list')")
+    assert page.inner_text("#affected-count").split()[0].replace(",", "") == str(shown)
+    screenshot(page, "affected-list")
+    page.go_back()
+    page.wait_for_selector("#affected-total")
+
     page.click("#run-links a:text('Dashboard')")
     page.wait_for_selector("#dash-households")
     assert int(page.inner_text("#dash-households")) == shown

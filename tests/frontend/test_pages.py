@@ -138,9 +138,18 @@ def test_dashboard_shows_the_analysis(client_for, two_districts):
     assert re.search(r'id="dash-households">2<', html)
     assert "Children under 5" in html and f"/exposure-runs/{run.pk}/export/?as=csv" in html
 
+    affected = f"/incidents/{incident['id']}/runs/{run.pk}/affected/"
+    html = browser_for(api.user).get(affected).content.decode()
+    assert_local_assets(html)
+    assert re.search(r'id="affected-count">2 households<', html)
+    assert inside.registrant_id in html and "inside" in html.lower()
+    html = browser_for(api.user).get(affected + "?hazard_class=low").content.decode()
+    assert re.search(r'id="affected-count">0 households<', html)
+
     logistics = browser_for(UserFactory(roles=["logistics_officer"]))
     html = logistics.get(f"/incidents/{incident['id']}/dashboard/").content.decode()
     assert "k-anonymous" in html and "export/?as=csv" not in html
+    assert logistics.get(affected).status_code == 403
 
 
 def test_analyst_page_is_local_and_offers_upload_to_analysts_only():

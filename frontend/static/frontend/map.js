@@ -468,7 +468,7 @@ async function showRun(runId) {
   const base = `${R}/exposure-runs/${runId}`;
   const links = [el("a", { href: `/incidents/${incident}/dashboard/?run=${runId}`, text: T.dashboard }), el("a", { href: `${base}/report/?level=2`, target: "_blank", text: T.report })];
   if (cfg.can.results) {
-    links.push(el("a", { href: `${base}/results/`, target: "_blank", text: T.list }));
+    links.push(el("a", { href: `/incidents/${incident}/runs/${runId}/affected/`, text: T.list }));
     for (const f of ["csv", "xlsx", "gpkg"]) links.push(el("a", { href: `${base}/export/?as=${f}`, download: "", text: f.toUpperCase() }));
   }
   $("run-links").replaceChildren(...links);
