@@ -110,6 +110,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "householdsLayer": gettext("Households"),
             "density": gettext("Households per district (zoom in for points)"),
             "zones": gettext("Hazard zones"),
+            "zone": gettext("Zone"),
             "choropleth": gettext("Affected by district"),
             "opacity": gettext("Opacity"),
             "noLayers": gettext("No uploaded layers."),

@@ -249,7 +249,8 @@ async function deleteZone(id) {
 
 async function createZone(url, body) {
   try {
-    await api(url, { method: "POST", json: { incident, hazard_class: $("draw-class").value, name: $("zone-name").value, ...body } });
+    const name = $("zone-name").value || `${T.zone} ${zones.length + 1}`;
+    await api(url, { method: "POST", json: { incident, hazard_class: $("draw-class").value, name, ...body } });
     zoneError(null);
   } catch (error) {
     zoneError(error);
