@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from geo.jobs import ProgressWriter
 from geo.models import AreaImport
 from geo.spatial import open_vector, read_frame
 
@@ -229,20 +230,15 @@ def area_import_start(*, file, original_name: str, options: AreaImportOptions, u
     return job
 
 
-def _set_progress(job: AreaImport, percent: int, message: str) -> None:
-    AreaImport.objects.filter(pk=job.pk).update(progress=percent, message=message[:255])
-
-
 def area_import_run(*, import_id: int) -> AreaImport:
     """Run a queued import; the job row records progress, the result or the error."""
     job = AreaImport.objects.get(pk=import_id)
     AreaImport.objects.filter(pk=job.pk).update(status=AreaImport.Status.RUNNING, started_at=timezone.now())
     try:
-        result = area_import_file(
-            path=job.file.path,
-            options=AreaImportOptions(**job.parameters),
-            progress=lambda percent, message: _set_progress(job, percent, message),
-        )
+        with ProgressWriter(AreaImport._meta.db_table, job.pk) as progress:
+            result = area_import_file(
+                path=job.file.path, options=AreaImportOptions(**job.parameters), progress=progress
+            )
     except ValidationError as error:
         detail = error.message_dict if hasattr(error, "error_dict") else {"file": error.messages}
         AreaImport.objects.filter(pk=job.pk).update(

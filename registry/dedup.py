@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rapidfuzz import fuzz
 
-from registry.jobs import ProgressWriter
+from geo.jobs import ProgressWriter
 from registry.models import DedupRun
 
 logger = logging.getLogger(__name__)

@@ -16,11 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from geo.audit import audit_context
+from geo.jobs import ProgressWriter
 from geo.models import Area
 from geo.selectors import area_in_scope
 from registry.custom import custom_values_validate, filter_conditions_validate
 from registry.importing import ImportOptions, registry_import_file
-from registry.jobs import ProgressWriter
 from registry.models import (
     WG_DOMAINS,
     ChangeRequest,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import uuid
 from collections.abc import Iterable
@@ -13,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from geo.jobs import ProgressWriter
 from geo.models import Area
 from response.classify import ClassSpec, classify_values, validate_bands
 from response.models import ExposureRun, HazardClass, HazardZone, Incident
@@ -424,7 +424,7 @@ def exposure_run_execute(*, run_id: int) -> ExposureRun:
     ExposureRun.objects.filter(pk=run.pk).update(status=ExposureRun.Status.RUNNING, started_at=timezone.now())
 
     try:
-        with transaction.atomic(), _progress_reporter(run.pk) as progress:
+        with transaction.atomic(), ProgressWriter(ExposureRun._meta.db_table, run.pk) as progress:
             summary = exposure_compute(run=run, progress=progress)
     except (ExposureError, ValidationError) as error:
         detail = error.message_dict if hasattr(error, "error_dict") else {"run": [str(error)]}
@@ -441,44 +441,6 @@ def exposure_run_execute(*, run_id: int) -> ExposureRun:
         )
     run.refresh_from_db()
     return run
-
-
-@contextlib.contextmanager
-def _progress_reporter(run_id: int):
-    """Progress written on a second, autocommit connection: the analysis runs in one transaction, and pollers must
-    see progress before it commits. Best effort: a short lock timeout, and no progress rather than a failed run."""
-    import psycopg
-
-    try:
-        side = psycopg.connect(**connection.get_connection_params(), autocommit=True)
-        side.execute("SET lock_timeout = '2s'")
-        side.execute(
-            "SELECT set_config('spmis.actor', 'exposure task', false), set_config('spmis.source', 'task', false)"
-        )
-    except psycopg.Error:
-        side = None
-
-    state = {"side": side}
-
-    def report(percent: int, message: str) -> None:
-        connection_ = state["side"]
-        if connection_ is None:
-            return
-        try:
-            connection_.execute(
-                "UPDATE response_exposurerun SET progress = %s, message = %s WHERE id = %s",
-                [percent, message[:255], run_id],
-            )
-        except psycopg.Error:
-            # The row is locked by the caller's own transaction: stop trying rather than wait at every step.
-            state["side"] = None
-            connection_.close()
-
-    try:
-        yield report
-    finally:
-        if state["side"] is not None:
-            state["side"].close()
 
 
 @transaction.atomic(durable=True)

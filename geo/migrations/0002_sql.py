@@ -16,5 +16,5 @@ class Migration(migrations.Migration):
         ),
         run_sql_file("areas_v1.sql"),
         run_sql_file("audit_v1.sql"),
-        audit_enable("geo_area", "geo_areascope", "geo_areascope_areas"),
+        audit_enable("geo_area", "geo_areascope", "geo_areascope_areas", "geo_areaimport"),
     ]
