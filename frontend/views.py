@@ -115,6 +115,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "opacity": gettext("Opacity"),
             "noLayers": gettext("No uploaded layers."),
             "saved": gettext("Saved."),
+            "noAlerts": gettext("No open alerts."),
         },
     }
     return render(request, "frontend/map.html", context)

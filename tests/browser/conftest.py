@@ -56,6 +56,7 @@ def sign_in(browser, live_server, demo_password):
         page.errors = []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.goto(f"{live_server.url}/login/")
+        screenshot(page, "login")
         page.fill("#id_username", username)
         page.fill("#id_password", demo_password)
         page.click("button[type=submit]")

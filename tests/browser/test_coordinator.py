@@ -120,3 +120,28 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     assert int(page.inner_text("#dash-households")) == shown
     screenshot(page, "dashboard")
     assert page.errors == []
+
+
+def test_coordinator_opens_an_incident_from_a_cap_alert(sign_in, live_server):
+    from geo.demo import bangladesh_frames
+    from layers.services import cap_alert_import
+    from tests.layers.test_hazard_sources import cap_xml
+
+    district = bangladesh_frames()[2].geometry.iloc[0]
+    polygon = max(getattr(district, "geoms", [district]), key=lambda part: part.area)  # CAP polygons: single rings
+    alert = cap_alert_import(data=cap_xml("BMD-BROWSER-1", polygons=[polygon]))
+
+    page = sign_in("coordinator")
+    page.goto(f"{live_server.url}/map/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#from-cap summary")
+    page.select_option("#cap-alert", str(alert.pk))
+    page.select_option("#cap-type", "flood")
+    page.select_option("#cap-class", "moderate")
+    page.click("#cap-incident button[type=submit]")
+    page.wait_for_url("**/map/?incident=*")
+    page.wait_for_selector("body[data-ready=true]")
+    zone = page.wait_for_selector("#zone-list li")
+    assert zone.query_selector("select").input_value() == "moderate"
+    screenshot(page, "map-from-cap")
+    assert page.errors == []

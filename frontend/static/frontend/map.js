@@ -575,12 +575,30 @@ $("new-incident")?.addEventListener("submit", async (e) => {
     form.querySelector("[data-error]").textContent = error.message;
   }
 });
+async function loadCapAlerts() {
+  const select = $("cap-alert");
+  if (!select) return;
+  const alerts = rows(await api("/api/v1/layers/cap-alerts/?status=open&page_size=100").catch(() => []));
+  select.replaceChildren(...alerts.map((a) => el("option", { value: a.id, text: `${a.headline || a.event} · ${a.identifier}` })));
+  if (!alerts.length) select.append(el("option", { value: "", text: T.noAlerts }));
+}
+$("cap-incident")?.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.target;
+  const f = form.elements;
+  try {
+    const created = await api(`${R}/incidents/from-cap/`, { method: "POST", json: { alert: Number(f.alert.value), hazard_type: f.hazard_type.value, hazard_class: f.hazard_class.value } });
+    window.location.assign(`/map/?incident=${created.id}`);
+  } catch (error) {
+    form.querySelector("[data-error]").textContent = error.message;
+  }
+});
 const startInput = $("ni-start");
 if (startInput && !startInput.value) startInput.value = new Date().toISOString().slice(0, 10);
 
 // ---- Start ------------------------------------------------------------------------------------------------------
 async function start() {
-  const work = [loadLayers(), areasLoaded, densityLoaded];
+  const work = [loadLayers(), areasLoaded, densityLoaded, loadCapAlerts()];
   if (incident) {
     await loadClasses();
     if (cfg.can.addZones) setUpDrawing();
