@@ -11,6 +11,7 @@ import time
 
 import pytest
 from celery import Celery
+from celery.result import allow_join_result
 from django.conf import settings
 from django.db import connection
 
@@ -91,7 +92,10 @@ def worker(redis_url, tmp_path):
     client = Celery("spmis-test-client", broker=redis_url, backend=redis_url)
     client.worker_pid = process.pid
     try:
-        yield client
+        # Eager tasks run elsewhere in this process (e.g. on live-server threads) flip Celery's process-wide
+        # "inside a task" flag and can leave it set; the test itself waits for results as a client, not a task.
+        with allow_join_result():
+            yield client
     finally:
         client.close()
         process.terminate()
