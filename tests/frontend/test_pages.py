@@ -170,6 +170,7 @@ def test_language_switch_translates_the_page():
     html = client.get("/map/").content.decode()
     assert '<html lang="fr">' in html
     assert "Se déconnecter" in html and "M\\u00e9nages" in html  # template text, and JavaScript strings as JSON
+    assert "Coordinateur des urgences" in html and ">Inondation<" in html  # role and hazard type labels
 
 
 def test_household_density_counts_districts_in_scope(two_districts):
