@@ -4,8 +4,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_HOUSEHOLDS ?= 50000
 
-.PHONY: help bootstrap bootstrap-test demo serve test lint format db-start db-stop db-status migrate lock \
-        bench-load worker
+# One `make bench-<topic>` per bench/<topic>.py (a static pattern rule: GNU Make skips implicit rules for phony
+# targets).
+BENCHES := $(patsubst bench/%.py,bench-%,$(filter-out bench/_%,$(wildcard bench/*.py)))
+
+.PHONY: help bootstrap bootstrap-test demo serve test lint format db-start db-stop db-status migrate lock worker \
+        $(BENCHES)
 
 help:
 	@echo "make demo | make test | make lint | make db-status | make bench-<topic>"
@@ -54,5 +58,5 @@ db-status:
 lock: bootstrap
 	$(PY) -m pip freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)==' > requirements.txt
 
-bench-%: bootstrap
+$(BENCHES): bench-%: bootstrap
 	$(PY) bench/$*.py $(BENCH_ARGS)
