@@ -121,6 +121,15 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     screenshot(page, "dashboard")
     assert page.errors == []
 
+    # A logistics officer reads the same incident: k-anonymous counts, no run button, no named lists, no errors.
+    logistics = sign_in("logistics")
+    logistics.goto(f"{live_server.url}/map/?incident={incident_id}")
+    logistics.wait_for_selector("body[data-ready=true]")
+    logistics.wait_for_selector("#affected-total")
+    assert logistics.locator("#run-analysis").count() == 0 and logistics.locator("#compare-select").count() == 0
+    assert logistics.locator("#run-links a", has_text="CSV").count() == 0
+    assert logistics.errors == []
+
 
 def test_coordinator_opens_an_incident_from_a_cap_alert(sign_in, live_server):
     from geo.demo import bangladesh_frames

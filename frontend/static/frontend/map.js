@@ -411,7 +411,7 @@ async function loadRuns(selectId) {
   const select = $("run-select");
   select.replaceChildren(...runs.map((r) => el("option", { value: r.id, text: `#${r.id} · ${new Date(r.finished_at || r.created_at).toLocaleString()}` })));
   const compare = $("compare-select");
-  compare.replaceChildren(compare.options[0], ...runs.map((r) => el("option", { value: r.id, text: `#${r.id}` })));
+  compare?.replaceChildren(compare.options[0], ...runs.map((r) => el("option", { value: r.id, text: `#${r.id}` })));
   if (!runs.length) {
     $("run-summary").replaceChildren(el("p", { class: "muted", text: T.noRuns }));
     return;
@@ -426,8 +426,8 @@ function table(headers, body) {
 
 async function showRun(runId) {
   householdChange.clear();
-  $("compare-select").value = "";
-  $("diff-summary").replaceChildren();
+  if ($("compare-select")) $("compare-select").value = "";
+  $("diff-summary")?.replaceChildren();
   const [totals, byArea, needs] = await Promise.all([
     api(`${R}/exposure-runs/${runId}/aggregates/?level=0`),
     api(`${R}/exposure-runs/${runId}/aggregates/?level=2`),
@@ -607,7 +607,7 @@ async function start() {
     $("run-analysis")?.addEventListener("click", startRun);
     $("classes-form")?.addEventListener("submit", saveClasses);
     $("run-select").addEventListener("change", (e) => showRun(Number(e.target.value)));
-    $("compare-select").addEventListener("change", (e) => compare(e.target.value ? Number(e.target.value) : null));
+    $("compare-select")?.addEventListener("change", (e) => compare(e.target.value ? Number(e.target.value) : null));
   }
   await Promise.all(work);
   // Milliseconds from navigation start to a usable map, read by bench/frontend.py.
