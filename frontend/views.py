@@ -143,7 +143,7 @@ def dashboard(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 def _dashboard_figures(rows: list) -> dict:
     """Totals, per-class and per-area sums shaped for the templates' bar charts (widths in percent)."""
-    demographic_keys = ("individuals", "under5", "aged60", "disabled", "pregnant_lactating")
+    demographic_keys = response_selectors.COUNT_COLUMNS[2:]  # individuals, then the groups the aggregates count
     totals = {"households": 0, "approximate_households": 0, **dict.fromkeys(demographic_keys, 0)}
     by_class: dict[str, dict] = {}
     by_area: dict[str, dict] = {}

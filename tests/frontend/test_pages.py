@@ -137,6 +137,8 @@ def test_dashboard_shows_the_analysis(client_for, two_districts):
     assert_local_assets(html)
     assert re.search(r'id="dash-households">2<', html)
     assert "Children under 5" in html and f"/exposure-runs/{run.pk}/export/?as=csv" in html
+    assert re.search(r'data-count="children_under_5">1<', html)  # born 2024, incident in 2026
+    assert re.search(r'data-count="individuals">1<', html)
 
     affected = f"/incidents/{incident['id']}/runs/{run.pk}/affected/"
     html = browser_for(api.user).get(affected).content.decode()
