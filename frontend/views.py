@@ -169,7 +169,14 @@ def _dashboard_figures(rows: list) -> dict:
     demographics = [
         {"key": key, "value": totals[key], "width": round(100 * totals[key] / people, 1)} for key in demographic_keys
     ]
-    return {"totals": totals, "by_class": classes, "by_area": areas[:25], "demographics": demographics}
+    affected_areas = sum(1 for area in areas if area["households"])
+    return {
+        "totals": totals,
+        "by_class": classes,
+        "by_area": areas[:25],  # the chart shows the 25 hardest hit; the count below covers all
+        "areas_affected": affected_areas,
+        "demographics": demographics,
+    }
 
 
 @login_required
