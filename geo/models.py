@@ -58,8 +58,9 @@ class AreaScope(models.Model):
         return f"scope of {self.user}"
 
 
-class AreaImport(models.Model):
-    """One import of an administrative boundary file: the row a client polls for progress and outcome."""
+class Job(models.Model):
+    """What every long job's row holds (area, layer and registry imports, dedup and exposure runs): the API returns
+    it for polling; the job's service records progress (geo.jobs.ProgressWriter), then the result or the error."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -67,8 +68,6 @@ class AreaImport(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
-    file = models.FileField(upload_to="area-imports/%Y/%m/")
-    original_name = models.CharField(max_length=255)
     parameters = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -81,7 +80,15 @@ class AreaImport(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
+
+
+class AreaImport(Job):
+    """One import of an administrative boundary file: the row a client polls for progress and outcome."""
+
+    file = models.FileField(upload_to="area-imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
 
     def __str__(self) -> str:
         return f"area import {self.pk} ({self.status})"

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 
+from geo.models import Job
+
 
 class LayerKind(models.TextChoices):
     CONTEXT = "context", "Context"
@@ -124,7 +126,7 @@ class RasterLayer(models.Model):
         return Path(self.file.path)
 
 
-class LayerImport(models.Model):
+class LayerImport(Job):
     """One upload (vector, raster, CAP alert or EMS package): the row a client polls for progress and outcome."""
 
     class Kind(models.TextChoices):
@@ -133,30 +135,11 @@ class LayerImport(models.Model):
         CAP = "cap", "CAP alert"
         EMS = "ems", "Copernicus EMS package"
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
     kind = models.CharField(max_length=16, choices=Kind.choices)
     file = models.FileField(upload_to="layer-imports/%Y/%m/", max_length=255, blank=True)
     original_name = models.CharField(max_length=255, blank=True)
-    parameters = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
-    message = models.CharField(max_length=255, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.JSONField(default=dict, blank=True)
     vector_layer = models.ForeignKey(VectorLayer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     raster_layer = models.ForeignKey(RasterLayer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.pk} ({self.status})"

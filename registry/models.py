@@ -4,7 +4,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from geo.models import Area
+from geo.models import Area, Job
 
 
 def registrant_id_default(prefix: str) -> models.Func:
@@ -250,32 +250,13 @@ class ImportMapping(models.Model):
         return self.source
 
 
-class RegistryImport(models.Model):
+class RegistryImport(Job):
     """One import of a registry file (CSV, XLSX, GeoJSON): the row a client polls for progress and outcome."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
 
     file = models.FileField(upload_to="registry-imports/%Y/%m/")
     original_name = models.CharField(max_length=255)
     source = models.CharField(max_length=64, blank=True)
-    parameters = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
-    message = models.CharField(max_length=255, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.JSONField(default=dict, blank=True)
     report = models.FileField(upload_to="registry-imports/reports/%Y/%m/", blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"registry import {self.pk} ({self.status})"
@@ -324,28 +305,8 @@ class ChangeRequest(models.Model):
         return f"{self.kind} change {self.pk} ({self.status})"
 
 
-class DedupRun(models.Model):
+class DedupRun(Job):
     """One run of duplicate detection: the row a client polls."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    parameters = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
-    message = models.CharField(max_length=255, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"dedup run {self.pk} ({self.status})"

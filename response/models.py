@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.gis.db import models
 
-from geo.models import Area
+from geo.models import Area, Job
 
 
 class HazardType(models.TextChoices):
@@ -142,28 +142,13 @@ class NeedsProfile(models.Model):
         return self.name
 
 
-class ExposureRun(models.Model):
+class ExposureRun(Job):
     """One exposure analysis of an incident: the job row a client polls, and the record of its inputs (the zone
     versions in `zones`, the raster and classes in `parameters`), so its results can be reproduced."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="runs")
     zones = models.ManyToManyField(HazardZone, blank=True, related_name="+")
     parameters = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
-    message = models.CharField(max_length=255, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

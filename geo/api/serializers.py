@@ -4,6 +4,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo.models import Area, AreaImport, AuditEvent
 from geo.services import PARENT_MATCH_CHOICES
+from spmis.api.serializers import JOB_FIELDS
 
 
 class AreaSerializer(GeoFeatureModelSerializer):
@@ -33,20 +34,7 @@ class AreaImportCreateSerializer(serializers.Serializer):
 class AreaImportSerializer(serializers.ModelSerializer):
     class Meta:
         model = AreaImport
-        fields = [
-            "id",
-            "original_name",
-            "parameters",
-            "status",
-            "progress",
-            "message",
-            "result",
-            "error",
-            "created_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = ["id", "original_name", *JOB_FIELDS]
         read_only_fields = fields
 
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from layers.models import CapAlert, LayerImport, LayerKind, RasterLayer, VectorLayer
-from spmis.api.serializers import StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
 
 
 class VectorLayerSerializer(serializers.ModelSerializer):
@@ -113,23 +113,7 @@ class LayerImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
 class LayerImportSerializer(serializers.ModelSerializer):
     class Meta:
         model = LayerImport
-        fields = [
-            "id",
-            "kind",
-            "original_name",
-            "parameters",
-            "status",
-            "progress",
-            "message",
-            "result",
-            "error",
-            "vector_layer",
-            "raster_layer",
-            "created_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = ["id", "kind", "original_name", "vector_layer", "raster_layer", *JOB_FIELDS]
         read_only_fields = fields
 
 

@@ -14,7 +14,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
-from spmis.api.serializers import StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
 
 INDIVIDUAL_FIELDS = [
     "id",
@@ -187,22 +187,7 @@ class RegistryImportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RegistryImport
-        fields = [
-            "id",
-            "original_name",
-            "source",
-            "parameters",
-            "status",
-            "progress",
-            "message",
-            "result",
-            "error",
-            "report_url",
-            "created_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = ["id", "original_name", "source", "report_url", *JOB_FIELDS]
         read_only_fields = fields
 
     def get_report_url(self, job) -> str | None:
@@ -270,19 +255,7 @@ class DuplicateCandidateSerializer(serializers.ModelSerializer):
 class DedupRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = DedupRun
-        fields = [
-            "id",
-            "parameters",
-            "status",
-            "progress",
-            "message",
-            "result",
-            "error",
-            "created_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = ["id", *JOB_FIELDS]
         read_only_fields = fields
 
 

@@ -12,7 +12,7 @@ from response.models import (
     Incident,
     NeedsProfile,
 )
-from spmis.api.serializers import StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -179,21 +179,7 @@ class ExposureRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExposureRun
-        fields = [
-            "id",
-            "incident",
-            "zones",
-            "parameters",
-            "status",
-            "progress",
-            "message",
-            "result",
-            "error",
-            "created_by",
-            "created_at",
-            "started_at",
-            "finished_at",
-        ]
+        fields = ["id", "incident", "zones", *JOB_FIELDS]
         read_only_fields = fields
 
 

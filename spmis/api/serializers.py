@@ -2,6 +2,20 @@
 
 from rest_framework import serializers
 
+# The fields of every job row (geo.models.Job), for the serializers that return jobs to poll.
+JOB_FIELDS = [
+    "parameters",
+    "status",
+    "progress",
+    "message",
+    "result",
+    "error",
+    "created_by",
+    "created_at",
+    "started_at",
+    "finished_at",
+]
+
 
 class StrictFieldsMixin:
     """Reject fields the endpoint does not know, instead of silently dropping them (a typo in a field name
