@@ -122,6 +122,9 @@ def _members(sizes: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarra
     disability_rate = np.where(age >= 60, 0.28, np.where(age >= 18, 0.05, 0.02))
     days = rng.integers(0, 365, total)
     birth = np.array([REFERENCE_DATE.toordinal()] * total) - age * 365 - days
+    # Women of reproductive age: about 6 % pregnant and 10 % breastfeeding at any one time (never both here).
+    maternal = rng.random(total)
+    childbearing_age = (sex == "F") & (age >= 15) & (age <= 49)
     return {
         "household_index": household_index,
         "position": position,
@@ -129,6 +132,8 @@ def _members(sizes: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarra
         "sex": sex,
         "birth_ordinal": birth,
         "disability": rng.random(total) < disability_rate,
+        "is_pregnant": childbearing_age & (maternal < 0.06),
+        "is_lactating": childbearing_age & (maternal >= 0.06) & (maternal < 0.16),
     }
 
 
@@ -268,6 +273,8 @@ def _copy_chunk(cursor, offset, x, y, sizes, members, given, family) -> None:
             "birth_date",
             "sex",
             "disability",
+            "is_pregnant",
+            "is_lactating",
             "created_at",
             "updated_at",
         ),
@@ -282,6 +289,8 @@ def _copy_chunk(cursor, offset, x, y, sizes, members, given, family) -> None:
             births.tolist(),
             members["sex"].tolist(),
             members["disability"].tolist(),
+            members["is_pregnant"].tolist(),
+            members["is_lactating"].tolist(),
             [today] * people,
             [today] * people,
             strict=True,

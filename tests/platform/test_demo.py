@@ -33,6 +33,12 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
     people = Individual.objects.count()
     assert 3.5 * 400 < people < 5 * 400
     assert Membership.objects.count() == people
+    mothers = Individual.objects.filter(sex="F", is_pregnant=True) | Individual.objects.filter(
+        sex="F", is_lactating=True
+    )
+    assert 0 < mothers.count() < people * 0.1
+    assert not Individual.objects.filter(is_pregnant=True, is_lactating=True).exists()
+    assert not Individual.objects.filter(sex="M", is_pregnant=True).exists()
     assert Warehouse.objects.count() >= 12 and DistributionPoint.objects.count() >= 60
     assert not Warehouse.objects.filter(area__isnull=True).exists()
     assert get_user_model().objects.get(username="sylhet.coordinator").area_scope.areas.get().code == "BD-SYL"
