@@ -7,6 +7,7 @@ connection instead.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from geo.audit import current_context
@@ -55,3 +56,10 @@ class ProgressWriter:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def error_detail(error: Exception, *, field: str) -> dict:
+    """A job's error in the API's shape: {field: [messages]}, naming `field` when the error names none."""
+    if isinstance(error, ValidationError):
+        return error.message_dict if hasattr(error, "error_dict") else {field: error.messages}
+    return {field: [str(error)]}

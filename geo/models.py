@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex, GinIndex
+from django.utils import timezone
 
 
 class Area(models.Model):
@@ -82,6 +83,27 @@ class Job(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created_at"]
+
+    # Each transition is one UPDATE of the row (not save()): pollers may read it meanwhile, and progress is being
+    # written on another connection. The instance is left as it was; callers refresh when they need the row.
+    def mark_running(self) -> None:
+        self._record(status=self.Status.RUNNING, started_at=timezone.now())
+
+    def mark_succeeded(self, *, result: dict, message: str = "Done", **fields) -> None:
+        self._record(
+            status=self.Status.SUCCEEDED,
+            result=result,
+            progress=100,
+            message=message[:255],
+            finished_at=timezone.now(),
+            **fields,
+        )
+
+    def mark_failed(self, *, error: dict, **fields) -> None:
+        self._record(status=self.Status.FAILED, error=error, message="Failed", finished_at=timezone.now(), **fields)
+
+    def _record(self, **fields) -> None:
+        type(self).objects.filter(pk=self.pk).update(**fields)
 
 
 class AreaImport(Job):

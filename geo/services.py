@@ -10,9 +10,8 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
 
-from geo.jobs import ProgressWriter
+from geo.jobs import ProgressWriter, error_detail
 from geo.models import AreaImport
 from geo.spatial import open_vector, read_frame
 
@@ -233,20 +232,15 @@ def area_import_start(*, file, original_name: str, options: AreaImportOptions, u
 def area_import_run(*, import_id: int) -> AreaImport:
     """Run a queued import; the job row records progress, the result or the error."""
     job = AreaImport.objects.get(pk=import_id)
-    AreaImport.objects.filter(pk=job.pk).update(status=AreaImport.Status.RUNNING, started_at=timezone.now())
+    job.mark_running()
     try:
         with ProgressWriter(AreaImport._meta.db_table, job.pk) as progress:
             result = area_import_file(
                 path=job.file.path, options=AreaImportOptions(**job.parameters), progress=progress
             )
     except ValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"file": error.messages}
-        AreaImport.objects.filter(pk=job.pk).update(
-            status=AreaImport.Status.FAILED, error=detail, finished_at=timezone.now(), message="Failed"
-        )
+        job.mark_failed(error=error_detail(error, field="file"))
     else:
-        AreaImport.objects.filter(pk=job.pk).update(
-            status=AreaImport.Status.SUCCEEDED, result=asdict(result), finished_at=timezone.now(), progress=100
-        )
+        job.mark_succeeded(result=asdict(result))
     job.refresh_from_db()
     return job

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from geo.jobs import ProgressWriter, error_detail
 from layers import cap as cap_parser
 from layers import ems, rasters, readers
 from layers.models import CapAlert, LayerImport, LayerKind, LayerSource, RasterLayer, VectorLayer
@@ -521,19 +522,15 @@ def human_size(size: int) -> str:
     return f"{size / 2**20:,.0f} MB" if size >= 2**20 else f"{size:,} bytes"
 
 
-def _set_progress(job_id: int, percent: int, message: str) -> None:
-    LayerImport.objects.filter(pk=job_id).update(progress=percent, message=message[:255])
-
-
 def layer_import_run(*, import_id: int) -> LayerImport:
     """Run a queued import; the job row records progress and the result or the error. The uploaded file is
     removed afterwards either way (a raster's COG is a separate file)."""
     job = LayerImport.objects.get(pk=import_id)
     if job.status != LayerImport.Status.PENDING:
         return job
-    LayerImport.objects.filter(pk=job.pk).update(status=LayerImport.Status.RUNNING, started_at=timezone.now())
+    job.mark_running()
     options = LayerImportOptions(**job.parameters)
-    progress = lambda percent, message: _set_progress(job.pk, percent, message)  # noqa: E731
+    progress = ProgressWriter(LayerImport._meta.db_table, job.pk)
     user = job.created_by
     updates: dict = {}
     try:
@@ -576,31 +573,19 @@ def layer_import_run(*, import_id: int) -> LayerImport:
                 },
             }
     except ValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"file": error.messages}
         _discard_upload(job)
-        LayerImport.objects.filter(pk=job.pk).update(
-            status=LayerImport.Status.FAILED, error=detail, finished_at=timezone.now(), message="Failed", file=""
-        )
+        job.mark_failed(error=error_detail(error, field="file"), file="")
     except Exception:
         logger.exception("layer import %s failed", job.pk)
         _discard_upload(job)
-        LayerImport.objects.filter(pk=job.pk).update(
-            status=LayerImport.Status.FAILED,
-            error={"file": ["The import failed unexpectedly; the administrators have the details."]},
-            finished_at=timezone.now(),
-            message="Failed",
-            file="",
+        job.mark_failed(
+            error={"file": ["The import failed unexpectedly; the administrators have the details."]}, file=""
         )
     else:
         _discard_upload(job)
-        LayerImport.objects.filter(pk=job.pk).update(
-            status=LayerImport.Status.SUCCEEDED,
-            finished_at=timezone.now(),
-            progress=100,
-            message="Done",
-            file="",
-            **updates,
-        )
+        job.mark_succeeded(result=updates.pop("result"), file="", **updates)
+    finally:
+        progress.close()
     job.refresh_from_db()
     return job
 

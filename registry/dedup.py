@@ -11,10 +11,9 @@ from dataclasses import asdict, dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
 from rapidfuzz import fuzz
 
-from geo.jobs import ProgressWriter
+from geo.jobs import ProgressWriter, error_detail
 from registry.models import DedupRun
 
 logger = logging.getLogger(__name__)
@@ -209,24 +208,15 @@ def dedup_run_start(*, user, **parameters) -> DedupRun:
 
 def dedup_run_execute(*, run_id: int) -> DedupRun:
     run = DedupRun.objects.get(pk=run_id)
-    DedupRun.objects.filter(pk=run.pk).update(status=DedupRun.Status.RUNNING, started_at=timezone.now())
+    run.mark_running()
 
     progress = ProgressWriter(DedupRun._meta.db_table, run.pk)
     try:
         result = dedup_find(options=DedupOptions(**run.parameters), run_id=run.pk, progress=progress)
     except ValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"parameters": error.messages}
-        DedupRun.objects.filter(pk=run.pk).update(
-            status=DedupRun.Status.FAILED, error=detail, finished_at=timezone.now(), message="Failed"
-        )
+        run.mark_failed(error=error_detail(error, field="parameters"))
     else:
-        DedupRun.objects.filter(pk=run.pk).update(
-            status=DedupRun.Status.SUCCEEDED,
-            result=asdict(result),
-            progress=100,
-            finished_at=timezone.now(),
-            message=f"{result.queued} pairs queued for review",
-        )
+        run.mark_succeeded(result=asdict(result), message=f"{result.queued} pairs queued for review")
     finally:
         progress.close()
     run.refresh_from_db()

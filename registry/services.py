@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from geo.audit import audit_context
-from geo.jobs import ProgressWriter
+from geo.jobs import ProgressWriter, error_detail
 from geo.models import Area
 from geo.selectors import area_in_scope
 from registry.custom import custom_values_validate, filter_conditions_validate
@@ -73,7 +73,7 @@ def registry_import_start(
 def registry_import_run(*, import_id: int) -> RegistryImport:
     """Run a queued import; the job row records progress, the result, the rejected-rows report or the error."""
     job = RegistryImport.objects.get(pk=import_id)
-    RegistryImport.objects.filter(pk=job.pk).update(status=RegistryImport.Status.RUNNING, started_at=timezone.now())
+    job.mark_running()
     report_name = f"rejected-rows-{job.pk}.csv"
     progress = ProgressWriter(RegistryImport._meta.db_table, job.pk)
     try:
@@ -88,18 +88,12 @@ def registry_import_run(*, import_id: int) -> RegistryImport:
                 report.seek(0)
                 job.report.save(report_name, ContentFile(report.read()), save=False)
     except ValidationError as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"file": error.messages}
-        RegistryImport.objects.filter(pk=job.pk).update(
-            status=RegistryImport.Status.FAILED, error=detail, finished_at=timezone.now(), message="Failed"
-        )
+        job.mark_failed(error=error_detail(error, field="file"))
     else:
-        RegistryImport.objects.filter(pk=job.pk).update(
-            status=RegistryImport.Status.SUCCEEDED,
+        job.mark_succeeded(
             result=asdict(result),
-            report=job.report.name or "",
-            finished_at=timezone.now(),
-            progress=100,
             message=f"{result.valid_rows} rows imported, {result.rejected_rows} rejected",
+            report=job.report.name or "",
         )
     finally:
         progress.close()

@@ -10,9 +10,8 @@ from pathlib import Path
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
 
-from geo.jobs import ProgressWriter
+from geo.jobs import ProgressWriter, error_detail
 from geo.models import Area
 from response.classify import ClassSpec, classify_values, validate_bands
 from response.models import ExposureRun, HazardClass, HazardZone, Incident
@@ -421,24 +420,15 @@ def exposure_run_execute(*, run_id: int) -> ExposureRun:
     from response.exposure import ExposureError, exposure_compute
 
     run = ExposureRun.objects.get(pk=run_id)
-    ExposureRun.objects.filter(pk=run.pk).update(status=ExposureRun.Status.RUNNING, started_at=timezone.now())
+    run.mark_running()
 
     try:
         with transaction.atomic(), ProgressWriter(ExposureRun._meta.db_table, run.pk) as progress:
             summary = exposure_compute(run=run, progress=progress)
     except (ExposureError, ValidationError) as error:
-        detail = error.message_dict if hasattr(error, "error_dict") else {"run": [str(error)]}
-        ExposureRun.objects.filter(pk=run.pk).update(
-            status=ExposureRun.Status.FAILED, error=detail, finished_at=timezone.now(), message="Failed"
-        )
+        run.mark_failed(error=error_detail(error, field="run"))
     else:
-        ExposureRun.objects.filter(pk=run.pk).update(
-            status=ExposureRun.Status.SUCCEEDED,
-            result=summary,
-            finished_at=timezone.now(),
-            progress=100,
-            message="Done",
-        )
+        run.mark_succeeded(result=summary)
     run.refresh_from_db()
     return run
 
