@@ -7,6 +7,9 @@ connection instead.
 
 from __future__ import annotations
 
+import math
+import time
+
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
@@ -18,18 +21,26 @@ class ProgressWriter:
 
     Best effort: a short lock timeout, and after the first database error it stops writing rather than fail or stall
     the job (the row may be locked by the job's own transaction, e.g. when the job runs inside a caller's).
-    Writes are attributed in the audit log like the job's own (the caller's audit context, if any).
+    Writes are attributed in the audit log like the job's own (the caller's audit context, if any). With `every`
+    (seconds), a write that follows the previous one sooner is skipped: for jobs that finish in about a second, where
+    each audited write would cost a noticeable share of the run.
     """
 
-    def __init__(self, table: str, job_id: int, *, using: str = DEFAULT_DB_ALIAS):
+    def __init__(self, table: str, job_id: int, *, using: str = DEFAULT_DB_ALIAS, every: float = 0.0):
         self.table, self.job_id = table, job_id
         self._connection = connections.create_connection(using)
         self._ready = False
         self._broken = False
+        self._every = every
+        self._last = -math.inf
 
     def __call__(self, percent: int, message: str) -> None:
         if self._broken:
             return
+        now = time.monotonic()
+        if now - self._last < self._every:
+            return
+        self._last = now
         try:
             with self._connection.cursor() as cursor:
                 if not self._ready:

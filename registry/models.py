@@ -53,7 +53,17 @@ class Household(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [GinIndex(fields=["custom"], name="registry_household_custom_gin")]
+        indexes = [
+            GinIndex(fields=["custom"], name="registry_household_custom_gin"),
+            # The few households known only by their area: exposure analyses list them without scanning the
+            # registry (response.exposure).
+            models.Index(
+                fields=["area"],
+                name="registry_household_area_only",
+                condition=models.Q(status="active")
+                & (models.Q(location__isnull=True) | models.Q(location_precision="area")),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.external_id or f"household {self.pk}"

@@ -116,28 +116,40 @@ def encode_binary_copy(
     return b"".join(parts)
 
 
-def record_size(types: list[str]) -> int:
-    """Bytes per tuple of a binary COPY of fixed-width, never-NULL fields."""
-    return 2 + sum(4 + np.dtype(_TYPES[t]).itemsize for t in types)
+ARRAY_HEADER_BYTES = 20  # ndim, flags, element oid, then (size, lower bound) of the one dimension
 
 
-def decode_records(body: bytes, types: list[str]) -> dict[int, np.ndarray]:
-    """Decode whole tuples (no header, no trailer) of a binary COPY of fixed-width, never-NULL fields."""
-    fields = [("n", ">i2")]
-    for position, pgtype in enumerate(types):
-        fields += [(f"l{position}", ">i4"), (f"v{position}", _TYPES[pgtype])]
-    block = np.frombuffer(body, dtype=np.dtype(fields))
-    return {position: block[f"v{position}"].astype(_TYPES[t].lstrip(">")) for position, t in enumerate(types)}
-
-
-def decode_binary_copy(data: bytes, types: list[str]) -> dict[int, np.ndarray]:
-    """Decode COPY … TO STDOUT (FORMAT binary) output whose fields are all fixed-width and never NULL."""
-    fields = [("n", ">i2")]
-    for position, pgtype in enumerate(types):
-        fields += [(f"l{position}", ">i4"), (f"v{position}", _TYPES[pgtype])]
-    dtype = np.dtype(fields)
-    body = data[len(COPY_HEADER) : len(data) - len(COPY_TRAILER)]
-    if not body:
-        return {position: np.empty(0, dtype=_TYPES[t].lstrip(">")) for position, t in enumerate(types)}
-    block = np.frombuffer(body, dtype=dtype)
-    return {position: block[f"v{position}"].astype(_TYPES[t].lstrip(">")) for position, t in enumerate(types)}
+def decode_tuple(buffer: bytes | bytearray | memoryview, offset: int, types: list[str]) -> tuple[list, int] | None:
+    """Decode one tuple of a binary COPY at `offset` whose fields are fixed-width scalars ("int8", "float8", …) or
+    one-dimensional arrays of them ("int8[]", …) without NULL elements. Returns (fields, next offset); None when
+    the buffer ends inside the tuple or at the trailer. A NULL field decodes to None, an array to a numpy array."""
+    view = memoryview(buffer)
+    if len(view) - offset < 2:
+        return None
+    (count,) = struct.unpack_from(">h", view, offset)
+    if count == -1:
+        return None
+    position = offset + 2
+    fields: list = []
+    for pgtype in types:
+        if len(view) - position < 4:
+            return None
+        (length,) = struct.unpack_from(">i", view, position)
+        position += 4
+        if length == -1:
+            fields.append(None)
+            continue
+        if len(view) - position < length:
+            return None
+        if pgtype.endswith("[]"):
+            element = _TYPES[pgtype[:-2]]
+            (ndim,) = struct.unpack_from(">i", view, position)
+            size = struct.unpack_from(">i", view, position + 12)[0] if ndim else 0
+            items = np.frombuffer(
+                view, dtype=np.dtype([("l", ">i4"), ("v", element)]), count=size, offset=position + ARRAY_HEADER_BYTES
+            )
+            fields.append(items["v"].astype(element.lstrip(">")))
+        else:
+            fields.append(np.frombuffer(view, dtype=_TYPES[pgtype], count=1, offset=position)[0].item())
+        position += length
+    return fields, position

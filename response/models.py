@@ -127,6 +127,22 @@ class HazardZone(models.Model):
         return f"{self.name or 'zone'} v{self.version} ({self.hazard_class_id})"
 
 
+class HazardZonePiece(models.Model):
+    """A zone version cut by ST_Subdivide into small polygons, once, when the version is written (versions never
+    change). Point-in-zone joins go through this table's GiST index and test a few dozen vertices per household
+    instead of the zone's thousands, and every analysis of the zone reuses the cut. Maintained by trigger
+    (response/sql/zones_v1.sql); never edit."""
+
+    zone = models.ForeignKey(HazardZone, on_delete=models.CASCADE, related_name="+")
+    geom = models.PolygonField(srid=4326)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"piece of zone {self.zone_id}"
+
+
 class NeedsProfile(models.Model):
     """Daily needs per displaced person, e.g. Sphere: [{"item": "water", "unit": "L", "per_person_per_day": 15}]."""
 
@@ -161,9 +177,10 @@ class ExposureResult(models.Model):
     """One affected household in one run. Derived data, written by COPY and never edited: not audited (the run row
     and its zone versions are, and reproduce it). The foreign keys carry no database constraint so a million rows
     load without a per-row check; runs delete their results in SQL (response.services.exposure_run_delete). The
-    primary key is (run, household): no id sequence and one index fewer to maintain while loading."""
+    primary key is (household, run): no id sequence, and its one index serves both joins within a run (each run is
+    its own partition) and a household's history across runs."""
 
-    pk = models.CompositePrimaryKey("run", "household")
+    pk = models.CompositePrimaryKey("household", "run")
     run = models.ForeignKey(
         ExposureRun, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
@@ -187,7 +204,6 @@ class ExposureResult(models.Model):
 
     class Meta:
         default_permissions = ("view",)
-        indexes = [models.Index(fields=["household"], name="response_result_household")]
 
     def __str__(self) -> str:
         return f"run {self.run_id} household {self.household_id}: rank {self.class_rank}"

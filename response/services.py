@@ -16,9 +16,6 @@ from geo.models import Area
 from response.classify import ClassSpec, classify_values, validate_bands
 from response.models import ExposureRun, HazardClass, HazardZone, Incident
 
-DEFAULT_SUBDIVIDE_VERTICES = 128
-
-
 # Incidents -----------------------------------------------------------------------------------------------------
 
 
@@ -400,7 +397,6 @@ def exposure_run_start(
                 "raster_layer": raster_layer,
                 "raster_band": raster_band,
                 "chunk_size": chunk_size,
-                "subdivide_vertices": DEFAULT_SUBDIVIDE_VERTICES,
                 "classes": [
                     {"id": c.id, "key": c.key, "rank": c.rank, "min_value": c.min_value, "max_value": c.max_value}
                     for c in classes
@@ -423,7 +419,7 @@ def exposure_run_execute(*, run_id: int) -> ExposureRun:
     run.mark_running()
 
     try:
-        with transaction.atomic(), ProgressWriter(ExposureRun._meta.db_table, run.pk) as progress:
+        with transaction.atomic(), ProgressWriter(ExposureRun._meta.db_table, run.pk, every=0.5) as progress:
             summary = exposure_compute(run=run, progress=progress)
     except (ExposureError, ValidationError) as error:
         run.mark_failed(error=error_detail(error, field="run"))

@@ -7,8 +7,9 @@ from django.db import migrations
 SQL_DIR = Path(__file__).resolve().parent
 
 
-def run_sql_file(name: str) -> migrations.RunSQL:
-    return migrations.RunSQL((SQL_DIR / name).read_text(), reverse_sql=migrations.RunSQL.noop)
+def run_sql_file(name: str, folder: Path = SQL_DIR) -> migrations.RunSQL:
+    """Migration operation: run one versioned SQL file (from geo/sql unless another app's folder is given)."""
+    return migrations.RunSQL((folder / name).read_text(), reverse_sql=migrations.RunSQL.noop)
 
 
 def audit_enable(*tables: str) -> migrations.RunSQL:

@@ -1,11 +1,9 @@
 """SQL installed by registry migrations. Files are versioned by name: change behaviour in a new file and migration."""
 
+from functools import partial
 from pathlib import Path
 
-from django.db import migrations
+from geo.sql import run_sql_file as _run_sql_file
 
 SQL_DIR = Path(__file__).resolve().parent
-
-
-def run_sql_file(name: str) -> migrations.RunSQL:
-    return migrations.RunSQL((SQL_DIR / name).read_text(), reverse_sql=migrations.RunSQL.noop)
+run_sql_file = partial(_run_sql_file, folder=SQL_DIR)

@@ -10,10 +10,8 @@ from response.classify import (
     NO_CLASS,
     ClassSpec,
     classify_values,
-    decode_binary_copy,
-    decode_records,
+    decode_tuple,
     encode_binary_copy,
-    record_size,
     validate_bands,
 )
 
@@ -83,11 +81,23 @@ def test_binary_copy_round_trip_with_nulls_and_texts():
     assert sorted(rows) == [(5, 1.5, 1, "alpha"), (6, None, None, "βeta"), (7, 3.0, 2, "alpha")]
 
 
-def test_decoding_fixed_width_records():
-    types = ["int8", "float8"]
-    body = b"".join(struct.pack(">hiqid", 2, 8, i, 8, i / 2) for i in range(3))
-    assert record_size(types) == len(body) // 3
-    decoded = decode_records(body, types)
-    assert decoded[0].tolist() == [0, 1, 2] and decoded[1].tolist() == [0.0, 0.5, 1.0]
-    whole = decode_binary_copy(COPY_HEADER + body + struct.pack(">h", -1), types)
-    assert whole[0].tolist() == [0, 1, 2]
+def _array(values, pgtype):
+    oid, code = {"int8": (20, "q"), "float8": (701, "d")}[pgtype]
+    body = struct.pack(">iiiii", 1, 0, oid, len(values), 1)
+    body += b"".join(struct.pack(">i" + code, 8, value) for value in values)
+    return struct.pack(">i", len(body)) + body
+
+
+def test_decoding_tuples_of_scalars_and_arrays():
+    types = ["int8", "int8[]", "float8[]"]
+    first = struct.pack(">h", 3) + struct.pack(">iq", 8, 42) + _array([1, 2, 3], "int8") + _array([0.5, 1, 2], "float8")
+    empty = struct.pack(">h", 3) + struct.pack(">iq", 8, 7) + struct.pack(">i", -1) + struct.pack(">i", -1)
+    stream = COPY_HEADER + first + empty + struct.pack(">h", -1)
+
+    fields, offset = decode_tuple(stream, len(COPY_HEADER), types)
+    assert fields[0] == 42 and fields[1].tolist() == [1, 2, 3] and fields[2].tolist() == [0.5, 1.0, 2.0]
+    assert fields[1].dtype == np.int64 and fields[2].dtype == np.float64
+    fields, offset = decode_tuple(stream, offset, types)
+    assert fields == [7, None, None]
+    assert decode_tuple(stream, offset, types) is None  # the trailer
+    assert decode_tuple(stream[: len(COPY_HEADER) + len(first) - 1], len(COPY_HEADER), types) is None  # cut short

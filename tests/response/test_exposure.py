@@ -116,3 +116,45 @@ def test_deleting_a_run_drops_its_results(client_for, two_districts):
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [f"response_exposureresult_r{run.pk}"])
         assert cursor.fetchone()[0] is None
+
+
+def test_zone_versions_are_cut_into_pieces_when_written():
+    from django.db import connection
+
+    def pieces(zone):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), max(ST_NPoints(p.geom)), abs(ST_Area(ST_Union(p.geom)) - ST_Area(z.geom)) "
+                "FROM response_hazardzonepiece p JOIN response_hazardzone z ON z.id = p.zone_id "
+                "WHERE z.id = %s GROUP BY z.geom",
+                [zone.id],
+            )
+            return cursor.fetchone()
+
+    # A circle of 4,096 vertices with a triangular hole: many pieces, which together are the zone.
+    ring = Point(90.3, 23.3, srid=4326).buffer(0.2, quadsegs=1024)
+    zone = HazardZoneFactory(
+        geom=MultiPolygon(
+            Polygon(ring.exterior_ring, ((90.25, 23.25), (90.35, 23.25), (90.35, 23.35), (90.25, 23.25))), srid=4326
+        )
+    )
+    count, most_vertices, area_difference = pieces(zone)
+    assert count > 64 and most_vertices <= 64 and area_difference < 1e-9
+
+    zone.geom = MultiPolygon(Polygon.from_bbox((90.0, 23.0, 90.1, 23.1)), srid=4326)
+    zone.save()
+    assert pieces(zone)[0] == 1  # re-cut when the geometry changes
+
+
+def test_an_abandoned_stream_stops_its_reader():
+    from django.db import transaction
+
+    from response.exposure import stream_batches
+
+    query = "SELECT array_agg(g::int8) FROM generate_series(1, 200000) AS g GROUP BY g % 100"
+    with transaction.atomic():
+        batches = stream_batches(query, ["int8[]"], 2_000, depth=1)
+        first = next(batches)
+        batches.close()  # the consumer fails or stops: the reader thread must not stay blocked on the full queue
+        assert len(first[0]) >= 2_000
+        assert sum(len(b[0]) for b in stream_batches(query, ["int8[]"], 50_000)) == 200_000
