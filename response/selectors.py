@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from geo.selectors import scope_queryset, user_area_ids
 from response.models import (
@@ -64,8 +64,11 @@ def hazard_class_list(*, incident: Incident | None = None, hazard_type: str | No
 
 
 def exposure_run_list(*, user, incident_id: int | None = None) -> QuerySet[ExposureRun]:
-    queryset = ExposureRun.objects.select_related("incident", "created_by").filter(
-        incident__in=incident_list(user=user).values("pk")
+    # Zone ids only: a run lists the versions it used, and their geometries can be large.
+    queryset = (
+        ExposureRun.objects.select_related("incident", "created_by")
+        .prefetch_related(Prefetch("zones", queryset=HazardZone.objects.only("id")))
+        .filter(incident__in=incident_list(user=user).values("pk"))
     )
     if incident_id is not None:
         queryset = queryset.filter(incident_id=incident_id)

@@ -291,10 +291,23 @@ def raster_class_polygons(
 
 @transaction.atomic(durable=True)
 def hazard_zone_from_raster(
-    *, incident: Incident, path: str | Path, user, band: int = 1, simplify: float | None = None, name: str = ""
+    *,
+    incident: Incident,
+    path: str | Path,
+    user,
+    band: int = 1,
+    simplify: float | None = None,
+    name: str = "",
+    raster_layer: int | None = None,
 ) -> list[HazardZone]:
-    """One zone per class of the incident's class table, classifying the raster by its thresholds."""
+    """One zone per class of the incident's class table, classifying the raster by its thresholds. Zones record
+    the raster layer they came from (when the raster is one) as well as its file."""
     import shapely
+
+    if raster_layer is not None and not name:
+        from layers.models import RasterLayer
+
+        name = RasterLayer.objects.filter(pk=raster_layer).values_list("name", flat=True).first() or ""
 
     classes = [c for c in incident_classes(incident) if c.min_value is not None or c.max_value is not None]
     if not classes:
@@ -319,6 +332,7 @@ def hazard_zone_from_raster(
                 hazard_class=classes[index],
                 source_kind=HazardZone.Source.RASTER,
                 source={
+                    "raster_layer": raster_layer,
                     "raster": str(path),
                     "band": band,
                     "min_value": classes[index].min_value,

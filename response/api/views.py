@@ -212,6 +212,7 @@ class HazardZoneViewSet(viewsets.ReadOnlyModelViewSet):
             band=data["band"],
             simplify=data["simplify"],
             name=data["name"],
+            raster_layer=data["raster_layer"],
             user=request.user,
         )
         return self._many(zones)

@@ -241,3 +241,46 @@ def test_roles_and_scope(client_for, api_client, people, two_districts):
     report = logistics.get(f"{BASE}/exposure-runs/{run.pk}/report/?level=1").content.decode()
     assert "fewer than 5 households" in report and "&amp;lt;" not in report
     assert analyst.post(f"{BASE}/exposure-runs/", {"incident": incident["id"]}, format="json").status_code == 403
+
+
+def test_list_endpoints_do_not_query_per_row(client_for, two_districts):
+    """Query counts of the list endpoints stay the same when the lists grow (no query per incident, zone, run or
+    result row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from response.services import exposure_run_start
+    from tests.response.factories import HazardZoneFactory, IncidentFactory
+
+    coordinator = client_for(roles=["emergency_coordinator"])
+
+    def grow(size):
+        incident = IncidentFactory()
+        for _ in range(size):
+            HazardZoneFactory(incident=incident)
+        for i in range(size * 5):
+            HouseholdFactory(location=Point(90.2 + i * 0.001, 23.3, srid=4326))
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            run = exposure_run_start(incident=incident, user=None)
+        return run
+
+    def counts(run):
+        urls = [
+            f"{BASE}/incidents/",
+            f"{BASE}/hazard-zones/",
+            f"{BASE}/exposure-runs/",
+            f"{BASE}/exposure-runs/{run.pk}/results/",
+            f"{BASE}/exposure-runs/{run.pk}/facilities/",
+        ]
+        found = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                response = coordinator.get(url)
+                assert response.status_code == 200, (url, response.content[:200])
+            found.append(len(queries))
+        return found
+
+    small = counts(grow(1))
+    run = grow(4)
+    assert ExposureRun.objects.get(pk=run.pk).result["affected_households"] >= 20
+    assert counts(run) == small

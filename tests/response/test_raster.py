@@ -72,3 +72,29 @@ def test_zones_from_raster_follow_the_class_thresholds(depth_raster, two_distric
     assert high.geom.extent[0] == pytest.approx(90.15, abs=0.005)
     assert high.geom.contains(Point(90.19, 23.05, srid=4326))
     assert not zones[0].geom.intersects(Point(90.19, 23.05, srid=4326))
+
+
+def test_zones_from_a_raster_layer_through_the_api_record_the_layer(depth_raster, two_districts, client_for, settings):
+    from layers.services import LayerImportOptions, raster_layer_import_file
+
+    settings.MEDIA_ROOT = str(depth_raster[0].parent / "media")
+    path, _ = depth_raster
+    layer = raster_layer_import_file(
+        path=path, options=LayerImportOptions(name="Depth survey", unit="m", kind="hazard")
+    )
+    incident = IncidentFactory()
+    coordinator = client_for(roles=["emergency_coordinator"])
+    response = coordinator.post(
+        "/api/v1/response/hazard-zones/from-raster/",
+        {"incident": incident.pk, "raster_layer": layer.pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    zones = HazardZone.objects.filter(incident=incident).order_by("hazard_class__rank")
+    assert [z.hazard_class.key for z in zones] == ["low", "moderate", "high"]
+    assert {z.source["raster_layer"] for z in zones} == {layer.pk}
+    assert all(z.name.startswith("Depth survey") for z in zones)
+    missing = coordinator.post(
+        "/api/v1/response/hazard-zones/from-raster/", {"incident": incident.pk, "raster_layer": 999999}, format="json"
+    )
+    assert missing.status_code == 400 and "raster_layer" in missing.json()
