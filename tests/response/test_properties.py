@@ -8,6 +8,7 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.test import TestCase
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pyproj import Transformer
 
 from registry.models import Household
 from response.models import ExposureResult, HazardZone
@@ -91,5 +92,22 @@ def test_analysis_matches_shapely_reference(scenario, two_districts):
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         run = exposure_run_start(incident=incident, user=None)
-    got = dict(ExposureResult.objects.filter(run=run, approximate=False).values_list("household_id", "class_rank"))
-    assert got == expected
+    rows = ExposureResult.objects.filter(run=run, approximate=False).values_list(
+        "household_id", "class_rank", "distance_m"
+    )
+    assert {household: rank for household, rank, _ in rows} == expected
+
+    # Distance to the edge of the zone that gave the class (the first zone of the highest rank containing the
+    # point), against shapely in UTM 46N with the edges densified first (they are straight in lon/lat).
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32646", always_xy=True)
+    edges = [
+        shapely.transform(shapely.segmentize(geometry.boundary, 0.001), to_utm.transform, interleaved=False)
+        for geometry, _ in zones
+    ]
+    where = dict(zip((h.id for h in households), points, strict=True))
+    for household, rank, distance in rows:
+        x, y = where[household]
+        point = shapely.Point(x, y)
+        index = next(i for i, (g, key) in enumerate(zones) if RANK[key] == rank and g.intersects(point))
+        reference = edges[index].distance(shapely.Point(*to_utm.transform(x, y)))
+        assert distance == pytest.approx(reference, rel=0.003, abs=0.01)
