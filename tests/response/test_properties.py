@@ -1,6 +1,6 @@
 """The analysis against a straightforward shapely reference on random zones (holes, several parts) and random
 points, including points exactly on edges (vertices and edge midpoints on a binary grid, so both sides decide
-exactly) and points in holes."""
+exactly) and points in holes: each household's class, and its distance to the edge of the zone that gave it."""
 
 import pytest
 import shapely
