@@ -18,6 +18,7 @@ class CapArea:
     description: str
     polygons: list[list[tuple[float, float]]] = field(default_factory=list)  # rings of (lon, lat)
     circles: list[tuple[float, float, float]] = field(default_factory=list)  # (lon, lat, radius km)
+    geocodes: list[tuple[str, str]] = field(default_factory=list)  # (valueName, value)
 
 
 @dataclass
@@ -161,8 +162,12 @@ def parse_cap(data: bytes) -> CapMessage:
             parsed = CapArea(description=text(area, "areaDesc"))
             parsed.polygons = [parse_polygon(p.text or "") for p in area.findall(f"{{{CAP_NS}}}polygon")]
             parsed.circles = [parse_circle(c.text or "") for c in area.findall(f"{{{CAP_NS}}}circle")]
-            if parsed.polygons or parsed.circles:
+            parsed.geocodes = [
+                (text(geocode, "valueName"), text(geocode, "value", required=True))
+                for geocode in area.findall(f"{{{CAP_NS}}}geocode")
+            ]
+            if parsed.polygons or parsed.circles or parsed.geocodes:
                 message.areas.append(parsed)
     if msg_type in ("Alert", "Update") and not message.areas:
-        raise _bad("The alert has no <area> with a <polygon> or <circle>; geocode-only areas are not supported.")
+        raise _bad("The alert has no <area> with a <polygon>, <circle> or <geocode>.")
     return message

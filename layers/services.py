@@ -383,8 +383,43 @@ def cap_alert_import(*, data: bytes, user=None, progress: Progress = _noop_progr
     return alert
 
 
+def _cap_geocode_areas(message: cap_parser.CapMessage) -> dict[int, list[tuple[str, int]]]:
+    """For each CAP area described only by geocodes (no polygon or circle): the registry areas it names, as
+    [(geocode, area id)]. A geocode matches an area whose code equals its value (case-insensitive). An area may give
+    its geocodes in several schemes (valueNames); the first scheme whose values all match is used, so an
+    unknown scheme beside a known one does no harm. An area none of whose schemes matches is refused, naming the
+    values, rather than silently dropped: the hazard would be under-drawn."""
+    from django.db.models.functions import Upper
+
+    from geo.models import Area
+
+    wanted = [a for a in message.areas if a.geocodes and not (a.polygons or a.circles)]
+    values = {value.upper() for area in wanted for _, value in area.geocodes}
+    matches = Area.objects.annotate(upper_code=Upper("code")).filter(upper_code__in=values)
+    known = dict(matches.values_list("upper_code", "pk")) if values else {}
+    resolved: dict[int, list[tuple[str, int]]] = {}
+    for position, area in enumerate(message.areas):
+        if area not in wanted:
+            continue
+        schemes: dict[str, list[str]] = {}
+        for name, value in area.geocodes:
+            schemes.setdefault(name, []).append(value)
+        match = next((s for s in schemes.values() if all(v.upper() in known for v in s)), None)
+        if match is None:
+            unknown = sorted({v for _, v in area.geocodes if v.upper() not in known})
+            raise ValidationError(
+                {
+                    "geocode": f"<area> {area.description!r}: no area has the code "
+                    f"{', '.join(unknown)}; load those boundaries (with these codes) or send polygons."
+                }
+            )
+        resolved[position] = [(value, known[value.upper()]) for value in match]
+    return resolved
+
+
 def _cap_layer(message: cap_parser.CapMessage, user) -> VectorLayer:
-    fids, wkts, lons, lats, radii, props = [], [], [], [], [], []
+    fids, wkts, lons, lats, radii, area_ids, props = [], [], [], [], [], [], []
+    geocoded = _cap_geocode_areas(message)
     base = {
         "event": message.event,
         "severity": message.severity,
@@ -392,19 +427,28 @@ def _cap_layer(message: cap_parser.CapMessage, user) -> VectorLayer:
         "certainty": message.certainty,
         "identifier": message.identifier,
     }
-    for area in message.areas:
+    for position, area in enumerate(message.areas):
         for ring in area.polygons:
             wkts.append("POLYGON((" + ", ".join(f"{lon} {lat}" for lon, lat in ring) + "))")
             lons.append(None)
             lats.append(None)
             radii.append(None)
+            area_ids.append(None)
             props.append(json.dumps({**base, "area": area.description, "shape": "polygon"}))
         for lon, lat, radius in area.circles:
             wkts.append(None)
             lons.append(lon)
             lats.append(lat)
             radii.append(radius)
+            area_ids.append(None)
             props.append(json.dumps({**base, "area": area.description, "shape": "circle", "radius_km": radius}))
+        for geocode, area_id in geocoded.get(position, []):
+            wkts.append(None)
+            lons.append(None)
+            lats.append(None)
+            radii.append(None)
+            area_ids.append(area_id)
+            props.append(json.dumps({**base, "area": area.description, "shape": "geocode", "geocode": geocode}))
     fids = list(range(1, len(props) + 1))
     layer = VectorLayer.objects.create(
         name=f"CAP {message.event or 'alert'}: {message.headline or message.identifier}"[:200],
@@ -415,31 +459,35 @@ def _cap_layer(message: cap_parser.CapMessage, user) -> VectorLayer:
         observed_at=message.onset or message.sent,
         source_crs="EPSG:4326",
         geometry_type=VectorLayer.GeometryType.POLYGON,
-        fields=dict.fromkeys(("event", "severity", "urgency", "certainty", "identifier", "area", "shape"), "string")
+        fields=dict.fromkeys(
+            ("event", "severity", "urgency", "certainty", "identifier", "area", "shape", "geocode"), "string"
+        )
         | {"radius_km": "number"},
         style=dict(DEFAULT_VECTOR_STYLE[LayerKind.HAZARD]),
         uploaded_by=user,
         metadata={"cap_identifier": message.identifier, "msg_type": message.msg_type},
     )
     with connection.cursor() as cursor:
-        # Circles are buffered on the spheroid (geography), so the radius is true kilometres.
+        # Circles are buffered on the spheroid (geography), so the radius is true kilometres; geocodes take the
+        # boundary of the area with that code.
         cursor.execute(
             """
             WITH inserted AS (
                 INSERT INTO layers_vectorfeature (layer_id, fid, geom, properties)
                 SELECT %s, fid,
-                       CASE WHEN radius IS NULL THEN ST_CollectionExtract(ST_MakeValid(ST_GeomFromText(wkt, 4326)), 3)
+                       CASE WHEN area_id IS NOT NULL THEN (SELECT a.geom FROM geo_area a WHERE a.id = area_id)
+                            WHEN radius IS NULL THEN ST_CollectionExtract(ST_MakeValid(ST_GeomFromText(wkt, 4326)), 3)
                             ELSE ST_Buffer(ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, radius * 1000)::geometry
                        END,
                        props
-                FROM unnest(%s::int[], %s::text[], %s::float8[], %s::float8[], %s::float8[], %s::jsonb[])
-                     AS u(fid, wkt, lon, lat, radius, props)
+                FROM unnest(%s::int[], %s::text[], %s::float8[], %s::float8[], %s::float8[], %s::int8[], %s::jsonb[])
+                     AS u(fid, wkt, lon, lat, radius, area_id, props)
                 RETURNING geom
             )
             SELECT count(*), ARRAY[ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)),
                                    ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom))] FROM inserted
             """,
-            [layer.pk, fids, wkts, lons, lats, radii, props],
+            [layer.pk, fids, wkts, lons, lats, radii, area_ids, props],
         )
         count, bbox = cursor.fetchone()
     VectorLayer.objects.filter(pk=layer.pk).update(feature_count=count, bbox=bbox)

@@ -21,7 +21,17 @@ def district(districts, name):
     return districts.loc[districts["name"] == name].geometry.iloc[0]
 
 
-def cap_xml(identifier, *, msg_type="Alert", references=(), polygons=(), circles=(), severity="Severe", sent=None):
+def cap_xml(
+    identifier,
+    *,
+    msg_type="Alert",
+    references=(),
+    polygons=(),
+    circles=(),
+    geocodes=(),
+    severity="Severe",
+    sent=None,
+):
     ET.register_namespace("", CAP_NS)
 
     def sub(parent, tag, text=None):
@@ -46,7 +56,7 @@ def cap_xml(identifier, *, msg_type="Alert", references=(), polygons=(), circles
     sub(info, "severity", severity)
     sub(info, "certainty", "Observed")
     sub(info, "headline", "Flash flood in the north-east")
-    if polygons or circles:
+    if polygons or circles or geocodes:
         area = sub(info, "area")
         sub(area, "areaDesc", "Sylhet division")
         for polygon in polygons:
@@ -54,6 +64,10 @@ def cap_xml(identifier, *, msg_type="Alert", references=(), polygons=(), circles
             sub(area, "polygon", " ".join(f"{lat:.5f},{lon:.5f}" for lon, lat in ring))
         for lon, lat, radius in circles:
             sub(area, "circle", f"{lat},{lon} {radius}")
+        for value_name, value in geocodes:
+            geocode = sub(area, "geocode")
+            sub(geocode, "valueName", value_name)
+            sub(geocode, "value", value)
     return ET.tostring(alert, xml_declaration=True, encoding="utf-8")
 
 
@@ -218,3 +232,30 @@ def test_cap_alert_by_url(client_for, districts, monkeypatch, django_capture_on_
     assert CapAlert.objects.get().identifier == "BMD-URL"
     response = client.post("/api/v1/layers/layer-imports/", {"kind": "vector"}, format="json")
     assert response.status_code == 400 and "file" in response.json()
+
+
+def test_geocode_only_areas_take_the_boundaries_of_areas_with_those_codes():
+    """Many national feeds name districts by code instead of drawing polygons. Real boundaries, real codes; the
+    second scheme (a code list spmis does not hold) is ignored because the first matches in full."""
+    from geo.demo import load_bangladesh_areas
+    from geo.models import Area
+
+    load_bangladesh_areas()
+    alert = cap_alert_import(
+        data=cap_xml(
+            "BMD-G1",
+            geocodes=[("ISO3166-2", "bd-syl-sylhet"), ("ISO3166-2", "BD-SYL-SUNAMGANJ"), ("FIPS", "BG85")],
+        )
+    )
+    features = VectorFeature.objects.filter(layer=alert.layer).order_by("fid")
+    assert [f.properties["geocode"] for f in features] == ["bd-syl-sylhet", "BD-SYL-SUNAMGANJ"]
+    assert {f.properties["shape"] for f in features} == {"geocode"}
+    assert features[0].geom.equals(Area.objects.get(code="BD-SYL-SYLHET").geom)
+    assert alert.layer.feature_count == 2
+
+    layers_before = VectorLayer.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        cap_alert_import(data=cap_xml("BMD-G2", geocodes=[("FIPS", "BG85"), ("FIPS", "BG84")]))
+    assert "BG84" in str(refused.value) and "BG85" in str(refused.value)
+    assert VectorLayer.objects.count() == layers_before
+    assert not CapAlert.objects.filter(identifier="BMD-G2").exists()
