@@ -2,7 +2,8 @@
 reason → set-based upsert by external ID. Rejected rows go to a downloadable CSV report; valid rows are merged.
 
 Memory stays flat as the file grows: a CSV is streamed to PostgreSQL's own CSV parser in chunks; XLSX rows are read
-with openpyxl's read-only mode and written row by row to COPY. (GeoJSON is parsed whole: it is a single JSON value.)
+with openpyxl's read-only mode and written row by row to COPY; GeoJSON features are decoded one at a time
+(registry.geojson) and written row by row to COPY.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from geo.spatial import lowest_area_sql
+from registry.geojson import feature_collection
 from registry.models import CustomField, Membership
 
 Progress = Callable[[int, str], None]
@@ -157,35 +159,75 @@ def _xlsx_rows(path: Path, sheet: str | None) -> tuple[list[str], Iterator[list[
     return names, body()
 
 
-def _geojson_rows(path: Path) -> tuple[list[str], list[list[str | None]]]:
+def _geojson_records(path: Path) -> Iterator[dict[str, str | None]]:
     """Features are households (with a `members` list of individuals) or flat individual rows; a Point geometry
-    gives longitude/latitude."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValidationError({"file": f"The file is not valid GeoJSON ({error})."}) from None
-    features = data.get("features") if isinstance(data, dict) else None
-    if not isinstance(features, list):
-        raise ValidationError({"file": "Expected a GeoJSON FeatureCollection."})
-    records: list[dict] = []
-    for feature in features:
-        properties = dict((feature or {}).get("properties") or {})
-        geometry = (feature or {}).get("geometry") or {}
-        if geometry.get("type") == "Point" and len(geometry.get("coordinates") or ()) >= 2:
-            properties.setdefault("longitude", geometry["coordinates"][0])
-            properties.setdefault("latitude", geometry["coordinates"][1])
+    gives longitude/latitude. One record per row, its values as the text that is staged; read feature by feature."""
+    for number, feature in enumerate(feature_collection(path), start=1):
+        feature = feature or {}
+        if not isinstance(feature, dict):
+            raise ValidationError({"file": f"Feature {number} is not a JSON object: {_excerpt(feature)}."})
+        properties = feature.get("properties") or {}
+        geometry = feature.get("geometry") or {}
+        for name, value in (("properties", properties), ("geometry", geometry)):
+            if not isinstance(value, dict):
+                raise ValidationError({"file": f"Feature {number}: {name} is not a JSON object: {_excerpt(value)}."})
+        properties = dict(properties)
+        coordinates = geometry.get("coordinates")
+        if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2:
+            properties.setdefault("longitude", coordinates[0])
+            properties.setdefault("latitude", coordinates[1])
         members = properties.pop("members", None)
         if isinstance(members, list) and members:
-            records.extend({**properties, **(member or {})} for member in members)
+            for member in members:
+                if not isinstance(member or {}, dict):
+                    raise ValidationError(
+                        {"file": f"Feature {number}: each of its members must be an object, not {_excerpt(member)}."}
+                    )
+                yield _record_text({**properties, **(member or {})})
         else:
-            records.append(properties)
+            yield _record_text(properties)
+
+
+def _excerpt(value) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _record_text(record: dict) -> dict[str, str | None]:
+    # Nested objects and lists have no column to go to.
+    return {name: None if isinstance(value, dict | list) else _cell_text(value) for name, value in record.items()}
+
+
+def _stage_records(cursor, records: Iterator[dict[str, str | None]]) -> list[str]:
+    """Stage records whose keys are only known as they come, without holding them: COPY runs until a record brings
+    a key not seen before, then that column is added and COPY goes on. Returns the column names in order of first
+    appearance."""
+    cursor.execute("DROP TABLE IF EXISTS registry_raw_stage")
+    # Row numbers are written here, counted from 2 as for the other formats (whose header is row 1).
+    cursor.execute("CREATE TEMP TABLE registry_raw_stage (row_no bigint)")
     names: list[str] = []
-    for record in records:
-        names.extend(key for key in record if key not in names)
-    if not names:
-        raise ValidationError({"file": "The file has no features with properties."})
-    rows = [[None if isinstance(r.get(n), dict | list) else _cell_text(r.get(n)) for n in names] for r in records]
-    return names, rows
+    index: dict[str, int] = {}
+    row_no = 1
+    pending = next(records, None)
+    while pending is not None:
+        new = [name for name in pending if name not in index]
+        if new:
+            for name in new:
+                index[name] = len(names)
+                names.append(name)
+            cursor.execute(
+                "ALTER TABLE registry_raw_stage " + ", ".join(f"ADD COLUMN c{index[name]} text" for name in new)
+            )
+        columns = ", ".join(["row_no", *(f"c{i}" for i in range(len(names)))])
+        record, pending = pending, None
+        with cursor.cursor.copy(f"COPY registry_raw_stage ({columns}) FROM STDIN") as copy:
+            while record is not None:
+                row_no += 1
+                copy.write_row([row_no, *(record.get(name) for name in names)])
+                record = next(records, None)
+                if record is not None and not record.keys() <= index.keys():
+                    record, pending = None, record
+    return names
 
 
 def _csv_header(path: Path) -> tuple[list[str], str]:
@@ -238,10 +280,12 @@ def _stage_file(cursor, path: Path, options: ImportOptions, progress: Progress) 
             context = next((line for line in str(error).splitlines() if "line" in line.lower()), "")
             raise ValidationError({"file": f"The CSV file could not be read: {message} {context}".strip()}) from None
         return names
-    if kind == "xlsx":
-        names, rows = _xlsx_rows(path, options.sheet)
-    else:
-        names, rows = _geojson_rows(path)
+    if kind == "geojson":
+        names = _stage_records(cursor, _geojson_records(path))
+        if not names:
+            raise ValidationError({"file": "The file has no features with properties."})
+        return names
+    names, rows = _xlsx_rows(path, options.sheet)
     _create_raw_stage(cursor, names)
     column_list = ", ".join(f"c{i}" for i in range(len(names)))
     with cursor.cursor.copy(f"COPY registry_raw_stage ({column_list}) FROM STDIN") as copy:
