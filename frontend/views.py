@@ -116,6 +116,17 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "noLayers": gettext("No uploaded layers."),
             "saved": gettext("Saved."),
             "noAlerts": gettext("No open alerts."),
+            "pendingZone": gettext("Zone not saved yet"),
+            "newZone": gettext("New zone"),
+            "notSaved": gettext("not saved yet"),
+            "holes": gettext("Holes"),
+            "cutHole": gettext("Cut a hole"),
+            "stopCutting": gettext("Stop cutting"),
+            "cutHint": gettext("Click the corners of the hole inside the zone; click the first corner to finish."),
+            "saveZone": gettext("Save zone"),
+            "discard": gettext("Discard"),
+            "holeOutside": gettext("Hole refused: it must lie entirely inside the zone, without touching its edge."),
+            "holeOverlaps": gettext("Hole refused: it crosses, touches or contains another hole."),
         },
     }
     return render(request, "frontend/map.html", context)

@@ -1,17 +1,29 @@
 """The emergency coordinator's main path in a real browser: sign in, create an incident, draw a zone with the
-mouse, run the analysis and read the same affected count as the API."""
+mouse, cut a hole in it, run the analysis and read the same affected count as the API."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from django.contrib.gis.geos import Point, Polygon
 
+from response.models import ExposureResult, HazardZone
 from tests.browser.conftest import TIMEOUT_MS, screenshot
+from tests.factories import HouseholdFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def click_ring(page, cx: float, cy: float, corners: list[tuple[int, int]]) -> None:
+    """Draw a polygon with Leaflet.draw's active polygon tool: a click per corner (pixels from the map's centre),
+    then a click on the first corner to finish."""
+    for dx, dy in corners:
+        page.mouse.click(cx + dx, cy + dy)
+        page.wait_for_timeout(150)
+    page.mouse.click(cx + corners[0][0], cy + corners[0][1])
 
 
 def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_in, live_server):
@@ -38,17 +50,47 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     assert {c["key"]: c["displacement_rate"] for c in classes}["high"] == 0.5
     page.click("#classes-card summary")
 
-    # Draw a polygon around the middle of the map with Leaflet.draw: toolbar button, then map clicks.
+    # Draw a polygon around the middle of the map with Leaflet.draw: toolbar button, then map clicks. The zone
+    # waits, unsaved, for holes.
     page.click("a.leaflet-draw-draw-polygon")
     box = page.locator("#map").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    corners = [(-160, -140), (160, -140), (160, 140), (-160, 140)]
-    for dx, dy in corners:
-        page.mouse.click(cx + dx, cy + dy)
-        page.wait_for_timeout(150)
-    page.mouse.click(cx + corners[0][0], cy + corners[0][1])  # closing the ring finishes the shape
+    click_ring(page, cx, cy, [(-160, -140), (160, -140), (160, 140), (-160, 140)])
+    page.wait_for_selector("#pending-zone:not([hidden])")
+    assert page.locator("#zone-list li").count() == 0
+    assert page.inner_text("#pending-holes") == "0"
+
+    # A hole across the zone's edge is refused with a message; one well inside is cut; a second one crossing the
+    # first is refused.
+    page.click("#cut-hole")
+    click_ring(page, cx, cy, [(100, -40), (220, -40), (220, 40), (100, 40)])
+    assert "inside the zone" in page.wait_for_selector("#pending-error:not(:empty)").inner_text()
+    assert page.inner_text("#pending-holes") == "0"
+    page.click("#cut-hole")
+    click_ring(page, cx, cy, [(-70, -60), (70, -60), (70, 60), (-70, 60)])
+    page.wait_for_selector("#pending-holes:text-is('1')")
+    assert page.inner_text("#pending-error") == ""
+    page.click("#cut-hole")
+    click_ring(page, cx, cy, [(40, -20), (120, -20), (120, 20), (40, 20)])
+    assert "another hole" in page.wait_for_selector("#pending-error:not(:empty)").inner_text()
+    assert page.inner_text("#pending-holes") == "1"
+    screenshot(page, "map-hole")
+    with page.expect_request(lambda r: r.url.endswith("/hazard-zones/") and r.method == "POST") as posted:
+        page.click("#save-zone")
     page.wait_for_selector("#zone-list li")
-    assert page.locator("#zone-list li").count() == 1
+    assert page.locator("#zone-list li").count() == 1 and page.is_hidden("#pending-zone")
+
+    # Stored with the hole exactly as drawn.
+    shell, hole = posted.value.post_data_json["geometry"]["coordinates"]
+    zone = HazardZone.objects.get(incident_id=incident_id, is_current=True)
+    assert len(zone.geom) == 1 and zone.geom[0].num_interior_rings == 1
+    assert [list(point) for point in zone.geom[0][1].coords] == hole
+    # One household in the hole and one in the zone proper, so the analysis below shows what the hole does.
+    hole_polygon = Polygon(hole, srid=4326)
+    in_hole = HouseholdFactory(location=hole_polygon.centroid)
+    in_zone = HouseholdFactory(
+        location=Point((shell[0][0] + hole[0][0]) / 2, (shell[0][1] + hole[0][1]) / 2, srid=4326)
+    )
 
     with page.expect_response(lambda r: "/exposure-runs/" in r.url and r.request.method == "POST") as posted:
         page.click("#run-analysis")
@@ -61,6 +103,10 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     assert api.ok
     assert shown == api.json()["count"]
     assert shown > 0  # the polygon covers central Bangladesh, where the demo has households
+    results = ExposureResult.objects.filter(run_id=run_id)
+    assert results.filter(household=in_zone).exists()
+    assert not results.filter(household=in_hole).exists()
+    assert not results.filter(household__location__within=hole_polygon).exists()
     assert page.locator("#run-links a", has_text="CSV").count() == 1
     screenshot(page, "map-analysis")
 
@@ -71,6 +117,7 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     page.mouse.down()
     page.mouse.move(cx - 60, cy - 165, steps=5)
     page.mouse.up()
+    page.click("#save-zone")
     page.wait_for_selector("#zone-list li >> nth=1")
     page.click("#run-analysis")
     page.wait_for_selector(f"#affected-total:not([data-run='{run_id}'])", timeout=TIMEOUT_MS * 3)
@@ -85,7 +132,28 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     screenshot(page, "map-compare")
     page.select_option("#compare-select", "")
 
-    # Edit the rectangle with Leaflet.draw: drag one corner, save; the zone gets version 2.
+    # A hole cut into the saved rectangle from the zone list: saving writes its version 2, with the hole.
+    rectangle = HazardZone.objects.exclude(zone_key=zone.zone_key).get(incident_id=incident_id, is_current=True)
+    page.click(f"#zone-list [data-cut='{rectangle.pk}']")
+    page.wait_for_selector("#pending-zone:not([hidden])")
+    page.click("#discard-zone")  # changing one's mind leaves the zone as it was
+    page.wait_for_selector("#pending-zone[hidden]", state="attached")
+    assert HazardZone.objects.get(zone_key=rectangle.zone_key, is_current=True).pk == rectangle.pk
+    page.click(f"#zone-list [data-cut='{rectangle.pk}']")
+    page.wait_for_selector("#pending-zone:not([hidden])")
+    click_ring(page, cx, cy, [(-120, -215), (-90, -215), (-90, -190), (-120, -190)])
+    page.wait_for_selector("#pending-holes:text-is('1')")
+    with page.expect_response(
+        lambda r: f"/hazard-zones/{rectangle.pk}/" in r.url and r.request.method == "PATCH"
+    ) as patched:
+        page.click("#save-zone")
+    assert patched.value.ok
+    page.wait_for_selector("#zone-list li .zone-name:text('v2')")
+    revised = HazardZone.objects.get(zone_key=rectangle.zone_key, is_current=True)
+    assert revised.version == 2 and revised.geom[0].num_interior_rings == 1
+    assert revised.geom[0][0].coords == rectangle.geom[0][0].coords  # the outline is untouched
+
+    # Edit a zone with Leaflet.draw: drag one corner, save; that zone gets its next version.
     page.click("a.leaflet-draw-edit-edit")
     handle = page.locator(".leaflet-editing-icon").first
     handle.wait_for()
@@ -94,8 +162,11 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     page.mouse.down()
     page.mouse.move(hb["x"] - 20, hb["y"] - 20, steps=5)
     page.mouse.up()
-    page.click(".leaflet-draw-actions a[title='Save changes']")
-    page.wait_for_selector("#zone-list li .zone-name:text('v2')")
+    with page.expect_response(lambda r: "/hazard-zones/" in r.url and r.request.method == "PATCH") as patched:
+        page.click(".leaflet-draw-actions a[title='Save changes']")
+    edited = patched.value.json()
+    assert patched.value.ok and edited["properties"]["version"] >= 2
+    page.wait_for_selector(f"#zone-list li[data-zone='{edited['id']}']")
 
     # Zoomed in, households are points coloured by their class (tiles load after the zoom).
     for _ in range(2):
@@ -154,3 +225,45 @@ def test_coordinator_opens_an_incident_from_a_cap_alert(sign_in, live_server):
     assert zone.query_selector("select").input_value() == "moderate"
     screenshot(page, "map-from-cap")
     assert page.errors == []
+
+
+def test_hole_checks_on_rings(browser, live_server):
+    """rings.js, which decides whether a drawn hole is accepted, on the awkward cases: touching, crossing, nested,
+    and a hole whose corners are all inside a concave zone while one of its edges leaves it."""
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/login/")
+    problems = page.evaluate(
+        """async () => {
+          const { holeProblem } = await import("/static/frontend/rings.js");
+          const square = (x, y, size) => [[x, y], [x + size, y], [x + size, y + size], [x, y + size]];
+          const shell = square(0, 0, 10);
+          const notched = [[0, 0], [10, 0], [10, 10], [6, 10], [6, 4], [4, 4], [4, 10], [0, 10]];
+          const first = square(2, 2, 2);
+          return {
+            inside: holeProblem(square(2, 2, 2), shell),
+            crossing: holeProblem(square(8, 2, 4), shell),
+            touching: holeProblem([[0, 5], [3, 4], [3, 6]], shell),
+            away: holeProblem(square(20, 20, 2), shell),
+            around: holeProblem(square(-1, -1, 12), shell),
+            bridging: holeProblem([[2, 6], [8, 6], [8, 8], [2, 8]], notched),
+            second: holeProblem(square(6, 6, 2), shell, [first]),
+            nested: holeProblem(square(2.5, 2.5, 1), shell, [first]),
+            enclosing: holeProblem(square(1, 1, 5), shell, [first]),
+            crossingHole: holeProblem(square(3, 3, 2), shell, [first]),
+            sharingCorner: holeProblem(square(4, 4, 2), shell, [first]),
+          };
+        }"""
+    )
+    assert problems == {
+        "inside": None,
+        "crossing": "outside",
+        "touching": "outside",
+        "away": "outside",
+        "around": "outside",
+        "bridging": "outside",
+        "second": None,
+        "nested": "overlaps",
+        "enclosing": "overlaps",
+        "crossingHole": "overlaps",
+        "sharingCorner": "overlaps",
+    }

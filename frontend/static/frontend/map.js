@@ -1,6 +1,7 @@
 // The coordinator's map: areas, layers, households, hazard zones, analyses and comparisons.
 // Everything goes through the JSON/GeoJSON APIs under /api/v1/; this file holds no business rules.
 import { api, el, fmt, rows } from "./api.js";
+import { holeProblem } from "./rings.js";
 
 const cfg = JSON.parse(document.getElementById("page-config").textContent);
 const T = cfg.text;
@@ -185,13 +186,18 @@ async function saveClasses(e) {
   }
 }
 
+// A one-part zone as a Polygon (the shape Leaflet.draw edits); zones of several parts stay as they are.
+function onePolygon(geometry) {
+  return geometry.type === "MultiPolygon" && geometry.coordinates.length === 1 ? { type: "Polygon", coordinates: geometry.coordinates[0] } : geometry;
+}
+
 async function loadZones() {
   zones = rows(await api(`${R}/hazard-zones/?incident=${incident}&page_size=1000`));
   zoneGroup.clearLayers();
   zoneFixed.clearLayers();
   for (const feature of zones) {
-    let geometry = feature.geometry;
-    if (geometry.type === "MultiPolygon" && geometry.coordinates.length === 1) geometry = { type: "Polygon", coordinates: geometry.coordinates[0] };
+    const geometry = onePolygon(feature.geometry);
+    if (pending?.zone?.id === feature.id) continue; // shown as the pending zone, with its new holes
     L.geoJSON({ ...feature, geometry }, { style: zoneStyle, pane: "zones" }).eachLayer((layer) => {
       layer.zoneId = feature.id;
       layer.bindTooltip(`${feature.properties.name || T.zones} · ${feature.properties.class_name} · v${feature.properties.version}`);
@@ -217,6 +223,9 @@ function renderZoneList() {
         el("span", { class: "swatch", style: `background:${classColour.get(p.hazard_class) || "#dc2626"}` }),
         el("span", { class: "zone-name", text: `${p.name || T.zones} v${p.version}` }),
         select,
+        cfg.can.editZones && drawControl && onePolygon(feature.geometry).type === "Polygon"
+          ? el("button", { type: "button", class: "small", "data-cut": feature.id, "aria-label": `${T.cutHole}: ${p.name || feature.id}`, disabled: Boolean(pending), text: T.cutHole, onclick: () => cutHoleIn(feature) })
+          : null,
         cfg.can.editZones ? el("button", { type: "button", class: "small", text: T.delete, onclick: () => deleteZone(feature.id) }) : null,
       );
     }),
@@ -247,10 +256,14 @@ async function deleteZone(id) {
   await loadZones();
 }
 
+// What a new zone gets from the panel: the incident, the chosen class and the name (or a numbered default).
+function newZoneFields() {
+  return { incident, hazard_class: $("draw-class").value, name: $("zone-name").value || `${T.zone} ${zones.length + 1}` };
+}
+
 async function createZone(url, body) {
   try {
-    const name = $("zone-name").value || `${T.zone} ${zones.length + 1}`;
-    await api(url, { method: "POST", json: { incident, hazard_class: $("draw-class").value, name, ...body } });
+    await api(url, { method: "POST", json: { ...newZoneFields(), ...body } });
     zoneError(null);
   } catch (error) {
     zoneError(error);
@@ -258,22 +271,161 @@ async function createZone(url, body) {
   await loadZones();
 }
 
+// ---- The pending zone: a drawn polygon or rectangle (or a zone being given holes) waits here for Save, so that
+// holes can be cut into it first. Leaflet.draw has no cut tool: a hole is drawn with its polygon handler and becomes
+// an interior ring once rings.js has checked that it lies inside the zone and clear of the other holes.
+const pendingGroup = L.featureGroup().addTo(map);
+let pending = null; // { layer: L.Polygon (outer ring, then holes), zone: the feature being revised, or null }
+let drawControl = null;
+let pendingControl = null;
+let holeDrawer = null;
+let cutting = false;
+let mapBusy = false; // a Leaflet.draw tool (draw, edit, delete) is in use
+
+// Coordinates as the API will receive them: toGeoJSON rounds to 6 decimals, so the checks see the same numbers.
+const ringCoords = (latlngs) => L.GeoJSON.latLngsToCoords(latlngs, 0);
+
+function pendingPanel() {
+  const box = el(
+    "div",
+    { id: "pending-zone", class: "pending-zone", role: "group", "aria-label": T.pendingZone, hidden: true },
+    el("p", { id: "pending-status", "aria-live": "polite" }),
+    el(
+      "div",
+      { class: "pending-actions" },
+      el("button", { type: "button", id: "cut-hole", text: T.cutHole, onclick: toggleCutting }),
+      el("button", { type: "button", id: "save-zone", text: T.saveZone, onclick: savePending }),
+      el("button", { type: "button", id: "discard-zone", class: "small", text: T.discard, onclick: discardPending }),
+    ),
+    el("p", { id: "pending-hint", class: "hint", hidden: true, text: T.cutHint }),
+    el("p", { id: "pending-error", class: "error", role: "alert" }),
+  );
+  // Clicks and scrolls on the panel must not reach the map (they would add a corner to a hole being drawn).
+  L.DomEvent.disableClickPropagation(box);
+  L.DomEvent.disableScrollPropagation(box);
+  return box;
+}
+
+function renderPending() {
+  const box = pendingControl.getContainer();
+  box.hidden = !pending;
+  // One pending zone at a time: the draw and edit toolbar comes back once it is saved or discarded.
+  drawControl.getContainer().style.display = pending ? "none" : "";
+  if (pending) {
+    const holes = pending.layer.getLatLngs().length - 1;
+    const what = pending.zone ? `${pending.zone.properties.name || T.zone} v${pending.zone.properties.version}` : T.newZone;
+    $("pending-status").replaceChildren(`${what} · ${T.notSaved} · ${T.holes}: `, el("strong", { id: "pending-holes", text: String(holes) }));
+  }
+  $("cut-hole").textContent = cutting ? T.stopCutting : T.cutHole;
+  $("cut-hole").setAttribute("aria-pressed", String(cutting));
+  $("pending-hint").hidden = !cutting;
+  renderZoneList();
+}
+
+function pendingError(message) {
+  $("pending-error").textContent = message || "";
+}
+
+function startPending(latlngs, zone = null) {
+  pending = { layer: L.polygon(latlngs, { pane: "zones", interactive: false, color: "#b91c1c", weight: 3, dashArray: "6 4", fillOpacity: 0.25 }), zone };
+  pendingGroup.addLayer(pending.layer);
+  pendingError(null);
+  renderPending();
+}
+
+function endPending() {
+  if (cutting) holeDrawer.disable();
+  pendingGroup.clearLayers();
+  pending = null;
+  pendingError(null);
+  renderPending();
+}
+
+// "Cut a hole" in the zone list: the zone becomes the pending one (its next version once saved).
+function cutHoleIn(feature) {
+  if (pending || mapBusy) return;
+  zoneGroup.eachLayer((layer) => layer.zoneId === feature.id && zoneGroup.removeLayer(layer));
+  startPending(L.GeoJSON.coordsToLatLngs(onePolygon(feature.geometry).coordinates, 1), feature);
+  toggleCutting();
+}
+
+function toggleCutting() {
+  if (cutting) {
+    holeDrawer.disable();
+    return;
+  }
+  pendingError(null);
+  holeDrawer.enable();
+}
+
+function addHole(layer) {
+  const [shell, ...holes] = pending.layer.getLatLngs();
+  const ring = layer.getLatLngs()[0];
+  const problem = holeProblem(ringCoords(ring), ringCoords(shell), holes.map(ringCoords));
+  if (problem) {
+    pendingError(problem === "outside" ? T.holeOutside : T.holeOverlaps);
+    return;
+  }
+  pending.layer.setLatLngs([shell, ...holes, ring]);
+  pendingError(null);
+  renderPending();
+}
+
+async function savePending() {
+  if (cutting) holeDrawer.disable();
+  const geometry = pending.layer.toGeoJSON().geometry;
+  const button = $("save-zone");
+  button.disabled = true;
+  try {
+    if (pending.zone) await api(`${R}/hazard-zones/${pending.zone.id}/`, { method: "PATCH", json: { geometry } });
+    else await api(`${R}/hazard-zones/`, { method: "POST", json: { ...newZoneFields(), geometry } });
+    endPending();
+    zoneError(null);
+    await loadZones();
+  } catch (error) {
+    pendingError(error.message); // the zone stays pending, so nothing drawn is lost
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function discardPending() {
+  endPending();
+  await loadZones(); // brings back the zone that was being revised
+}
+
 function setUpDrawing() {
   const shape = { shapeOptions: { color: "#b91c1c" } };
-  const control = new L.Control.Draw({
+  drawControl = new L.Control.Draw({
     position: "topleft",
     draw: { polyline: false, marker: false, circlemarker: false, polygon: { allowIntersection: false, ...shape }, rectangle: shape, circle: shape },
     edit: cfg.can.editZones ? { featureGroup: zoneGroup } : false,
   });
-  map.addControl(control);
+  map.addControl(drawControl);
+  const panel = pendingPanel();
+  pendingControl = new (L.Control.extend({ onAdd: () => panel }))({ position: "topleft" }).addTo(map);
+  holeDrawer = new L.Draw.Polygon(map, { allowIntersection: false, shapeOptions: { color: "#111827", weight: 2, dashArray: "4 4", fill: false } });
+  holeDrawer.on("enabled", () => {
+    cutting = true;
+    renderPending();
+  });
+  holeDrawer.on("disabled", () => {
+    cutting = false;
+    renderPending();
+  });
+  map.on("draw:drawstart draw:editstart draw:deletestart", () => {
+    if (!cutting) mapBusy = true;
+  });
+  map.on("draw:drawstop draw:editstop draw:deletestop", () => {
+    if (!cutting) mapBusy = false;
+  });
   map.on(L.Draw.Event.CREATED, (event) => {
     const layer = event.layer;
-    if (event.layerType === "circle") {
+    if (cutting) addHole(layer);
+    else if (event.layerType === "circle") {
       const c = layer.getLatLng();
       createZone(`${R}/hazard-zones/circle/`, { center: [c.lng, c.lat], radius_m: layer.getRadius() });
-    } else {
-      createZone(`${R}/hazard-zones/`, { geometry: layer.toGeoJSON().geometry });
-    }
+    } else startPending(layer.getLatLngs());
   });
   map.on(L.Draw.Event.EDITED, async (event) => {
     const edits = [];
