@@ -10,7 +10,7 @@ from dataclasses import asdict
 import phonenumbers
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -86,7 +86,8 @@ def registry_import_run(*, import_id: int) -> RegistryImport:
             )
             if result.rejected_rows:
                 report.seek(0)
-                job.report.save(report_name, ContentFile(report.read()), save=False)
+                # Copied to storage in chunks: a report of many rejected rows is never read whole into memory.
+                job.report.save(report_name, File(report), save=False)
     except ValidationError as error:
         job.mark_failed(error=error_detail(error, field="file"))
     else:
