@@ -19,10 +19,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def click_ring(page, cx: float, cy: float, corners: list[tuple[int, int]]) -> None:
     """Draw a polygon with Leaflet.draw's active polygon tool: a click per corner (pixels from the map's centre),
-    then a click on the first corner to finish."""
-    for dx, dy in corners:
+    then a click on the first corner to finish. Each click waits until the tool has taken the previous one (its
+    tooltip is there once the tool is on; each vertex adds a marker): fixed pauses were flaky on a loaded machine."""
+    page.wait_for_selector(".leaflet-draw-tooltip", state="attached")
+    for placed, (dx, dy) in enumerate(corners, start=1):
+        # The tool takes a click on its mouse marker, which follows the pointer: move there first.
+        page.mouse.move(cx + dx, cy + dy)
+        page.wait_for_timeout(50)
         page.mouse.click(cx + dx, cy + dy)
-        page.wait_for_timeout(150)
+        page.wait_for_function(
+            "n => document.querySelectorAll('.leaflet-editing-icon').length >= n",
+            arg=placed,
+            polling=50,  # animation-frame polling (the default) can stall in a headless page
+            timeout=10_000,
+        )
+    page.mouse.move(cx + corners[0][0], cy + corners[0][1])
+    page.wait_for_timeout(50)
     page.mouse.click(cx + corners[0][0], cy + corners[0][1])
 
 
