@@ -167,9 +167,13 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
 
     # Edit a zone with Leaflet.draw: drag one corner, save; that zone gets its next version.
     page.click("a.leaflet-draw-edit-edit")
-    handle = page.locator(".leaflet-editing-icon").first
-    handle.wait_for()
-    hb = handle.bounding_box()
+    page.locator(".leaflet-editing-icon").first.wait_for()
+    # The first zone's first corner, dragged outward: far from both zones' holes, whichever order the handles are in.
+    corners = page.locator(".leaflet-editing-icon").evaluate_all(
+        "icons => icons.map(i => { const r = i.getBoundingClientRect(); "
+        "return {x: r.x, y: r.y, width: r.width, height: r.height}; })"
+    )
+    hb = min(corners, key=lambda b: (b["x"] - (cx - 160)) ** 2 + (b["y"] - (cy - 140)) ** 2)
     page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
     page.mouse.down()
     page.mouse.move(hb["x"] - 20, hb["y"] - 20, steps=5)
