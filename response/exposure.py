@@ -405,10 +405,11 @@ def stream_batches(query: str, types: list[str], batch_rows: int, *, depth: int 
     batches: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
     abandoned = threading.Event()
+    first_array = next(position for position, pgtype in enumerate(types) if pgtype.endswith("[]"))
 
     def merge(rows: list[list]) -> list[np.ndarray]:
         columns = []
-        lengths = [len(next(f for f in row if isinstance(f, np.ndarray))) for row in rows]
+        lengths = [len(row[first_array]) for row in rows]
         for position, pgtype in enumerate(types):
             if pgtype.endswith("[]"):
                 columns.append(np.concatenate([row[position] for row in rows]))
@@ -434,7 +435,7 @@ def stream_batches(query: str, types: list[str], batch_rows: int, *, depth: int 
                         if any(field is None for field in fields):
                             continue
                         rows.append(fields)
-                        count += len(next(f for f in fields if isinstance(f, np.ndarray)))
+                        count += len(fields[first_array])
                         if count >= batch_rows:
                             batches.put(merge(rows))
                             rows, count = [], 0
@@ -540,9 +541,10 @@ def _edge_distances(zones: dict[int, _ZoneInfo], zone_ids: np.ndarray, lon: np.n
     return distances
 
 
-def _stream_analysis(run_id, table, batch_rows, zones, raster, specs, progress, timings) -> int:
+def _stream_analysis(run_id, table, batch_rows, zones, raster, specs, progress, timings) -> tuple[int, Counter]:
     """Zone hits, then raster values, streamed and computed batch by batch; merged per household; written with
-    binary COPY in slices. Memory holds the affected households only (a few tens of bytes each)."""
+    binary COPY in slices. Memory holds the affected households only (a few tens of bytes each). Returns the number
+    of rows written and their count per class id."""
     busy = {"zones": 0.0, "raster": 0.0, "merge": 0.0, "write": 0.0}
     zone_list = sorted(zones)
     zone_position = {zone_id: position for position, zone_id in enumerate(zone_list)}
@@ -630,7 +632,8 @@ def _stream_analysis(run_id, table, batch_rows, zones, raster, specs, progress, 
                 specs,
             )
             copy_in_binary(cursor, table, RESULT_COLUMNS, payload)
-            class_counts.update(dict(zip(*(a.tolist() for a in np.unique(class_ids, return_counts=True)), strict=True)))
+            classes, counts = np.unique(class_ids, return_counts=True)
+            class_counts.update(dict(zip(classes.tolist(), counts.tolist(), strict=True)))
     busy["write"] += time.perf_counter() - start
     timings.update({stage: round(value, 4) for stage, value in busy.items()})
     return len(ids), class_counts
@@ -709,9 +712,9 @@ def _encode_rows(
 
 def _approximate(cursor, run_id: int, table: str) -> Counter:
     """Households located only to an area: listed (approximate) when their area intersects a zone; returns their
-    count per class. A partial index of the registry finds them (registry_household_area_only); only their areas
-    are tested against the zones. They never overlap the located households (those need a point and a precision
-    other than "area"), so the run's rows stay unique."""
+    count per class, counted in the same statement. A partial index of the registry finds them
+    (registry_household_area_only); only their areas are tested against the zones. They never overlap the located
+    households (those need a point and a precision other than "area"), so the run's rows stay unique."""
     cursor.execute(
         """
         WITH approx AS MATERIALIZED (
@@ -723,7 +726,8 @@ def _approximate(cursor, run_id: int, table: str) -> Counter:
             FROM geo_areapiece ap JOIN exposure_piece p ON ST_Intersects(ap.geom, p.geom)
             WHERE ap.area_id IN (SELECT DISTINCT area_id FROM approx)
             ORDER BY ap.area_id, p.rank DESC, p.zone_id
-        )
+        ),
+        inserted AS (
         INSERT INTO {table}
             (run_id, household_id, zone_id, hazard_class_id, class_rank, area_id, approximate, reason)
         SELECT %s, h.id, a.zone_id, a.class_id, a.rank, h.area_id, true,
@@ -735,10 +739,12 @@ def _approximate(cursor, run_id: int, table: str) -> Counter:
         JOIN response_hazardzone z ON z.id = a.zone_id
         JOIN response_hazardclass c ON c.id = a.class_id
         RETURNING hazard_class_id
+        )
+        SELECT hazard_class_id, count(*) FROM inserted GROUP BY hazard_class_id
         """.replace("{table}", table),
         [run_id],
     )
-    return Counter(class_id for (class_id,) in cursor.fetchall())
+    return Counter(dict(cursor.fetchall()))
 
 
 def _facilities(cursor, run_id: int) -> int:
