@@ -293,21 +293,22 @@ def raster_class_polygons(
 def hazard_zone_from_raster(
     *,
     incident: Incident,
-    path: str | Path,
     user,
+    path: str | Path | None = None,
+    raster_layer: int | None = None,
     band: int = 1,
     simplify: float | None = None,
     name: str = "",
-    raster_layer: int | None = None,
 ) -> list[HazardZone]:
-    """One zone per class of the incident's class table, classifying the raster by its thresholds. Zones record
-    the raster layer they came from (when the raster is one) as well as its file."""
+    """One zone per class of the incident's class table, classifying the raster (a raster layer, or a file given
+    by `path`) by its thresholds. Zones record the raster layer they came from as well as its file."""
     import shapely
 
-    if raster_layer is not None and not name:
-        from layers.models import RasterLayer
-
-        name = RasterLayer.objects.filter(pk=raster_layer).values_list("name", flat=True).first() or ""
+    if raster_layer is not None:
+        layer = _raster_layer(raster_layer)
+        path, name = _raster_layer_path(layer), name or layer.name
+    if path is None:
+        raise ValidationError({"raster_layer": "Give a raster layer."})
 
     classes = [c for c in incident_classes(incident) if c.min_value is not None or c.max_value is not None]
     if not classes:
@@ -565,11 +566,20 @@ def incident_from_cap(*, alert, user, hazard_type: str = "other", hazard_class: 
     return incident
 
 
-def raster_layer_file(raster_layer_id: int) -> str:
+def _raster_layer(raster_layer_id: int):
     from layers.models import RasterLayer
-    from layers.selectors import raster_layer_path
 
     try:
-        return str(raster_layer_path(RasterLayer.objects.get(pk=raster_layer_id)))
+        return RasterLayer.objects.get(pk=raster_layer_id)
     except RasterLayer.DoesNotExist:
         raise ValidationError({"raster_layer": "No such raster layer."}) from None
+
+
+def _raster_layer_path(layer) -> str:
+    from layers.selectors import raster_layer_path
+
+    return str(raster_layer_path(layer))
+
+
+def raster_layer_file(raster_layer_id: int) -> str:
+    return _raster_layer_path(_raster_layer(raster_layer_id))

@@ -208,11 +208,10 @@ class HazardZoneViewSet(viewsets.ReadOnlyModelViewSet):
         data = payload.validated_data
         zones = services.hazard_zone_from_raster(
             incident=_visible_incident(request.user, data["incident"]),
-            path=services.raster_layer_file(data["raster_layer"]),
+            raster_layer=data["raster_layer"],
             band=data["band"],
             simplify=data["simplify"],
             name=data["name"],
-            raster_layer=data["raster_layer"],
             user=request.user,
         )
         return self._many(zones)
