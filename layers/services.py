@@ -384,7 +384,7 @@ def cap_alert_import(*, data: bytes, user=None, progress: Progress = _noop_progr
 
 
 def _cap_geocode_areas(message: cap_parser.CapMessage) -> dict[int, list[tuple[str, int]]]:
-    """For each CAP area described only by geocodes (no polygon or circle): the registry areas it names, as
+    """For each CAP area described only by geocodes (no polygon or circle): the admin areas it names, as
     [(geocode, area id)]. A geocode matches an area whose code equals its value (case-insensitive). An area may give
     its geocodes in several schemes (valueNames); the first scheme whose values all match is used, so an
     unknown scheme beside a known one does no harm. An area none of whose schemes matches is refused, naming the
@@ -393,14 +393,16 @@ def _cap_geocode_areas(message: cap_parser.CapMessage) -> dict[int, list[tuple[s
 
     from geo.models import Area
 
-    wanted = [a for a in message.areas if a.geocodes and not (a.polygons or a.circles)]
-    values = {value.upper() for area in wanted for _, value in area.geocodes}
+    wanted = {
+        position: area
+        for position, area in enumerate(message.areas)
+        if area.geocodes and not (area.polygons or area.circles)
+    }
+    values = {value.upper() for area in wanted.values() for _, value in area.geocodes}
     matches = Area.objects.annotate(upper_code=Upper("code")).filter(upper_code__in=values)
     known = dict(matches.values_list("upper_code", "pk")) if values else {}
     resolved: dict[int, list[tuple[str, int]]] = {}
-    for position, area in enumerate(message.areas):
-        if area not in wanted:
-            continue
+    for position, area in wanted.items():
         schemes: dict[str, list[str]] = {}
         for name, value in area.geocodes:
             schemes.setdefault(name, []).append(value)
@@ -418,7 +420,8 @@ def _cap_geocode_areas(message: cap_parser.CapMessage) -> dict[int, list[tuple[s
 
 
 def _cap_layer(message: cap_parser.CapMessage, user) -> VectorLayer:
-    fids, wkts, lons, lats, radii, area_ids, props = [], [], [], [], [], [], []
+    # One row per feature; each shape fills its own columns (the rest stay NULL) and the SQL below picks by which.
+    rows: list[tuple] = []  # (wkt, lon, lat, radius, area id, properties)
     geocoded = _cap_geocode_areas(message)
     base = {
         "event": message.event,
@@ -428,28 +431,17 @@ def _cap_layer(message: cap_parser.CapMessage, user) -> VectorLayer:
         "identifier": message.identifier,
     }
     for position, area in enumerate(message.areas):
+        described = {**base, "area": area.description}
         for ring in area.polygons:
-            wkts.append("POLYGON((" + ", ".join(f"{lon} {lat}" for lon, lat in ring) + "))")
-            lons.append(None)
-            lats.append(None)
-            radii.append(None)
-            area_ids.append(None)
-            props.append(json.dumps({**base, "area": area.description, "shape": "polygon"}))
+            wkt = "POLYGON((" + ", ".join(f"{lon} {lat}" for lon, lat in ring) + "))"
+            rows.append((wkt, None, None, None, None, {**described, "shape": "polygon"}))
         for lon, lat, radius in area.circles:
-            wkts.append(None)
-            lons.append(lon)
-            lats.append(lat)
-            radii.append(radius)
-            area_ids.append(None)
-            props.append(json.dumps({**base, "area": area.description, "shape": "circle", "radius_km": radius}))
+            rows.append((None, lon, lat, radius, None, {**described, "shape": "circle", "radius_km": radius}))
         for geocode, area_id in geocoded.get(position, []):
-            wkts.append(None)
-            lons.append(None)
-            lats.append(None)
-            radii.append(None)
-            area_ids.append(area_id)
-            props.append(json.dumps({**base, "area": area.description, "shape": "geocode", "geocode": geocode}))
-    fids = list(range(1, len(props) + 1))
+            rows.append((None, None, None, None, area_id, {**described, "shape": "geocode", "geocode": geocode}))
+    wkts, lons, lats, radii, area_ids, props = (list(column) for column in zip(*rows, strict=True))
+    props = [json.dumps(p) for p in props]
+    fids = list(range(1, len(rows) + 1))
     layer = VectorLayer.objects.create(
         name=f"CAP {message.event or 'alert'}: {message.headline or message.identifier}"[:200],
         description=message.description,
