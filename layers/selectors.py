@@ -1,5 +1,5 @@
 """Reads for layers. Layers are national context (a flood extent is not owned by a district), so they are not
-area-scoped; households drawn on tiles are, through geo.selectors."""
+area-scoped."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ from django.db import connection
 from django.db.models import QuerySet
 from psycopg import sql
 
-from geo.selectors import user_area_ids
 from geo.tiles import Tile, render_mvt
 from layers.models import CapAlert, LayerImport, RasterLayer, VectorLayer
 
 GEOJSON_BATCH = 5000
-# The registry's table, named here rather than imported: layers and registry are independent apps.
-HOUSEHOLD_TABLE = "registry_household"
-HOUSEHOLD_VIEW_PERMISSION = "registry.view_household"
 
 
 def vector_layer_list(*, user, kind: str | None = None, status: str | None = None) -> QuerySet[VectorLayer]:
@@ -61,25 +57,6 @@ def vector_layer_tile(*, layer: VectorLayer, tile: Tile) -> bytes:
         columns=("fid", "properties"),
         where=sql.SQL("t.layer_id = %s"),
         params=[layer.pk],
-    )
-
-
-def household_tile(*, user, tile: Tile) -> bytes:
-    """Household points in a tile, only inside the user's areas. The caller checks registry.view_household."""
-    ids = user_area_ids(user)
-    where = sql.SQL("t.location IS NOT NULL")
-    params: list = []
-    if ids is not None:
-        where = sql.SQL("{} AND t.area_id IN (SELECT id FROM geo_area WHERE lineage && %s::bigint[])").format(where)
-        params = [list(ids)]
-    return render_mvt(
-        table=HOUSEHOLD_TABLE,
-        layer_name="households",
-        tile=tile,
-        geom_column="location",
-        columns=("id", "area_id"),
-        where=where,
-        params=params,
     )
 
 

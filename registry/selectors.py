@@ -13,9 +13,11 @@ from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilar
 from django.core.exceptions import ValidationError
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Greatest
+from psycopg import sql
 
 from geo.models import Area
 from geo.selectors import area_in_scope, scope_queryset, user_area_ids
+from geo.tiles import Tile, render_mvt
 from registry.custom import filter_q
 from registry.ids import registrant_id_normalise
 from registry.models import (
@@ -238,3 +240,22 @@ def dedup_run_list(*, user) -> QuerySet[DedupRun]:
 
 def user_may_edit_area(*, user, area_id: int | None) -> bool:
     return area_in_scope(user, area_id)
+
+
+def household_tile(*, user, tile: Tile) -> bytes:
+    """Household points in a tile, only inside the user's areas. The caller checks registry.view_household."""
+    ids = user_area_ids(user)
+    where = sql.SQL("t.location IS NOT NULL")
+    params: list = []
+    if ids is not None:
+        where = sql.SQL("{} AND t.area_id IN (SELECT id FROM geo_area WHERE lineage && %s::bigint[])").format(where)
+        params = [list(ids)]
+    return render_mvt(
+        table=Household._meta.db_table,
+        layer_name="households",
+        tile=tile,
+        geom_column="location",
+        columns=("id", "area_id"),
+        where=where,
+        params=params,
+    )

@@ -14,8 +14,12 @@ from geo.models import Area
 from geo.selectors import user_area_ids
 from geo.tiles import MVT_CONTENT_TYPE, Tile, render_mvt
 
+TILE_CACHE_SECONDS = 60
 
-class _AnyAccept(BaseContentNegotiation):
+
+class AnyAcceptNegotiation(BaseContentNegotiation):
+    """Binary and OGC endpoints answer in one format whatever Accept says (map clients and GDAL send many)."""
+
     def select_parser(self, request, parsers):
         return parsers[0] if parsers else None
 
@@ -23,11 +27,20 @@ class _AnyAccept(BaseContentNegotiation):
         return (JSONRenderer(), JSONRenderer.media_type)
 
 
+def tile_response(data: bytes | None, content_type: str = MVT_CONTENT_TYPE) -> HttpResponse:
+    """A tile, or 204 for an empty one; cached privately (tiles are per user when they are scoped)."""
+    if not data:
+        return HttpResponse(status=status.HTTP_204_NO_CONTENT)
+    response = HttpResponse(data, content_type=content_type)
+    response["Cache-Control"] = f"private, max-age={TILE_CACHE_SECONDS}"
+    return response
+
+
 class AreaTileView(APIView):
     """/areas/tiles/<z>/<x>/<y>.mvt?level=2 — boundaries with id, code, name, level."""
 
     required_permissions = ["geo.view_area"]
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(
         parameters=[OpenApiParameter("level", OpenApiTypes.INT)],
@@ -56,6 +69,4 @@ class AreaTileView(APIView):
             where=sql.SQL(" AND ").join(clauses) if clauses else None,
             params=params,
         )
-        if not data:
-            return HttpResponse(status=status.HTTP_204_NO_CONTENT)
-        return HttpResponse(data, content_type=MVT_CONTENT_TYPE)
+        return tile_response(data)

@@ -14,7 +14,6 @@ TILE = r"tiles/(?P<z>[0-9]+)/(?P<x>[0-9]+)/(?P<y>[0-9]+)"
 urlpatterns = [
     re_path(rf"^vector-layers/(?P<pk>[0-9]+)/{TILE}\.mvt$", views.VectorLayerTileView.as_view(), name="vector-tile"),
     re_path(rf"^raster-layers/(?P<pk>[0-9]+)/{TILE}\.png$", views.RasterTileView.as_view(), name="raster-tile"),
-    re_path(rf"^households/{TILE}\.mvt$", views.HouseholdTileView.as_view(), name="household-tile"),
     path("ogc/", ogc.LandingView.as_view(), name="layers-ogc-landing"),
     re_path(r"^ogc/conformance/?$", ogc.ConformanceView.as_view(), name="layers-ogc-conformance"),
     re_path(r"^ogc/collections/?$", ogc.CollectionsView.as_view(), name="layers-ogc-collections"),

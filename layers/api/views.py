@@ -1,17 +1,16 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo.api.tiles import AnyAcceptNegotiation, tile_response
 from geo.api.views import parse_number
 from geo.tiles import MVT_CONTENT_TYPE, Tile
 from layers import rasters, selectors, services
@@ -25,26 +24,6 @@ from layers.api.serializers import (
     VectorLayerUpdateSerializer,
 )
 from layers.models import CapAlert, LayerImport, RasterLayer, VectorLayer
-
-TILE_CACHE_SECONDS = 60
-
-
-class AnyAcceptNegotiation(BaseContentNegotiation):
-    """Binary and OGC endpoints answer in one format whatever Accept says (map clients and GDAL send many)."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return (JSONRenderer(), JSONRenderer.media_type)
-
-
-def _tile_response(data: bytes | None, content_type: str) -> HttpResponse:
-    if not data:
-        return HttpResponse(status=status.HTTP_204_NO_CONTENT)
-    response = HttpResponse(data, content_type=content_type)
-    response["Cache-Control"] = f"private, max-age={TILE_CACHE_SECONDS}"
-    return response
 
 
 class VectorLayerViewSet(mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -87,18 +66,7 @@ class VectorLayerTileView(APIView):
     @extend_schema(responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
     def get(self, request, pk, z, x, y):
         layer = get_object_or_404(selectors.vector_layer_list(user=request.user), pk=pk)
-        return _tile_response(selectors.vector_layer_tile(layer=layer, tile=Tile.parse(z, x, y)), MVT_CONTENT_TYPE)
-
-
-class HouseholdTileView(APIView):
-    """Household points as a vector tile, only inside the user's areas, for roles that may see households."""
-
-    required_permissions = [selectors.HOUSEHOLD_VIEW_PERMISSION]
-    content_negotiation_class = AnyAcceptNegotiation
-
-    @extend_schema(responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
-    def get(self, request, z, x, y):
-        return _tile_response(selectors.household_tile(user=request.user, tile=Tile.parse(z, x, y)), MVT_CONTENT_TYPE)
+        return tile_response(selectors.vector_layer_tile(layer=layer, tile=Tile.parse(z, x, y)), MVT_CONTENT_TYPE)
 
 
 class RasterLayerViewSet(mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -153,7 +121,7 @@ class RasterTileView(APIView):
             style=layer.style,
             statistics=layer.statistics,
         )
-        return _tile_response(data, "image/png")
+        return tile_response(data, "image/png")
 
 
 class LimitedUploadHandler(TemporaryFileUploadHandler):

@@ -1,3 +1,4 @@
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from registry.api import views
@@ -13,4 +14,12 @@ router.register("custom-fields", views.CustomFieldViewSet, basename="custom-fiel
 router.register("custom-filters", views.CustomFilterViewSet, basename="custom-filter")
 router.register("dedup-runs", views.DedupRunViewSet, basename="dedup-run")
 router.register("duplicates", views.DuplicateCandidateViewSet, basename="duplicate")
-urlpatterns = router.urls
+urlpatterns = [
+    # Before the router's households/<pk>/ routes.
+    re_path(
+        r"^households/tiles/(?P<z>[0-9]+)/(?P<x>[0-9]+)/(?P<y>[0-9]+)\.mvt$",
+        views.HouseholdTileView.as_view(),
+        name="household-tile",
+    ),
+    *router.urls,
+]

@@ -8,9 +8,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from geo.api.tiles import AnyAcceptNegotiation, tile_response
 from geo.api.views import parse_number
 from geo.spatial import geometry_from_client
+from geo.tiles import MVT_CONTENT_TYPE, Tile
 from registry import exports, selectors, services
 from registry.api import serializers as s
 from registry.dedup import dedup_run_start
@@ -316,3 +319,14 @@ class DuplicateCandidateViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
         return self._decide(request, pk, "merge")
+
+
+class HouseholdTileView(APIView):
+    """Household points as a vector tile, only inside the user's areas, for roles that may see households."""
+
+    required_permissions = ["registry.view_household"]
+    content_negotiation_class = AnyAcceptNegotiation
+
+    @extend_schema(responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
+    def get(self, request, z, x, y):
+        return tile_response(selectors.household_tile(user=request.user, tile=Tile.parse(z, x, y)))

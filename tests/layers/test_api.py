@@ -131,7 +131,7 @@ def test_household_tiles_respect_role_and_area(client_for, two_districts, tmp_pa
     HouseholdFactory(location=Point(90.5, 23.5, srid=4326))
     HouseholdFactory(location=Point(91.5, 23.5, srid=4326))
     tile = WEB_MERCATOR.tile(91.0, 23.5, 6)
-    url = f"/api/v1/layers/households/tiles/{tile.z}/{tile.x}/{tile.y}.mvt"
+    url = f"/api/v1/registry/households/tiles/{tile.z}/{tile.x}/{tile.y}.mvt"
     national = client_for(roles=["emergency_coordinator"])
     assert len(read_mvt(national.get(url).content, tmp_path, "national")["households"]) == 2
     scoped = client_for(roles=["emergency_coordinator"], areas=[west])

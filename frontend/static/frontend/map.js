@@ -69,7 +69,7 @@ let householdLayers = null;
 const DENSITY_RAMP = ["#eef2ff", "#c7d2fe", "#818cf8", "#4f46e5", "#312e81"];
 let densityLegend = null;
 if (cfg.can.households) {
-  households = L.vectorGrid.protobuf("/api/v1/layers/households/tiles/{z}/{x}/{y}.mvt", {
+  households = L.vectorGrid.protobuf("/api/v1/registry/households/tiles/{z}/{x}/{y}.mvt", {
     ...tileOptions,
     minZoom: POINTS_ZOOM,
     pane: "points",
