@@ -72,9 +72,9 @@ def main() -> None:
     with bench_database("load"):
         from django.db import connection
 
-        from geo.audit import audit_context
         from geo.demo import load_bangladesh_areas
         from registry.demo import load_demo_households
+        from spmis.core.audit import audit_context
 
         load_bangladesh_areas()
         with audit_context(actor="bench:load", source="command"):

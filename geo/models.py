@@ -2,7 +2,8 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex, GinIndex
-from django.utils import timezone
+
+from spmis.core.models import Job
 
 
 class Area(models.Model):
@@ -59,53 +60,6 @@ class AreaScope(models.Model):
         return f"scope of {self.user}"
 
 
-class Job(models.Model):
-    """What every long job's row holds (area, layer and registry imports, dedup and exposure runs): the API returns
-    it for polling; the job's service records progress (geo.jobs.ProgressWriter), then the result or the error."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    parameters = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField(default=0)
-    message = models.CharField(max_length=255, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at"]
-
-    # Each transition is one UPDATE of the row (not save()): pollers may read it meanwhile, and progress is being
-    # written on another connection. The instance is left as it was; callers refresh when they need the row.
-    def mark_running(self) -> None:
-        self._record(status=self.Status.RUNNING, started_at=timezone.now())
-
-    def mark_succeeded(self, *, result: dict, message: str = "Done", **fields) -> None:
-        self._record(
-            status=self.Status.SUCCEEDED,
-            result=result,
-            progress=100,
-            message=message[:255],
-            finished_at=timezone.now(),
-            **fields,
-        )
-
-    def mark_failed(self, *, error: dict, **fields) -> None:
-        self._record(status=self.Status.FAILED, error=error, message="Failed", finished_at=timezone.now(), **fields)
-
-    def _record(self, **fields) -> None:
-        type(self).objects.filter(pk=self.pk).update(**fields)
-
-
 class AreaImport(Job):
     """One import of an administrative boundary file: the row a client polls for progress and outcome."""
 
@@ -117,7 +71,7 @@ class AreaImport(Job):
 
 
 class AuditEvent(models.Model):
-    """One inserted, updated or deleted domain row, written by database triggers (see geo/sql/audit.sql).
+    """One inserted, updated or deleted domain row, written by database triggers (see geo/sql/0002_audit.sql).
 
     Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE on this table, and no API or admin edits it.
     """

@@ -11,9 +11,10 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from geo.jobs import ProgressWriter, error_detail
 from geo.models import AreaImport
 from geo.spatial import open_vector, read_frame
+from spmis.core.jobs import JobOutcome, run_job
+from spmis.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -223,24 +224,15 @@ def area_import_start(*, file, original_name: str, options: AreaImportOptions, u
         job = AreaImport.objects.create(
             file=file, original_name=original_name, parameters=asdict(options), created_by=user
         )
-        from geo.tasks import area_import_task
-
-        transaction.on_commit(lambda: area_import_task.delay(job.pk))
+        enqueue_on_commit("geo.area_import", job.pk)
     return job
 
 
 def area_import_run(*, import_id: int) -> AreaImport:
     """Run a queued import; the job row records progress, the result or the error."""
-    job = AreaImport.objects.get(pk=import_id)
-    job.mark_running()
-    try:
-        with ProgressWriter(AreaImport._meta.db_table, job.pk) as progress:
-            result = area_import_file(
-                path=job.file.path, options=AreaImportOptions(**job.parameters), progress=progress
-            )
-    except ValidationError as error:
-        job.mark_failed(error=error_detail(error, field="file"))
-    else:
-        job.mark_succeeded(result=asdict(result))
-    job.refresh_from_db()
-    return job
+
+    def work(job: AreaImport, progress) -> JobOutcome:
+        result = area_import_file(path=job.file.path, options=AreaImportOptions(**job.parameters), progress=progress)
+        return JobOutcome(result=asdict(result))
+
+    return run_job(AreaImport, import_id, work, error_field="file")

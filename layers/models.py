@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 
-from geo.models import Job
+from spmis.core.models import Job
 
 
 class LayerKind(models.TextChoices):

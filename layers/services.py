@@ -18,10 +18,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from geo.jobs import ProgressWriter, error_detail
 from layers import cap as cap_parser
 from layers import ems, rasters, readers
 from layers.models import CapAlert, LayerImport, LayerKind, LayerSource, RasterLayer, VectorLayer
+from spmis.core.jobs import JobOutcome, run_job
+from spmis.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -552,9 +553,7 @@ def layer_import_start(
             parameters=asdict(options),
             created_by=user,
         )
-        from layers.tasks import layer_import_task
-
-        transaction.on_commit(lambda: layer_import_task.delay(job.pk))
+        enqueue_on_commit("layers.layer_import", job.pk)
     return job
 
 
@@ -565,71 +564,61 @@ def human_size(size: int) -> str:
 def layer_import_run(*, import_id: int) -> LayerImport:
     """Run a queued import; the job row records progress and the result or the error. The uploaded file is
     removed afterwards either way (a raster's COG is a separate file)."""
-    job = LayerImport.objects.get(pk=import_id)
-    if job.status != LayerImport.Status.PENDING:
-        return job
-    job.mark_running()
+
+    def work(job: LayerImport, progress) -> JobOutcome:
+        updates = _layer_import_work(job, progress)
+        return JobOutcome(result=updates.pop("result"), fields=updates)
+
+    # Not one transaction: each kind commits its layer itself, and a CAP alert is fetched over the network first.
+    return run_job(LayerImport, import_id, work, error_field="file", atomic=False, cleanup=_discard_upload)
+
+
+def _layer_import_work(job: LayerImport, progress) -> dict:
     options = LayerImportOptions(**job.parameters)
-    progress = ProgressWriter(LayerImport._meta.db_table, job.pk)
     user = job.created_by
-    updates: dict = {}
-    try:
-        if job.kind == LayerImport.Kind.VECTOR:
-            layer, result = vector_layer_import_file(path=job.file.path, options=options, user=user, progress=progress)
-            updates = {"vector_layer": layer, "result": {"layer": layer.pk, **asdict(result)}}
-        elif job.kind == LayerImport.Kind.RASTER:
-            raster = raster_layer_import_file(path=job.file.path, options=options, user=user, progress=progress)
-            updates = {
-                "raster_layer": raster,
-                "result": {
-                    "layer": raster.pk,
-                    "width": raster.width,
-                    "height": raster.height,
-                    "bands": raster.band_count,
-                },
-            }
-        elif job.kind == LayerImport.Kind.EMS:
-            layer, result = ems_package_import(path=job.file.path, options=options, user=user, progress=progress)
-            updates = {
-                "vector_layer": layer,
-                "result": {
-                    "layer": layer.pk,
-                    "activation_code": layer.activation_code,
-                    "product_version": layer.product_version,
-                    **asdict(result),
-                },
-            }
-        else:
-            data = Path(job.file.path).read_bytes() if job.file else cap_fetch(options.url or "")
-            alert = cap_alert_import(data=data, user=user, progress=progress)
-            updates = {
-                "vector_layer": alert.layer,
-                "result": {
-                    "alert": alert.pk,
-                    "identifier": alert.identifier,
-                    "msg_type": alert.msg_type,
-                    "version": alert.version,
-                    "layer": alert.layer_id,
-                },
-            }
-    except ValidationError as error:
-        _discard_upload(job)
-        job.mark_failed(error=error_detail(error, field="file"), file="")
-    except Exception:
-        logger.exception("layer import %s failed", job.pk)
-        _discard_upload(job)
-        job.mark_failed(
-            error={"file": ["The import failed unexpectedly; the administrators have the details."]}, file=""
-        )
+    if job.kind == LayerImport.Kind.VECTOR:
+        layer, result = vector_layer_import_file(path=job.file.path, options=options, user=user, progress=progress)
+        updates = {"vector_layer": layer, "result": {"layer": layer.pk, **asdict(result)}}
+    elif job.kind == LayerImport.Kind.RASTER:
+        raster = raster_layer_import_file(path=job.file.path, options=options, user=user, progress=progress)
+        updates = {
+            "raster_layer": raster,
+            "result": {
+                "layer": raster.pk,
+                "width": raster.width,
+                "height": raster.height,
+                "bands": raster.band_count,
+            },
+        }
+    elif job.kind == LayerImport.Kind.EMS:
+        layer, result = ems_package_import(path=job.file.path, options=options, user=user, progress=progress)
+        updates = {
+            "vector_layer": layer,
+            "result": {
+                "layer": layer.pk,
+                "activation_code": layer.activation_code,
+                "product_version": layer.product_version,
+                **asdict(result),
+            },
+        }
     else:
-        _discard_upload(job)
-        job.mark_succeeded(result=updates.pop("result"), file="", **updates)
-    finally:
-        progress.close()
-    job.refresh_from_db()
-    return job
+        data = Path(job.file.path).read_bytes() if job.file else cap_fetch(options.url or "")
+        alert = cap_alert_import(data=data, user=user, progress=progress)
+        updates = {
+            "vector_layer": alert.layer,
+            "result": {
+                "alert": alert.pk,
+                "identifier": alert.identifier,
+                "msg_type": alert.msg_type,
+                "version": alert.version,
+                "layer": alert.layer_id,
+            },
+        }
+    return updates
 
 
-def _discard_upload(job: LayerImport) -> None:
+def _discard_upload(job: LayerImport) -> dict:
+    """The uploaded file is removed after the import whatever its outcome (a raster's COG is a separate file)."""
     if job.file:
         Path(job.file.path).unlink(missing_ok=True)
+    return {"file": ""}

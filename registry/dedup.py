@@ -13,8 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from rapidfuzz import fuzz
 
-from geo.jobs import ProgressWriter, error_detail
 from registry.models import DedupRun
+from spmis.core.jobs import JobOutcome, run_job
+from spmis.core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, str], None]
@@ -200,24 +201,13 @@ def dedup_run_start(*, user, **parameters) -> DedupRun:
     DedupOptions(**parameters).validate()
     with transaction.atomic(durable=True):
         run = DedupRun.objects.create(parameters=parameters, created_by=user)
-        from registry.tasks import dedup_run_task
-
-        transaction.on_commit(lambda: dedup_run_task.delay(run.pk))
+        enqueue_on_commit("registry.dedup", run.pk)
     return run
 
 
 def dedup_run_execute(*, run_id: int) -> DedupRun:
-    run = DedupRun.objects.get(pk=run_id)
-    run.mark_running()
-
-    progress = ProgressWriter(DedupRun._meta.db_table, run.pk)
-    try:
+    def work(run: DedupRun, progress) -> JobOutcome:
         result = dedup_find(options=DedupOptions(**run.parameters), run_id=run.pk, progress=progress)
-    except ValidationError as error:
-        run.mark_failed(error=error_detail(error, field="parameters"))
-    else:
-        run.mark_succeeded(result=asdict(result), message=f"{result.queued} pairs queued for review")
-    finally:
-        progress.close()
-    run.refresh_from_db()
-    return run
+        return JobOutcome(result=asdict(result), message=f"{result.queued} pairs queued for review")
+
+    return run_job(DedupRun, run_id, work, error_field="parameters")

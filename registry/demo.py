@@ -18,9 +18,9 @@ import numpy as np
 import shapely
 from django.db import connection, transaction
 
-from geo.audit import audit_context, current_context
 from geo.spatial import lowest_area_sql
-from spmis.db import allocate_ids, copy_rows
+from spmis.core.audit import audit_context, current_context
+from spmis.core.bulk import allocate_ids, copy_rows
 
 DEMO_SOURCE = "demo"
 REFERENCE_DATE = dt.date(2026, 1, 1)

@@ -1,5 +1,5 @@
 """Registrant IDs: a prefix letter (H household, I individual), a 9-digit serial and a Luhn check digit. The
-database generates them (registry/sql/registry_v1.sql); this module checks and normalises what people type."""
+database generates them (registry/sql/0003_functions.sql); this module checks and normalises what people type."""
 
 from __future__ import annotations
 

@@ -4,12 +4,13 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from geo.models import Area, Job
+from geo.models import Area
+from spmis.core.models import Job
 
 
 def registrant_id_default(prefix: str) -> models.Func:
     """Database default: the next registrant ID (prefix, 9 digits, Luhn check digit) from a sequence, so bulk
-    loaders that COPY only the original columns still get one (see registry/sql/registry_v1.sql)."""
+    loaders that COPY only the original columns still get one (see registry/sql/0003_functions.sql)."""
     return models.Func(models.Value(prefix), function="registry_next_registrant_id", output_field=models.CharField())
 
 

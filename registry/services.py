@@ -15,8 +15,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from geo.audit import audit_context
-from geo.jobs import ProgressWriter, error_detail
 from geo.models import Area
 from geo.selectors import area_in_scope
 from registry.custom import custom_values_validate, filter_conditions_validate
@@ -36,6 +34,9 @@ from registry.models import (
     RegistryImport,
     Status,
 )
+from spmis.core.audit import audit_context
+from spmis.core.jobs import JobOutcome, run_job
+from spmis.core.tasks import enqueue_on_commit
 
 
 def import_mapping_save(*, source: str, columns: dict[str, str]) -> ImportMapping:
@@ -64,42 +65,29 @@ def registry_import_start(
         job = RegistryImport.objects.create(
             file=file, original_name=original_name, source=source, parameters=parameters, created_by=user
         )
-        from registry.tasks import registry_import_task
-
-        transaction.on_commit(lambda: registry_import_task.delay(job.pk))
+        enqueue_on_commit("registry.import", job.pk)
     return job
 
 
 def registry_import_run(*, import_id: int) -> RegistryImport:
     """Run a queued import; the job row records progress, the result, the rejected-rows report or the error."""
-    job = RegistryImport.objects.get(pk=import_id)
-    job.mark_running()
-    report_name = f"rejected-rows-{job.pk}.csv"
-    progress = ProgressWriter(RegistryImport._meta.db_table, job.pk)
-    try:
+
+    def work(job: RegistryImport, progress) -> JobOutcome:
         with tempfile.TemporaryFile() as report, audit_context(actor=_actor(job), source="import"):
             result = registry_import_file(
-                path=job.file.path,
-                options=ImportOptions(**job.parameters),
-                report=report,
-                progress=progress,
+                path=job.file.path, options=ImportOptions(**job.parameters), report=report, progress=progress
             )
             if result.rejected_rows:
                 report.seek(0)
                 # Copied to storage in chunks: a report of many rejected rows is never read whole into memory.
-                job.report.save(report_name, File(report), save=False)
-    except ValidationError as error:
-        job.mark_failed(error=error_detail(error, field="file"))
-    else:
-        job.mark_succeeded(
+                job.report.save(f"rejected-rows-{job.pk}.csv", File(report), save=False)
+        return JobOutcome(
             result=asdict(result),
             message=f"{result.valid_rows} rows imported, {result.rejected_rows} rejected",
-            report=job.report.name or "",
+            fields={"report": job.report.name or ""},
         )
-    finally:
-        progress.close()
-    job.refresh_from_db()
-    return job
+
+    return run_job(RegistryImport, import_id, work, error_field="file")
 
 
 def _actor(job) -> str:

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib.gis.db import models
 
-from geo.models import Area, Job
+from geo.models import Area
+from spmis.core.models import Job
 
 
 class HazardType(models.TextChoices):
@@ -131,7 +132,7 @@ class HazardZonePiece(models.Model):
     """A zone version cut by ST_Subdivide into small polygons, once, when the version is written (versions never
     change). Point-in-zone joins go through this table's GiST index and test a few dozen vertices per household
     instead of the zone's thousands, and every analysis of the zone reuses the cut. Maintained by trigger
-    (response/sql/zones_v1.sql); never edit."""
+    (response/sql/0005_zone_pieces.sql); never edit."""
 
     zone = models.ForeignKey(HazardZone, on_delete=models.CASCADE, related_name="+")
     geom = models.PolygonField(srid=4326)

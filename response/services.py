@@ -11,10 +11,11 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from geo.jobs import ProgressWriter, error_detail
 from geo.models import Area
 from response.classify import ClassSpec, classify_values, validate_bands
 from response.models import ExposureRun, HazardClass, HazardZone, Incident
+from spmis.core.jobs import JobOutcome, run_job
+from spmis.core.tasks import enqueue_on_commit
 
 # Incidents -----------------------------------------------------------------------------------------------------
 
@@ -419,9 +420,7 @@ def exposure_run_start(
             },
         )
         run.zones.set(zones)
-        from response.tasks import exposure_run_task
-
-        transaction.on_commit(lambda: exposure_run_task.delay(run.pk))
+        enqueue_on_commit("response.exposure_run", run.pk)
     return run
 
 
@@ -430,18 +429,13 @@ def exposure_run_execute(*, run_id: int) -> ExposureRun:
     transaction, so a failure leaves none."""
     from response.exposure import ExposureError, exposure_compute
 
-    run = ExposureRun.objects.get(pk=run_id)
-    run.mark_running()
+    def work(run: ExposureRun, progress) -> JobOutcome:
+        try:
+            return JobOutcome(result=exposure_compute(run=run, progress=progress))
+        except ExposureError as error:
+            raise ValidationError({"run": str(error)}) from error
 
-    try:
-        with transaction.atomic(), ProgressWriter(ExposureRun._meta.db_table, run.pk, every=0.5) as progress:
-            summary = exposure_compute(run=run, progress=progress)
-    except (ExposureError, ValidationError) as error:
-        run.mark_failed(error=error_detail(error, field="run"))
-    else:
-        run.mark_succeeded(result=summary)
-    run.refresh_from_db()
-    return run
+    return run_job(ExposureRun, run_id, work, error_field="run", progress_every=0.5)
 
 
 @transaction.atomic(durable=True)

@@ -10,8 +10,8 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
 from distribution.models import DistributionPoint, Warehouse
 from geo.models import Area, AreaScope
-from geo.roles import role_group_name
 from registry.models import Household, Individual, Membership
+from spmis.core.roles import role_group_name
 
 
 def square(min_x: float, min_y: float, size: float) -> MultiPolygon:

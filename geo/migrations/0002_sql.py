@@ -1,6 +1,7 @@
 from django.db import migrations
 
-from geo.sql import audit_enable, run_sql_file
+from geo.sql import run_sql_file
+from spmis.core.sql import audit_enable
 
 
 class Migration(migrations.Migration):
@@ -14,7 +15,7 @@ class Migration(migrations.Migration):
             ),
             reverse_sql=migrations.RunSQL.noop,
         ),
-        run_sql_file("areas_v1.sql"),
-        run_sql_file("audit_v1.sql"),
+        run_sql_file("0002_areas.sql"),
+        run_sql_file("0002_audit.sql"),
         audit_enable("geo_area", "geo_areascope", "geo_areascope_areas", "geo_areaimport"),
     ]

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from geo.sql import audit_enable
+from spmis.core.sql import audit_enable
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,7 @@
 from django.db import migrations
 
-from geo.sql import audit_enable, track_location
+from geo.sql import track_location
+from spmis.core.sql import audit_enable
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from geo.sql import audit_enable
+from spmis.core.sql import audit_enable
 from registry.sql import run_sql_file
 
 
@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [("registry", "0004_model_extensions")]
 
     operations = [
-        run_sql_file("registry_triggers_v1.sql"),
+        run_sql_file("0005_triggers.sql"),
         audit_enable(
             "registry_phone",
             "registry_idtype",

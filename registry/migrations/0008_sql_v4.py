@@ -6,4 +6,4 @@ from registry.sql import run_sql_file
 class Migration(migrations.Migration):
     dependencies = [("registry", "0007_sql_v3")]
 
-    operations = [run_sql_file("registry_v4.sql")]
+    operations = [run_sql_file("0008_functions_v4.sql")]

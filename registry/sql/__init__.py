@@ -3,7 +3,7 @@
 from functools import partial
 from pathlib import Path
 
-from geo.sql import run_sql_file as _run_sql_file
+from spmis.core.sql import run_sql_file as _run_sql_file
 
 SQL_DIR = Path(__file__).resolve().parent
 run_sql_file = partial(_run_sql_file, folder=SQL_DIR)

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
             ],
             options={"default_permissions": ()},
         ),
-        run_sql_file("zones_v1.sql"),
+        run_sql_file("0005_zone_pieces.sql"),
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunSQL(RESULT_KEY, reverse_sql=migrations.RunSQL.noop)],
             state_operations=[

@@ -1,6 +1,6 @@
 """Default permission: authenticated, and holding the model permission that matches the HTTP method.
 
-Roles are Django groups (see geo.roles); reading needs the model's `view` permission, unlike DRF's stock
+Roles are Django groups (see spmis.core.roles); reading needs the model's `view` permission, unlike DRF's stock
 DjangoModelPermissions which lets any authenticated user read. Views without a model queryset need only
 authentication unless they declare `required_permissions`.
 """

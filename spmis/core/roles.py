@@ -1,5 +1,5 @@
 """Roles are Django groups. Each app lists what its roles may do in a module-level ROLE_GRANTS in its own
-``roles.py``; this module collects them, so geo never needs to know the other apps' models.
+``roles.py``; this module collects them, so the kernel never needs to know the apps' models.
 
 ROLE_GRANTS = {"<role key>": ["<model>:<action>", "<model>:*"]}, action in view/add/change/delete.
 """
@@ -7,6 +7,7 @@ ROLE_GRANTS = {"<role key>": ["<model>:<action>", "<model>:*"]}, action in view/
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from django.apps import apps
 from django.db import transaction
@@ -21,23 +22,14 @@ ROLES: dict[str, str] = {
 }
 ACTIONS = ("view", "add", "change", "delete")
 
-ROLE_GRANTS = {
-    "emergency_coordinator": ["area:view", "areaimport:view"],
-    "gis_analyst": ["area:*", "areaimport:*"],
-    "program_officer": ["area:view"],
-    "logistics_officer": ["area:view"],
-    "auditor": ["area:view", "areaimport:view", "auditevent:view"],
-}
-
 
 def _collect_grants() -> dict[str, set[tuple[str, str]]]:
     """{role: {(app_label, codename)}} from every installed app's roles.ROLE_GRANTS."""
     grants: dict[str, set[tuple[str, str]]] = {role: set() for role in ROLES}
     for config in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{config.name}.roles")
-        except ModuleNotFoundError:
+        if importlib.util.find_spec(f"{config.name}.roles") is None:
             continue
+        module = importlib.import_module(f"{config.name}.roles")
         for role, entries in getattr(module, "ROLE_GRANTS", {}).items():
             if role not in ROLES:
                 raise ValueError(f"{config.name}.roles grants to unknown role {role!r}")

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "leaflet",
+    "spmis.core",
     "geo",
     "registry",
     "layers",
@@ -47,7 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "geo.audit.AuditContextMiddleware",
+    "spmis.core.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "spmis.urls"
@@ -166,12 +167,26 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker killed mid-task leaves its message unacknowledged; Redis hands it out again after this many seconds, and
+# the redelivered task claims the row once its heartbeat is stale (spmis.core.jobs).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3600)}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BEAT_SCHEDULE = {
+    "jobs-fail-stuck": {"task": "core.jobs_fail_stuck", "schedule": env_int("SPMIS_JOB_SWEEP_EVERY_S", 60)},
+}
 
 SPMIS = {
     "AREA_IMPORT_MAX_BYTES": env_int("SPMIS_AREA_IMPORT_MAX_BYTES", 500 * 1024 * 1024),
     "API_MAX_PAGE_SIZE": env_int("SPMIS_API_MAX_PAGE_SIZE", 1000),
     "LAYER_VECTOR_MAX_BYTES": env_int("SPMIS_LAYER_VECTOR_MAX_BYTES", 500 * 1024 * 1024),
     "LAYER_RASTER_MAX_BYTES": env_int("SPMIS_LAYER_RASTER_MAX_BYTES", 2 * 1024 * 1024 * 1024),
+    # Jobs (spmis.core.jobs): a running worker stamps its row every JOB_HEARTBEAT_S seconds; a row unstamped for
+    # JOB_STALE_AFTER_S is taken as lost (claimable by a redelivered task, failed by the periodic sweep).
+    "JOB_HEARTBEAT_S": env_int("SPMIS_JOB_HEARTBEAT_S", 10),
+    "JOB_STALE_AFTER_S": env_int("SPMIS_JOB_STALE_AFTER_S", 300),
+    "JOB_TRANSIENT_RETRIES": env_int("SPMIS_JOB_TRANSIENT_RETRIES", 3),
+    # How long the pages poll a job before saying it is taking too long.
+    "JOB_POLL_DEADLINE_S": env_int("SPMIS_JOB_POLL_DEADLINE_S", 1800),
 }
 
 LOGGING = {

@@ -2,9 +2,9 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import DatabaseError, connection, transaction
 
-from geo.audit import audit_context
 from geo.models import AuditEvent
 from registry.models import Household
+from spmis.core.audit import audit_context
 from tests.factories import HouseholdFactory, UserFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
-from geo.audit import audit_context
-from geo.jobs import ProgressWriter
 from geo.models import AreaImport, AuditEvent
+from spmis.core.audit import audit_context
+from spmis.core.jobs import ProgressWriter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -55,38 +55,49 @@ def redis_url():
     server.wait(10)
 
 
-@pytest.fixture
-def worker(redis_url, tmp_path):
+def spawn_worker(redis_url: str, tmp_path, *, env: dict | None = None, name: str = "worker") -> subprocess.Popen:
+    """A real Celery worker process on the test database (solo pool: the task runs in the process we may kill).
+    The test-only job task of tests/platform/jobs_for_tests.py is imported into it as well."""
     db = connection.settings_dict
-    env = {
+    full_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "spmis.settings.test",
         "CELERY_BROKER_URL": redis_url,
         "DATABASE_URL": f"postgis://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "MEDIA_ROOT": str(tmp_path),
+        **(env or {}),
     }
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "spmis",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with (tmp_path / f"{name}.log").open("a") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "spmis",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+                "--include",
+                "tests.platform.jobs_for_tests",
+                "--hostname",
+                f"{name}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=settings.BASE_DIR,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.fixture
+def worker(redis_url, tmp_path):
+    process = spawn_worker(redis_url, tmp_path)
     # A separate client app sends tasks by name, as the web process does in production; the test process's own app
     # stays eager for the rest of the suite.
     client = Celery("spmis-test-client", broker=redis_url, backend=redis_url)
@@ -100,7 +111,6 @@ def worker(redis_url, tmp_path):
         client.close()
         process.terminate()
         process.wait(20)
-        log.close()
 
 
 def test_task_runs_in_a_real_worker_through_redis(worker, tmp_path, settings):

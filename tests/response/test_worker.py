@@ -22,7 +22,7 @@ def test_exposure_run_in_a_real_worker(worker, monkeypatch):  # noqa: F811
     inside = HouseholdFactory(location=Point(90.3, 23.3, srid=4326))
     HouseholdFactory(location=Point(90.8, 23.8, srid=4326))
     # The web process only queues; here the queueing is done by hand, through the broker.
-    monkeypatch.setattr("response.tasks.exposure_run_task.delay", lambda run_id: None)
+    monkeypatch.setattr("spmis.core.tasks._send", lambda name, run_id: None)
     run = exposure_run_start(incident=incident, user=None)
 
     outcome = worker.send_task("response.exposure_run", args=[run.pk]).get(timeout=120)

@@ -8,11 +8,11 @@ from django.db import transaction
 from tqdm import tqdm
 
 from distribution.demo import load_demo_facilities
-from geo.audit import audit_context
 from geo.demo import load_bangladesh_areas
 from geo.models import Area, AreaScope
-from geo.roles import role_group_name, sync_roles
 from registry.demo import demo_household_count, load_demo_households
+from spmis.core.audit import audit_context
+from spmis.core.roles import role_group_name, sync_roles
 
 DEMO_USERS = {
     "coordinator": ("emergency_coordinator", None),

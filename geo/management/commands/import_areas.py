@@ -2,8 +2,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from geo.audit import audit_context
 from geo.services import PARENT_MATCH_CHOICES, AreaImportOptions, area_import_file
+from spmis.core.audit import audit_context
 
 
 class Command(BaseCommand):

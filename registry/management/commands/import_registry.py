@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from geo.audit import audit_context
 from registry.importing import ImportOptions, registry_import_file
 from registry.models import ImportMapping
+from spmis.core.audit import audit_context
 
 
 class Command(BaseCommand):

@@ -1,0 +1,48 @@
+"""The abstract job row every long job's table is made of. The kernel's only models are abstract."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Job(models.Model):
+    """What every long job's row holds (area, layer and registry imports, dedup and exposure runs, and the cycle,
+    payment and routing jobs to come): the API returns it for polling; spmis.core.jobs.run_job claims it, keeps
+    its heartbeat, records progress (ProgressWriter) and then the result or the error."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    parameters = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=255, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker has claimed the row; the claim number also fences a finished write: a worker whose
+    # claim was taken over (it was presumed dead) cannot record an outcome.
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    # Written every few seconds by the running worker; a running job whose heartbeat stopped is stuck.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    # Each transition is one UPDATE of the row (not save()): pollers may read it meanwhile, and progress is being
+    # written on another connection. The instance is left as it was; callers refresh when they need the row.
+    def mark_failed(self, *, error: dict, **fields) -> None:
+        type(self).objects.filter(pk=self.pk).update(
+            status=self.Status.FAILED, error=error, message="Failed", finished_at=timezone.now(), **fields
+        )
