@@ -32,7 +32,7 @@ serve: bootstrap
 	$(PY) -m gunicorn spmis.wsgi --bind $(HOST):$(PORT) --workers 3 --threads 4 --timeout 300
 
 worker: bootstrap
-	.venv/bin/celery -A spmis worker --loglevel INFO --concurrency 2
+	.venv/bin/celery -A spmis worker --beat --schedule var/celerybeat-schedule --loglevel INFO --concurrency 2
 
 test: bootstrap-test
 	.venv/bin/pytest $(PYTEST_ARGS)

@@ -172,3 +172,12 @@ def test_enqueue_on_commit_sends_by_name_after_commit(monkeypatch):
             enqueue_on_commit("geo.area_import", job_id)
         assert sent == []
     assert sent == [("geo.area_import", 1), ("geo.area_import", 2)]  # each callback kept its own id
+
+
+def test_every_beat_schedule_entry_names_a_registered_task(settings):
+    from spmis.celery import app
+
+    app.loader.import_default_modules()
+    assert "core.jobs_fail_stuck" in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert all(entry["task"] in app.tasks for entry in settings.CELERY_BEAT_SCHEDULE.values())
+    assert app.tasks["core.jobs_fail_stuck"].apply().get() == {}  # nothing stuck: nothing to report

@@ -1,5 +1,5 @@
 // The GIS analyst's page: drag-and-drop uploads with progress, per-file errors, styles and raster thresholds.
-import { api, csrfToken, el, errorText, fmt, rows } from "./api.js";
+import { api, csrfToken, el, errorText, fmt, pollJob, rows } from "./api.js";
 
 const T = JSON.parse(document.getElementById("page-text").textContent);
 const L_API = "/api/v1/layers";
@@ -53,11 +53,12 @@ function upload(file, extra = {}) {
     if (xhr.status >= 400) return fail(errorText(job, xhr.status));
     status.textContent = T.checking;
     try {
-      while (!["succeeded", "failed"].includes(job.status)) {
-        bar.value = 50 + Math.round((job.progress || 0) / 2);
-        await new Promise((resolve) => setTimeout(resolve, 600));
-        job = await api(`${L_API}/layer-imports/${job.id}/`);
-      }
+      job = await pollJob(`${L_API}/layer-imports/${job.id}/`, job, {
+        intervalMs: 600,
+        onProgress: (current) => {
+          bar.value = 50 + Math.round((current.progress || 0) / 2);
+        },
+      });
     } catch (error) {
       return fail(error.message);
     }

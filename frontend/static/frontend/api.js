@@ -61,3 +61,22 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString());
+
+// Polls a job row (GET `url`) until it has finished, calling onProgress(job) on each answer. Stops at `deadlineMs`
+// and says so: a job that outlives it goes on on the server (it is ended there if its worker is lost), but the page
+// no longer waits for it.
+export const JOB_POLL_DEADLINE_MS = 30 * 60 * 1000;
+
+export async function pollJob(url, job, { onProgress = () => {}, intervalMs = 700, deadlineMs = JOB_POLL_DEADLINE_MS } = {}) {
+  const deadline = Date.now() + deadlineMs;
+  while (!["succeeded", "failed"].includes(job.status)) {
+    onProgress(job);
+    if (Date.now() > deadline) {
+      const minutes = Math.round(deadlineMs / 60000);
+      throw new Error(`Still ${job.status} after ${minutes} minutes: the page stopped waiting. The job goes on on the server; look at it again later.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    job = await api(url);
+  }
+  return job;
+}

@@ -1,6 +1,6 @@
 // The coordinator's map: areas, layers, households, hazard zones, analyses and comparisons.
 // Everything goes through the JSON/GeoJSON APIs under /api/v1/; this file holds no business rules.
-import { api, el, fmt, rows } from "./api.js";
+import { api, el, fmt, pollJob, rows } from "./api.js";
 import { holeProblem } from "./rings.js";
 
 const cfg = JSON.parse(document.getElementById("page-config").textContent);
@@ -671,12 +671,12 @@ async function startRun() {
     const raster = $("run-raster")?.value;
     const body = raster ? { incident, raster_layer: Number(raster) } : { incident };
     let run = await api(`${R}/exposure-runs/`, { method: "POST", json: body });
-    while (!["succeeded", "failed"].includes(run.status)) {
-      $("run-bar").value = run.progress || 0;
-      $("run-message").textContent = run.message || run.status;
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      run = await api(`${R}/exposure-runs/${run.id}/`);
-    }
+    run = await pollJob(`${R}/exposure-runs/${run.id}/`, run, {
+      onProgress: (job) => {
+        $("run-bar").value = job.progress || 0;
+        $("run-message").textContent = job.message || job.status;
+      },
+    });
     $("run-bar").value = run.progress || 100;
     $("run-message").textContent = run.message || run.status;
     if (run.status === "failed") throw new Error(`${T.failed} ${typeof run.error === "object" ? JSON.stringify(run.error) : run.error}`);
