@@ -260,7 +260,8 @@ def bench_raster(cursor, households: int, raster: Path, repeat: int) -> dict:
     import numpy as np
     from django.db import transaction
 
-    from response.exposure import POINTS_TYPES, points_query, stream_batches
+    from response.exposure import POINTS_TYPES, points_query
+    from spmis.core.bulk import stream_batches
 
     incident, _ = setup_incident(None)
 

@@ -15,22 +15,22 @@ is inside the zone; one strictly inside a hole is not. On an edge shared by two 
 
 from __future__ import annotations
 
-import contextlib
-import math
-import os
-import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import DatabaseError, connection, transaction
 
-from response.classify import NO_CLASS, ClassSpec, classify_values, encode_binary_copy
+from geo.edges import EdgeIndex
+from geo.rasters import RasterReadError, RasterSampler
+from response.classify import NO_CLASS, ClassSpec, classify_values
 from response.models import ExposureRun, HazardClass
+from spmis.core.binary_copy import encode_binary_copy
+from spmis.core.bulk import copy_in_binary, stream_batches
 
 Progress = Callable[[int, str], None]
 EDGE_METRES = 0.01
@@ -47,7 +47,6 @@ RESULT_COLUMNS = (
     "reason",
 )
 FACILITY_TABLES = {"distribution_warehouse": "warehouse", "distribution_distributionpoint": "distribution point"}
-STRIP_PIXELS = 128 * 1024 * 1024
 
 
 class ExposureError(Exception):
@@ -56,197 +55,6 @@ class ExposureError(Exception):
 
 def _noop(percent: int, message: str) -> None:
     return None
-
-
-# Copy helpers ---------------------------------------------------------------------------------------------------
-
-
-def copy_in_binary(cursor, table: str, columns: tuple[str, ...], payload: bytes) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
-        copy.write(payload)
-
-
-# Distances ------------------------------------------------------------------------------------------------------
-
-
-FACET_SEGMENTS = 16
-
-
-@dataclass
-class EdgeIndex:
-    """A zone's edges (outer rings and holes) in a transverse Mercator projection centred on the zone, as facets of
-    up to 16 consecutive segments in an STRtree. Edges are straight in lon/lat (as PostGIS tests containment), so
-    they are first cut into pieces of at most 0.01° whose projected chords stay within a millimetre of the edge.
-    Distances are within ~0.1 % of geodesic for zones a few hundred km across. Measured on a 10,000-vertex zone
-    with 100 holes, 16-segment facets in a tree of 2-entry nodes find the nearest edge about twice as fast as single
-    segments in the default tree: fewer, tighter boxes prune better for points deep inside a zone. Queries release
-    the GIL, so batches are measured on worker threads while the database streams the next ones."""
-
-    transformer: object
-    tree: object
-
-    @classmethod
-    def for_wkb(cls, wkb: bytes) -> EdgeIndex:
-        import shapely
-        from pyproj import Proj
-
-        geometry = shapely.segmentize(shapely.from_wkb(wkb), 0.01)
-        centre = geometry.centroid
-        # A bare Proj (lon/lat in degrees → metres) skips the CRS database look-ups of a Transformer.
-        transformer = Proj(f"+proj=tmerc +lat_0={centre.y} +lon_0={centre.x} +ellps=WGS84 +units=m +no_defs")
-        facets = []
-        for ring in shapely.get_parts(shapely.boundary(geometry)):
-            coords = shapely.get_coordinates(ring)
-            x, y = transformer(coords[:, 0], coords[:, 1])
-            xy = np.column_stack([x, y])
-            # Consecutive facets share their end vertex, so together they cover the ring exactly.
-            facets.extend(xy[start : start + FACET_SEGMENTS + 1] for start in range(0, len(xy) - 1, FACET_SEGMENTS))
-        tree = shapely.STRtree([shapely.LineString(facet) for facet in facets], node_capacity=2)
-        return cls(transformer=transformer, tree=tree)
-
-    def distances(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        import shapely
-
-        x, y = self.transformer(lon, lat)
-        indices, distances = self.tree.query_nearest(shapely.points(x, y), return_distance=True, all_matches=False)
-        result = np.full(len(lon), np.nan)
-        result[indices[0]] = distances
-        return result
-
-
-# Rasters --------------------------------------------------------------------------------------------------------
-
-
-READ_THREADS = min(4, os.cpu_count() or 1)
-
-
-def read_window_threaded(
-    path: str, band: int, row0: int, row1: int, col0: int, col1: int, *, threads: int = READ_THREADS
-) -> np.ndarray:
-    """Read rows [row0, row1) × cols [col0, col1) of a band as strips in parallel threads (one dataset handle per
-    thread: GDAL handles are not thread-safe). GDAL releases the GIL while decoding, so strips decode in parallel."""
-    import rasterio
-    from rasterio.windows import Window
-
-    height = row1 - row0
-    out = np.empty((height, col1 - col0), dtype=np.float32)
-    step = max(1, math.ceil(height / threads))
-
-    def read(start: int) -> None:
-        stop = min(start + step, height)
-        window = Window(col0, row0 + start, col1 - col0, stop - start)
-        with rasterio.open(path) as dataset:
-            if dataset.dtypes[band - 1] == "float32":
-                dataset.read(band, window=window, out=out[start:stop])  # straight into place: no strip-sized copy
-            else:
-                out[start:stop] = dataset.read(band, window=window, out_dtype=np.float32)
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(read, range(0, height, step)))
-    return out
-
-
-@dataclass
-class RasterSampler:
-    """Pixel values at points by vectorised lookup in windows read once and reused across chunks."""
-
-    path: str
-    band: int = 1
-    threads: int = READ_THREADS
-    _cache: tuple | None = field(default=None, repr=False)
-    _pending: object = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        import rasterio
-
-        try:
-            with rasterio.open(self.path) as dataset:
-                self.transform = dataset.transform
-                self.width, self.height = dataset.width, dataset.height
-                self.nodata = dataset.nodata
-                self.crs = dataset.crs
-                self.bounds = dataset.bounds
-                self.unit = (dataset.units or [None])[self.band - 1] or ""
-        except rasterio.errors.RasterioIOError as error:
-            raise ExposureError(f"The raster could not be read ({error}).") from None
-        if self.transform.b != 0 or self.transform.d != 0:
-            raise ExposureError("Rotated rasters are not supported; warp it to a north-up grid first.")
-        self.lonlat = self.crs is None or self.crs.to_epsg() == 4326
-        self._to_raster = None
-
-    def lonlat_bounds(self) -> tuple[float, float, float, float]:
-        if self.lonlat:
-            return tuple(self.bounds)
-        from rasterio.warp import transform_bounds
-
-        return transform_bounds(self.crs, "EPSG:4326", *self.bounds)
-
-    def pixel_box(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int] | None:
-        """(row0, row1, col0, col1) of the pixels covering a lon/lat box, clipped to the raster; None if outside."""
-        x0, y0, x1, y1 = box
-        if not self.lonlat:
-            from rasterio.warp import transform_bounds
-
-            x0, y0, x1, y1 = transform_bounds("EPSG:4326", self.crs, x0, y0, x1, y1)
-        t = self.transform
-        cols = sorted([math.floor((x0 - t.c) / t.a), math.floor((x1 - t.c) / t.a)])
-        rows = sorted([math.floor((y0 - t.f) / t.e), math.floor((y1 - t.f) / t.e)])
-        row0, row1 = max(0, rows[0]), min(self.height, rows[1] + 1)
-        col0, col1 = max(0, cols[0]), min(self.width, cols[1] + 1)
-        if row0 >= row1 or col0 >= col1:
-            return None
-        return row0, row1, col0, col1
-
-    def prefetch(self, box: tuple[float, float, float, float]) -> None:
-        """Start reading the window under a lon/lat box in the background, while households are fetched."""
-        pixels = self.pixel_box(box)
-        if pixels is None or (pixels[1] - pixels[0]) * (pixels[3] - pixels[2]) > STRIP_PIXELS:
-            return
-        pool = ThreadPoolExecutor(max_workers=1)
-        self._pending = pool.submit(self._window, *pixels)
-        pool.shutdown(wait=False)
-
-    def sample(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        """Values at the points (NaN outside the raster or on nodata)."""
-        x, y = lon, lat
-        if not self.lonlat:
-            if self._to_raster is None:
-                from pyproj import Transformer
-
-                self._to_raster = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
-            x, y = self._to_raster.transform(lon, lat)
-        t = self.transform
-        cols = np.floor((np.asarray(x) - t.c) / t.a).astype(np.int64)
-        rows = np.floor((np.asarray(y) - t.f) / t.e).astype(np.int64)
-        inside = (cols >= 0) & (cols < self.width) & (rows >= 0) & (rows < self.height)
-        values = np.full(len(cols), np.nan, dtype=np.float64)
-        if not inside.any():
-            return values
-        row0, row1 = int(rows[inside].min()), int(rows[inside].max()) + 1
-        col0, col1 = int(cols[inside].min()), int(cols[inside].max()) + 1
-        strip_rows = max(1, STRIP_PIXELS // max(1, col1 - col0))
-        for start in range(row0, row1, strip_rows):
-            stop = min(start + strip_rows, row1)
-            pixels = self._window(start, stop, col0, col1)
-            (c_row0, _c_row1, c_col0, _c_col1), block = pixels
-            take = inside if (start, stop) == (row0, row1) else inside & (rows >= start) & (rows < stop)
-            values[take] = block[rows[take] - c_row0, cols[take] - c_col0]
-        if self.nodata is not None and not math.isnan(self.nodata):
-            values[values == self.nodata] = np.nan
-        return values
-
-    def _window(self, row0: int, row1: int, col0: int, col1: int):
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-        if self._cache is not None:
-            (c_row0, c_row1, c_col0, c_col1), _block = self._cache
-            if c_row0 <= row0 and row1 <= c_row1 and c_col0 <= col0 and col1 <= c_col1:
-                return self._cache
-        self._cache = None  # free the previous window before reading the next
-        block = read_window_threaded(self.path, self.band, row0, row1, col0, col1, threads=self.threads)
-        self._cache = ((row0, row1, col0, col1), block)
-        return self._cache
 
 
 # The analysis ---------------------------------------------------------------------------------------------------
@@ -338,7 +146,10 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
     ]
     raster = None
     if params.get("raster_path"):
-        raster = RasterSampler(params["raster_path"], params.get("raster_band", 1))
+        try:
+            raster = RasterSampler(params["raster_path"], params.get("raster_band", 1))
+        except RasterReadError as error:
+            raise ExposureError(str(error)) from None
         if not any(s.min_value is not None or s.max_value is not None for s in specs):
             raise ExposureError("The incident's classes have no raster thresholds to classify the raster with.")
     chunk = int(params.get("chunk_size") or 20_000)
@@ -388,77 +199,6 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         "raster": params.get("raster_path"),
         "seconds": timings,
     }
-
-
-def stream_batches(query: str, types: list[str], batch_rows: int, *, depth: int = 4) -> Iterator[list[np.ndarray]]:
-    """Columns of `query` in numpy batches of at least `batch_rows` elements, read by binary COPY on a reader thread
-    so the database keeps producing while the caller computes on the previous batch.
-
-    The query returns a few wide rows rather than many narrow ones: each row holds arrays (`types` "int8[]",
-    "float8[]") of equal length, plus scalars ("int8", …) that apply to its whole row. A client handles a COPY row
-    by row in Python, which for a million narrow rows costs more than the database takes to produce them; arrays
-    built by array_agg cost the database the same and the client nearly nothing. Rows with NULL arrays (an empty
-    group) are skipped."""
-    from response.classify import COPY_HEADER, decode_tuple
-
-    raw = connection.connection  # psycopg connection of the run's transaction; thread-safe
-    batches: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    abandoned = threading.Event()
-    first_array = next(position for position, pgtype in enumerate(types) if pgtype.endswith("[]"))
-
-    def merge(rows: list[list]) -> list[np.ndarray]:
-        columns = []
-        lengths = [len(row[first_array]) for row in rows]
-        for position, pgtype in enumerate(types):
-            if pgtype.endswith("[]"):
-                columns.append(np.concatenate([row[position] for row in rows]))
-            else:
-                columns.append(np.repeat(np.array([row[position] for row in rows]), lengths))
-        return columns
-
-    def reader() -> None:
-        try:
-            pending, header, rows, count = b"", True, [], 0
-            with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
-                for data in copy:
-                    if abandoned.is_set():
-                        continue  # drain what the server still sends; the consumer has gone
-                    pending = pending + bytes(data) if pending else bytes(data)
-                    position = 0
-                    if header:
-                        if len(pending) < len(COPY_HEADER):
-                            continue
-                        position, header = len(COPY_HEADER), False
-                    while (parsed := decode_tuple(pending, position, types)) is not None:
-                        fields, position = parsed
-                        if any(field is None for field in fields):
-                            continue
-                        rows.append(fields)
-                        count += len(fields[first_array])
-                        if count >= batch_rows:
-                            batches.put(merge(rows))
-                            rows, count = [], 0
-                    pending = pending[position:]
-            if rows:
-                batches.put(merge(rows))
-            batches.put(done)
-        except BaseException as error:  # handed to the consumer, which re-raises it in the analysis
-            batches.put(error)
-
-    thread = threading.Thread(target=reader, name="exposure-copy-reader", daemon=True)
-    thread.start()
-    try:
-        while (item := batches.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        abandoned.set()
-        while thread.is_alive():  # unblock a reader waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                batches.get(timeout=0.1)
-        thread.join()
 
 
 HOUSEHOLD_FILTER = "h.location IS NOT NULL AND h.location_precision <> 'area' AND h.status = 'active'"

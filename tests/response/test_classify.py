@@ -5,15 +5,8 @@ import struct
 import numpy as np
 import pytest
 
-from response.classify import (
-    COPY_HEADER,
-    NO_CLASS,
-    ClassSpec,
-    classify_values,
-    decode_tuple,
-    encode_binary_copy,
-    validate_bands,
-)
+from response.classify import NO_CLASS, ClassSpec, classify_values, validate_bands
+from spmis.core.binary_copy import COPY_HEADER, decode_tuple, encode_binary_copy
 
 FLOOD = [
     ClassSpec(1, "low", "Low", 1, 0.1, 0.7),

@@ -149,7 +149,7 @@ def test_zone_versions_are_cut_into_pieces_when_written():
 def test_an_abandoned_stream_stops_its_reader():
     from django.db import transaction
 
-    from response.exposure import stream_batches
+    from spmis.core.bulk import stream_batches
 
     query = "SELECT array_agg(g::int8) FROM generate_series(1, 200000) AS g GROUP BY g % 100"
     with transaction.atomic():
