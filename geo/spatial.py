@@ -13,6 +13,8 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.core.exceptions import ValidationError
 
+from spmis.core.uploads import zip_members
+
 WGS84 = 4326
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".kmz", ".fgb", ".csv"}
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf")
@@ -55,14 +57,7 @@ def open_vector(path: str | Path, *, layer: str | None = None, field: str = "fil
 
 
 def _zip_gdal_path(path: Path, field: str) -> str:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-            members = [name for name in archive.namelist() if not name.endswith("/")]
-    except (zipfile.BadZipFile, EOFError, OSError):
-        raise ValidationError({field: "The zip archive is damaged or truncated."}) from None
-    if bad is not None:
-        raise ValidationError({field: f"The zip archive is damaged: {bad} fails its checksum."})
+    members = zip_members(path, field=field)
     shapefiles = [name for name in members if name.lower().endswith(".shp")]
     for shp in shapefiles:
         stem = shp[:-4]

@@ -5,11 +5,12 @@ zip and read the activation code and product version from the standard file name
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from django.core.exceptions import ValidationError
+
+from spmis.core.uploads import zip_members
 
 VECTOR_MEMBER_SUFFIXES = (".shp", ".json", ".geojson", ".gpkg", ".kml")
 ACTIVATION = re.compile(r"EMSR\d{3,}", re.IGNORECASE)
@@ -34,14 +35,7 @@ class EmsPackage:
 
 def inspect_package(path: str | Path) -> EmsPackage:
     """Find the observed-event layer (polygons preferred) and the product metadata, or raise ValidationError."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-            members = [name for name in archive.namelist() if not name.endswith("/")]
-    except (zipfile.BadZipFile, EOFError, OSError):
-        raise ValidationError({"file": "The EMS package is not a readable zip archive."}) from None
-    if bad is not None:
-        raise ValidationError({"file": f"The zip archive is damaged: {bad} fails its checksum."})
+    members = zip_members(path, what="The EMS package")
     vectors = [m for m in members if PurePosixPath(m).suffix.lower() in VECTOR_MEMBER_SUFFIXES]
     observed = [m for m in vectors if "observedevent" in PurePosixPath(m).stem.lower()]
     if not observed:

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from geo.spatial import WGS84, open_vector
+from spmis.core.uploads import zip_members
 
 CHUNK_FEATURES = 100_000
 CSV_X_NAMES = ("lon", "longitude", "lng", "long", "x")
@@ -69,14 +70,7 @@ def _field_type(dtype: str) -> str:
 def _check_zip_members(path: Path) -> str | None:
     """Clear messages for incomplete shapefiles (the geo helper does not name .shp/.prj); returns the KML member
     to read inside a KMZ."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-            members = [name for name in archive.namelist() if not name.endswith("/")]
-    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile):
-        raise ValidationError({"file": "The zip archive is damaged or truncated."}) from None
-    if bad is not None:
-        raise ValidationError({"file": f"The zip archive is damaged: {bad} fails its checksum."})
+    members = zip_members(path)
     lowered = {name.lower() for name in members}
     stems = {name.rsplit(".", 1)[0] for name in lowered if name.endswith((".shp", ".shx", ".dbf", ".prj"))}
     for stem in sorted(stems):

@@ -23,6 +23,7 @@ from layers import ems, rasters, readers
 from layers.models import CapAlert, LayerImport, LayerKind, LayerSource, RasterLayer, VectorLayer
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
+from spmis.core.uploads import upload_size_check
 
 logger = logging.getLogger(__name__)
 
@@ -542,9 +543,7 @@ def layer_import_start(
         raise ValidationError({"file": "Upload a file" + (" or give a url." if kind == "cap" else ".")})
     if file is not None:
         limit_key = "LAYER_RASTER_MAX_BYTES" if kind == LayerImport.Kind.RASTER else "LAYER_VECTOR_MAX_BYTES"
-        limit = settings.SPMIS[limit_key]
-        if file.size > limit:
-            raise ValidationError({"file": f"The file is {human_size(file.size)}; the limit is {human_size(limit)}."})
+        upload_size_check(file.size, settings.SPMIS[limit_key])
     with transaction.atomic(durable=True):
         job = LayerImport.objects.create(
             kind=kind,
@@ -555,10 +554,6 @@ def layer_import_start(
         )
         enqueue_on_commit("layers.layer_import", job.pk)
     return job
-
-
-def human_size(size: int) -> str:
-    return f"{size / 2**20:,.0f} MB" if size >= 2**20 else f"{size:,} bytes"
 
 
 def layer_import_run(*, import_id: int) -> LayerImport:

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,6 +8,7 @@ from geo import selectors, services
 from geo.api.serializers import AreaImportCreateSerializer, AreaImportSerializer, AreaSerializer, AuditEventSerializer
 from geo.models import Area, AreaImport, AuditEvent
 from spmis.api.pagination import GeoPagination
+from spmis.api.uploads import LimitedUploadMixin
 
 
 def parse_bbox(raw: str | None, *, field: str = "in_bbox") -> tuple[float, float, float, float] | None:
@@ -63,24 +63,25 @@ class AreaViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class AreaImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class AreaImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Upload a boundary file; poll the returned job for progress, result or row errors."""
 
     queryset = AreaImport.objects.none()
     serializer_class = AreaImportSerializer
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    upload_limit_settings = ("AREA_IMPORT_MAX_BYTES",)
 
     def get_queryset(self):
         return selectors.area_import_list(user=self.request.user)
 
     @extend_schema(request=AreaImportCreateSerializer, responses={202: AreaImportSerializer})
     def create(self, request, *args, **kwargs):
+        self.upload_check(request, None)
         payload = AreaImportCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         upload = data.pop("file")
-        if upload.size > settings.SPMIS["AREA_IMPORT_MAX_BYTES"]:
-            raise ValidationError({"file": "The file is larger than the configured limit."})
+        self.upload_check(request, upload, "AREA_IMPORT_MAX_BYTES")
         job = services.area_import_start(
             file=upload, original_name=upload.name, options=services.AreaImportOptions(**data), user=request.user
         )

@@ -1,6 +1,4 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -24,6 +22,7 @@ from layers.api.serializers import (
     VectorLayerUpdateSerializer,
 )
 from layers.models import CapAlert, LayerImport, RasterLayer, VectorLayer
+from spmis.api.uploads import LimitedUploadMixin
 
 
 class VectorLayerViewSet(mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -124,44 +123,21 @@ class RasterTileView(APIView):
         return tile_response(data, "image/png")
 
 
-class LimitedUploadHandler(TemporaryFileUploadHandler):
-    """Streams the upload to a temporary file, and stops reading once it passes the largest configured limit
-    (the exact per-kind limit is checked by the service once the form is parsed)."""
-
-    def receive_data_chunk(self, raw_data, start):
-        limit = max(settings.SPMIS["LAYER_VECTOR_MAX_BYTES"], settings.SPMIS["LAYER_RASTER_MAX_BYTES"])
-        if start + len(raw_data) > limit:
-            self.file.close()
-            self.too_large = limit
-            raise StopUpload(connection_reset=True)
-        return super().receive_data_chunk(raw_data, start)
-
-
-class LayerImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class LayerImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Upload a vector file, GeoTIFF, CAP alert (file or url) or EMS package; poll the job it returns."""
 
     queryset = LayerImport.objects.none()
     serializer_class = LayerImportSerializer
     parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    upload_limit_settings = ("LAYER_VECTOR_MAX_BYTES", "LAYER_RASTER_MAX_BYTES")
 
     def get_queryset(self):
         return selectors.layer_import_list(user=self.request.user)
 
-    def initialize_request(self, request, *args, **kwargs):
-        # The handler must be in place before anything reads the body: session authentication's CSRF check
-        # parses a multipart POST before the view runs.
-        if request.method == "POST":
-            request.upload_handlers = [LimitedUploadHandler(request)]
-        return super().initialize_request(request, *args, **kwargs)
-
     @extend_schema(request=LayerImportCreateSerializer, responses={202: LayerImportSerializer})
     def create(self, request, *args, **kwargs):
-        handler = request._request.upload_handlers[0]
         data = request.data
-        if getattr(handler, "too_large", None):
-            raise ValidationError(
-                {"file": f"The file is larger than the limit ({services.human_size(handler.too_large)})."}
-            )
+        self.upload_check(request, None)  # the exact limit depends on the kind: checked by the service
         payload = LayerImportCreateSerializer(data=data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)

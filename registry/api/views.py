@@ -1,6 +1,5 @@
 import json
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -30,6 +29,7 @@ from registry.models import (
     RegistryImport,
 )
 from spmis.api.pagination import GeoPagination
+from spmis.api.uploads import LimitedUploadMixin
 
 SEARCH_PARAMETERS = [
     OpenApiParameter("q", OpenApiTypes.STR, description="Name (trigram, accent-insensitive)"),
@@ -181,24 +181,25 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         return Response(s.ChangeRequestSerializer(change).data)
 
 
-class RegistryImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class RegistryImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Upload a CSV, XLSX or GeoJSON file; poll the job; download the rejected-rows report."""
 
     queryset = RegistryImport.objects.none()
     serializer_class = s.RegistryImportSerializer
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+    upload_limit_settings = ("REGISTRY_IMPORT_MAX_BYTES",)
 
     def get_queryset(self):
         return selectors.registry_import_list(user=self.request.user)
 
     @extend_schema(request=s.RegistryImportCreateSerializer, responses={202: s.RegistryImportSerializer})
     def create(self, request, *args, **kwargs):
+        self.upload_check(request, None)
         payload = s.RegistryImportCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         upload = data.pop("file")
-        if upload.size > settings.SPMIS["AREA_IMPORT_MAX_BYTES"]:
-            raise ValidationError({"file": "The file is larger than the configured limit."})
+        self.upload_check(request, upload, "REGISTRY_IMPORT_MAX_BYTES")
         mapping = data.pop("mapping")
         if isinstance(mapping, str):
             try:
