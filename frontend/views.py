@@ -205,6 +205,11 @@ def analyst(request: HttpRequest) -> HttpResponse:
         "none": gettext("No layers yet."),
         "badBreaks": gettext("Thresholds must be increasing numbers."),
     }
+    # What the page offers follows the user's permissions, the same ones the API checks.
+    context["page_can"] = {
+        "vector": request.user.has_perm("layers.change_vectorlayer"),
+        "raster": request.user.has_perm("layers.change_rasterlayer"),
+    }
     return render(request, "frontend/analyst.html", context)
 
 

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from geo.spatial import geometry_from_client
@@ -32,6 +33,17 @@ def _visible_incident(user, incident: Incident) -> Incident:
     if not selectors.incident_list(user=user).filter(pk=incident.pk).exists():
         raise ValidationError({"incident": "No such incident in your areas."})
     return incident
+
+
+class ClassTablePermission(BasePermission):
+    """An incident's class table is read with the incident and written with the hazard class permission: the
+    incident's own `change` permission (coordinators only) must not decide who may edit its classes."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.has_perm("response.view_incident")):
+            return False
+        return request.method in SAFE_METHODS or user.has_perm("response.change_hazardclass")
 
 
 class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -82,13 +94,11 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.HazardClassTableSerializer, responses={200: s.HazardClassSerializer(many=True)})
-    @action(detail=True, methods=["get", "put"], url_path="classes")
+    @action(detail=True, methods=["get", "put"], url_path="classes", permission_classes=[ClassTablePermission])
     def classes(self, request, pk=None):
         """The incident's class table (its own, or the defaults for its hazard type); PUT replaces its own."""
         incident = self.get_object()
         if request.method == "PUT":
-            if not request.user.has_perm("response.change_hazardclass"):
-                raise PermissionDenied("You may not change hazard classes.")
             payload = s.HazardClassTableSerializer(data=request.data)
             payload.is_valid(raise_exception=True)
             services.incident_classes_set(incident=incident, classes=payload.validated_data["classes"])
