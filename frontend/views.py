@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from geo.models import Area
 from geo.selectors import scope_queryset, user_area_ids
@@ -32,6 +36,57 @@ def _shell(request: HttpRequest, *, incident: Incident | None = None) -> dict:
         "roles": sorted(user.groups.values_list("name", flat=True)) or (["Administrator"] if user.is_superuser else []),
         "scope": scope,
     }
+
+
+def _requires(permission: str, reason: str) -> Callable:
+    """Like permission_required(raise_exception=True), but the refusal says in words what the page needs, and the
+    403 page shows it under the top bar."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perm(permission):
+                raise PermissionDenied(reason)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+NEEDS_INCIDENTS = gettext_lazy("This page shows incidents, and your role may not see them.")
+NEEDS_RESULTS = gettext_lazy(
+    "The affected list names households, and your role may only see counts: the dashboard shows them."
+)
+NEEDS_LAYERS = gettext_lazy("This page lists map layers, and your role may not see them.")
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or request.path.endswith(".json")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403 for pages: the top bar stays, and the page says why (the reason the refusing view gave)."""
+    reason = str(exception or "") or gettext("Your role may not open this page.")
+    if _wants_json(request):
+        return JsonResponse({"detail": reason}, status=403)
+    return _error_page(request, "frontend/403.html", reason, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 for pages: the top bar stays, and the page says what was not found when the view said so."""
+    # A view's Http404 carries a sentence; the URL resolver's carries a dict of patterns tried, for developers only.
+    message = exception.args[0] if isinstance(exception, Http404) and exception.args else None
+    reason = message if isinstance(message, str) and message else gettext("There is no page at this address.")
+    if _wants_json(request):
+        return JsonResponse({"detail": reason}, status=404)
+    return _error_page(request, "frontend/404.html", reason, 404)
+
+
+def _error_page(request: HttpRequest, template: str, reason: str, status: int) -> HttpResponse:
+    context = _shell(request) if request.user.is_authenticated else {}
+    context["reason"] = reason
+    return render(request, template, context, status=status)
 
 
 def _scope_bounds(user) -> list[float] | None:
@@ -72,7 +127,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("response.view_incident", raise_exception=True)
+@_requires("response.view_incident", NEEDS_INCIDENTS)
 def map_page(request: HttpRequest) -> HttpResponse:
     incident = _incident_or_404(request, _int(request.GET.get("incident")))
     context = _shell(request, incident=incident)
@@ -133,7 +188,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("response.view_incident", raise_exception=True)
+@_requires("response.view_incident", NEEDS_INCIDENTS)
 def dashboard(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _incident_or_404(request, incident_id)
     runs = list(
@@ -191,7 +246,7 @@ def _dashboard_figures(rows: list) -> dict:
 
 
 @login_required
-@permission_required("layers.view_vectorlayer", raise_exception=True)
+@_requires("layers.view_vectorlayer", NEEDS_LAYERS)
 def analyst(request: HttpRequest) -> HttpResponse:
     context = _shell(request)
     context["page_text"] = {
@@ -238,7 +293,7 @@ AFFECTED_PAGE_SIZE = 100
 
 
 @login_required
-@permission_required("response.view_exposureresult", raise_exception=True)
+@_requires("response.view_exposureresult", NEEDS_RESULTS)
 def affected_list(request: HttpRequest, incident_id: int, run_id: int) -> HttpResponse:
     """The affected households of one analysis, a page at a time, filtered by class, area or approximate."""
     incident = _incident_or_404(request, incident_id)
