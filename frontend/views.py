@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
 
 from geo.models import Area
@@ -182,6 +183,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "discard": gettext("Discard"),
             "holeOutside": gettext("Hole refused: it must lie entirely inside the zone, without touching its edge."),
             "holeOverlaps": gettext("Hole refused: it crosses, touches or contains another hole."),
+            "withheld": gettext("– withheld (fewer than %(k)s); ≥ n: at least n, some cells withheld."),
         },
     }
     return render(request, "frontend/map.html", context)
@@ -207,40 +209,44 @@ def dashboard(request: HttpRequest, incident_id: int) -> HttpResponse:
     return render(request, "frontend/dashboard.html", context)
 
 
+def _shown(figure: dict, key: str) -> str:
+    """A count as the page prints it: grouped digits; "–" when withheld (k-anonymity) and nothing else is known;
+    "≥ n" when some of the cells it sums were withheld."""
+    value = figure[key]
+    if key not in figure["withheld"]:
+        return number_format(value, force_grouping=True)
+    return "–" if not value else f"≥ {number_format(value, force_grouping=True)}"
+
+
 def _dashboard_figures(rows: list) -> dict:
-    """Totals, per-class and per-area sums shaped for the templates' bar charts (widths in percent)."""
+    """Totals, per-class and per-area sums shaped for the templates' bar charts (widths in percent). The sums are the
+    selectors' aggregate_summary, the same ones the map panel shows."""
+    summary = response_selectors.aggregate_summary(rows)
+    totals = summary["totals"]
     demographic_keys = response_selectors.COUNT_COLUMNS[2:]  # individuals, then the groups the aggregates count
-    totals = {"households": 0, "approximate_households": 0, **dict.fromkeys(demographic_keys, 0)}
-    by_class: dict[str, dict] = {}
-    by_area: dict[str, dict] = {}
-    for row in rows:
-        counts = {key: value or 0 for key, value in row.counts.items()}
-        for key in totals:
-            totals[key] += counts.get(key, 0)
-        cls = by_class.setdefault(row.class_key, {"key": row.class_key, "name": row.class_name, "rank": row.class_rank})
-        cls["households"] = cls.get("households", 0) + counts["households"]
-        cls["individuals"] = cls.get("individuals", 0) + counts["individuals"]
-        area = by_area.setdefault(row.area_code, {"code": row.area_code, "name": row.area_name, "households": 0})
-        area["households"] += counts["households"]
-        area.setdefault("classes", {})[row.class_key] = counts["households"]
-    classes = sorted(by_class.values(), key=lambda c: -c["rank"])
-    areas = sorted(by_area.values(), key=lambda a: -a["households"])
+    classes = summary["by_class"]
+    areas = summary["by_area"]
     top = max([c["households"] for c in classes] + [1])
     for item in classes:
-        item["width"] = round(100 * item["households"] / top, 1)
+        item.update(name=item["class_name"], width=round(100 * item["households"] / top, 1))
+        item["shown"] = _shown(item, "households")
     top_area = max([a["households"] for a in areas] + [1])
     for item in areas:
-        item["width"] = round(100 * item["households"] / top_area, 1)
+        item.update(name=item["area_name"], width=round(100 * item["households"] / top_area, 1))
+        item["shown"] = _shown(item, "households")
     people = max(totals["individuals"], 1)
     demographics = [
-        {"key": key, "value": totals[key], "width": round(100 * totals[key] / people, 1)} for key in demographic_keys
+        {"key": key, "value": totals[key], "shown": _shown(totals, key), "width": round(100 * totals[key] / people, 1)}
+        for key in demographic_keys
     ]
-    affected_areas = sum(1 for area in areas if area["households"])
     return {
         "totals": totals,
+        "shown": {key: _shown(totals, key) for key in response_selectors.COUNT_COLUMNS},
+        "withheld": bool(totals["withheld"]),
         "by_class": classes,
         "by_area": areas[:25],  # the chart shows the 25 hardest hit; the count below covers all
-        "areas_affected": affected_areas,
+        # An area whose every cell is withheld may or may not hold affected households: it is not counted.
+        "areas_affected": sum(1 for area in areas if area["households"]),
         "demographics": demographics,
     }
 

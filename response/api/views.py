@@ -337,7 +337,7 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
         rows = selectors.exposure_aggregates(
             run=self.get_object(), user=request.user, level=_int_param(request, "level", 0, maximum=20), k=k
         )
-        return Response({"k": k, "rows": [row.as_dict() for row in rows]})
+        return Response({"k": k, "rows": [row.as_dict() for row in rows], **selectors.aggregate_summary(rows)})
 
     @extend_schema(
         parameters=[
