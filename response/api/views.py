@@ -1,5 +1,5 @@
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +13,7 @@ from response import exports, selectors, services
 from response.api import serializers as s
 from response.models import ExposureRun, HazardClass, HazardZone, Incident, NeedsProfile
 from response.report import situation_report_html
+from spmis.api.files import temporary_file_response
 from spmis.api.pagination import DefaultPagination, GeoPagination
 
 
@@ -416,7 +417,7 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "gpkg": "application/geopackage+sqlite3",
         }[fmt]
-        return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=content_type)
+        return temporary_file_response(path, filename=name, content_type=content_type)
 
     @extend_schema(
         parameters=[OpenApiParameter("level", OpenApiTypes.INT), OpenApiParameter("k", OpenApiTypes.INT)],
