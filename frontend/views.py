@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_lazy
 
 from geo.models import Area
 from geo.selectors import scope_queryset, user_area_ids
@@ -32,6 +37,57 @@ def _shell(request: HttpRequest, *, incident: Incident | None = None) -> dict:
         "roles": sorted(user.groups.values_list("name", flat=True)) or (["Administrator"] if user.is_superuser else []),
         "scope": scope,
     }
+
+
+def _requires(permission: str, reason: str) -> Callable:
+    """Like permission_required(raise_exception=True), but the refusal says in words what the page needs, and the
+    403 page shows it under the top bar."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.has_perm(permission):
+                raise PermissionDenied(reason)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+NEEDS_INCIDENTS = gettext_lazy("This page shows incidents, and your role may not see them.")
+NEEDS_RESULTS = gettext_lazy(
+    "The affected list names households, and your role may only see counts: the dashboard shows them."
+)
+NEEDS_LAYERS = gettext_lazy("This page lists map layers, and your role may not see them.")
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or request.path.endswith(".json")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403 for pages: the top bar stays, and the page says why (the reason the refusing view gave)."""
+    reason = str(exception or "") or gettext("Your role may not open this page.")
+    if _wants_json(request):
+        return JsonResponse({"detail": reason}, status=403)
+    return _error_page(request, "frontend/403.html", reason, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404 for pages: the top bar stays, and the page says what was not found when the view said so."""
+    # A view's Http404 carries a sentence; the URL resolver's carries a dict of patterns tried, for developers only.
+    message = exception.args[0] if isinstance(exception, Http404) and exception.args else None
+    reason = message if isinstance(message, str) and message else gettext("There is no page at this address.")
+    if _wants_json(request):
+        return JsonResponse({"detail": reason}, status=404)
+    return _error_page(request, "frontend/404.html", reason, 404)
+
+
+def _error_page(request: HttpRequest, template: str, reason: str, status: int) -> HttpResponse:
+    context = _shell(request) if request.user.is_authenticated else {}
+    context["reason"] = reason
+    return render(request, template, context, status=status)
 
 
 def _scope_bounds(user) -> list[float] | None:
@@ -72,7 +128,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@permission_required("response.view_incident", raise_exception=True)
+@_requires("response.view_incident", NEEDS_INCIDENTS)
 def map_page(request: HttpRequest) -> HttpResponse:
     incident = _incident_or_404(request, _int(request.GET.get("incident")))
     context = _shell(request, incident=incident)
@@ -127,13 +183,14 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "discard": gettext("Discard"),
             "holeOutside": gettext("Hole refused: it must lie entirely inside the zone, without touching its edge."),
             "holeOverlaps": gettext("Hole refused: it crosses, touches or contains another hole."),
+            "withheld": gettext("– withheld (fewer than %(k)s); ≥ n: at least n, some cells withheld."),
         },
     }
     return render(request, "frontend/map.html", context)
 
 
 @login_required
-@permission_required("response.view_incident", raise_exception=True)
+@_requires("response.view_incident", NEEDS_INCIDENTS)
 def dashboard(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _incident_or_404(request, incident_id)
     runs = list(
@@ -152,46 +209,50 @@ def dashboard(request: HttpRequest, incident_id: int) -> HttpResponse:
     return render(request, "frontend/dashboard.html", context)
 
 
+def _shown(figure: dict, key: str) -> str:
+    """A count as the page prints it: grouped digits; "–" when withheld (k-anonymity) and nothing else is known;
+    "≥ n" when some of the cells it sums were withheld."""
+    value = figure[key]
+    if key not in figure["withheld"]:
+        return number_format(value, force_grouping=True)
+    return "–" if not value else f"≥ {number_format(value, force_grouping=True)}"
+
+
 def _dashboard_figures(rows: list) -> dict:
-    """Totals, per-class and per-area sums shaped for the templates' bar charts (widths in percent)."""
+    """Totals, per-class and per-area sums shaped for the templates' bar charts (widths in percent). The sums are the
+    selectors' aggregate_summary, the same ones the map panel shows."""
+    summary = response_selectors.aggregate_summary(rows)
+    totals = summary["totals"]
     demographic_keys = response_selectors.COUNT_COLUMNS[2:]  # individuals, then the groups the aggregates count
-    totals = {"households": 0, "approximate_households": 0, **dict.fromkeys(demographic_keys, 0)}
-    by_class: dict[str, dict] = {}
-    by_area: dict[str, dict] = {}
-    for row in rows:
-        counts = {key: value or 0 for key, value in row.counts.items()}
-        for key in totals:
-            totals[key] += counts.get(key, 0)
-        cls = by_class.setdefault(row.class_key, {"key": row.class_key, "name": row.class_name, "rank": row.class_rank})
-        cls["households"] = cls.get("households", 0) + counts["households"]
-        cls["individuals"] = cls.get("individuals", 0) + counts["individuals"]
-        area = by_area.setdefault(row.area_code, {"code": row.area_code, "name": row.area_name, "households": 0})
-        area["households"] += counts["households"]
-        area.setdefault("classes", {})[row.class_key] = counts["households"]
-    classes = sorted(by_class.values(), key=lambda c: -c["rank"])
-    areas = sorted(by_area.values(), key=lambda a: -a["households"])
+    classes = summary["by_class"]
+    areas = summary["by_area"]
     top = max([c["households"] for c in classes] + [1])
     for item in classes:
-        item["width"] = round(100 * item["households"] / top, 1)
+        item.update(name=item["class_name"], width=round(100 * item["households"] / top, 1))
+        item["shown"] = _shown(item, "households")
     top_area = max([a["households"] for a in areas] + [1])
     for item in areas:
-        item["width"] = round(100 * item["households"] / top_area, 1)
+        item.update(name=item["area_name"], width=round(100 * item["households"] / top_area, 1))
+        item["shown"] = _shown(item, "households")
     people = max(totals["individuals"], 1)
     demographics = [
-        {"key": key, "value": totals[key], "width": round(100 * totals[key] / people, 1)} for key in demographic_keys
+        {"key": key, "value": totals[key], "shown": _shown(totals, key), "width": round(100 * totals[key] / people, 1)}
+        for key in demographic_keys
     ]
-    affected_areas = sum(1 for area in areas if area["households"])
     return {
         "totals": totals,
+        "shown": {key: _shown(totals, key) for key in response_selectors.COUNT_COLUMNS},
+        "withheld": bool(totals["withheld"]),
         "by_class": classes,
         "by_area": areas[:25],  # the chart shows the 25 hardest hit; the count below covers all
-        "areas_affected": affected_areas,
+        # An area whose every cell is withheld may or may not hold affected households: it is not counted.
+        "areas_affected": sum(1 for area in areas if area["households"]),
         "demographics": demographics,
     }
 
 
 @login_required
-@permission_required("layers.view_vectorlayer", raise_exception=True)
+@_requires("layers.view_vectorlayer", NEEDS_LAYERS)
 def analyst(request: HttpRequest) -> HttpResponse:
     context = _shell(request)
     context["page_text"] = {
@@ -204,6 +265,11 @@ def analyst(request: HttpRequest) -> HttpResponse:
         "saved": gettext("Style saved."),
         "none": gettext("No layers yet."),
         "badBreaks": gettext("Thresholds must be increasing numbers."),
+    }
+    # What the page offers follows the user's permissions, the same ones the API checks.
+    context["page_can"] = {
+        "vector": request.user.has_perm("layers.change_vectorlayer"),
+        "raster": request.user.has_perm("layers.change_rasterlayer"),
     }
     return render(request, "frontend/analyst.html", context)
 
@@ -233,7 +299,7 @@ AFFECTED_PAGE_SIZE = 100
 
 
 @login_required
-@permission_required("response.view_exposureresult", raise_exception=True)
+@_requires("response.view_exposureresult", NEEDS_RESULTS)
 def affected_list(request: HttpRequest, incident_id: int, run_id: int) -> HttpResponse:
     """The affected households of one analysis, a page at a time, filtered by class, area or approximate."""
     incident = _incident_or_404(request, incident_id)

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from registry.models import Household, Individual
+from spmis.api.files import temporary_folder
 
 HOUSEHOLD_CSV = """
 SELECT h.registrant_id, h.external_id, h.kind, ST_X(h.location) AS longitude, ST_Y(h.location) AS latitude,
@@ -18,9 +19,17 @@ SELECT h.registrant_id, h.external_id, h.kind, ST_X(h.location) AS longitude, ST
 FROM registry_household h LEFT JOIN geo_area a ON a.id = h.area_id
 WHERE h.id IN ({ids}) ORDER BY h.id
 """
-INDIVIDUAL_CSV = """
+
+
+def yes_no(column: str) -> str:
+    """A boolean column as the words true and false (COPY would write PostgreSQL's t and f); empty when unknown."""
+    return f"(CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END)"
+
+
+INDIVIDUAL_CSV = f"""
 SELECT i.registrant_id, i.external_id, i.given_name, i.family_name, i.other_names, i.birth_date,
-       i.birth_date_estimated, i.sex, i.disability, i.is_pregnant, i.is_lactating, i.status, i.status_date,
+       {yes_no("i.birth_date_estimated")} AS birth_date_estimated, i.sex, {yes_no("i.disability")} AS disability,
+       {yes_no("i.is_pregnant")} AS is_pregnant, {yes_no("i.is_lactating")} AS is_lactating, i.status, i.status_date,
        h.registrant_id AS household_registrant_id, m.role, a.code AS area_code,
        (SELECT p.number FROM registry_phone p WHERE p.individual_id = i.id ORDER BY p.is_primary DESC, p.id LIMIT 1)
            AS phone,
@@ -29,7 +38,7 @@ FROM registry_individual i
 LEFT JOIN registry_membership m ON m.individual_id = i.id AND m.end_date IS NULL
 LEFT JOIN registry_household h ON h.id = m.household_id
 LEFT JOIN geo_area a ON a.id = h.area_id
-WHERE i.id IN ({ids}) ORDER BY i.id
+WHERE i.id IN ({{ids}}) ORDER BY i.id
 """
 
 
@@ -63,7 +72,7 @@ def households_gpkg(queryset: QuerySet[Household], *, batch: int = 100_000) -> P
     query = HOUSEHOLD_CSV.format(ids=ids_sql).replace(
         "h.custom\nFROM", "h.custom::text AS custom, ST_AsBinary(h.location)\nFROM"
     )
-    path = Path(tempfile.mkdtemp()) / "households.gpkg"
+    path = temporary_folder() / "households.gpkg"
     written = False
     with connection.cursor() as cursor:
         cursor.execute(query, params)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from django.db import connection, transaction
 
 from response.models import ExposureRun
 from response.selectors import exposure_result_list
+from spmis.api.files import remove_folder, temporary_folder
 
 AFFECTED_COLUMNS = [
     "household_id",
@@ -36,15 +36,17 @@ XLSX_MAX_ROWS = 1_048_575
 EXPORT_FORMATS = ("csv", "xlsx", "gpkg")
 
 
-def affected_list_sql(*, run: ExposureRun, user, **filters) -> tuple[str, list]:
-    """The affected-list query (approximate households last) restricted to what the user may see."""
+def affected_list_sql(*, run: ExposureRun, user, text_booleans: bool = False, **filters) -> tuple[str, list]:
+    """The affected-list query (approximate households last) restricted to what the user may see. With
+    `text_booleans`, yes/no columns are the words true and false (COPY would write PostgreSQL's t and f)."""
+    approximate = "CASE WHEN r.approximate THEN 'true' ELSE 'false' END" if text_booleans else "r.approximate"
     scoped = exposure_result_list(run=run, user=user, **filters).values("household_id").order_by()
     scoped_sql, scoped_params = scoped.query.sql_with_params()
     sql = f"""
         SELECT h.id AS household_id, h.registrant_id, h.external_id, head.name AS head_name,
                ar.code AS area_code, ar.name AS area_name, c.key AS hazard_class, c.name AS class_name,
                r.class_rank, round(r.raster_value::numeric, 3)::float8 AS raster_value,
-               round(r.distance_m::numeric, 1)::float8 AS distance_m, r.approximate, z.name AS zone_name,
+               round(r.distance_m::numeric, 1)::float8 AS distance_m, {approximate} AS approximate, z.name AS zone_name,
                z.version AS zone_version, r.reason,
                ST_X(h.location) AS lon, ST_Y(h.location) AS lat
         FROM response_exposureresult r
@@ -74,7 +76,7 @@ def _literal_sql(sql: str, params: list) -> str:
 
 def affected_csv(*, run: ExposureRun, user, **filters) -> Iterator[bytes]:
     """CSV with a header row, streamed straight from COPY."""
-    sql, params = affected_list_sql(run=run, user=user, **filters)
+    sql, params = affected_list_sql(run=run, user=user, text_booleans=True, **filters)
     query = _literal_sql(sql, params)
     with (
         connection.cursor() as cursor,
@@ -140,8 +142,12 @@ def affected_geopackage(*, run: ExposureRun, user, path: Path, batch: int = 50_0
 def export_file(*, run: ExposureRun, user, fmt: str, **filters) -> Path:
     if fmt not in ("xlsx", "gpkg"):
         raise ValidationError({"format": f"Choose one of: {', '.join(EXPORT_FORMATS)}."})
-    folder = Path(tempfile.mkdtemp(prefix="spmis-export-"))
+    folder = temporary_folder()
     path = folder / f"incident-{run.incident_id}-run-{run.pk}-affected.{fmt}"
-    if fmt == "xlsx":
-        return affected_xlsx(run=run, user=user, path=path, **filters)
-    return affected_geopackage(run=run, user=user, path=path, **filters)
+    try:
+        if fmt == "xlsx":
+            return affected_xlsx(run=run, user=user, path=path, **filters)
+        return affected_geopackage(run=run, user=user, path=path, **filters)
+    except BaseException:
+        remove_folder(folder)  # on success the response removes it once the file is sent
+        raise

@@ -65,6 +65,7 @@ class HazardClass(models.Model):
     color = models.CharField(max_length=9, default="#d73027")
 
     class Meta:
+        verbose_name_plural = "hazard classes"
         ordering = ["hazard_type", "incident_id", "rank"]
         constraints = [
             models.UniqueConstraint(
@@ -224,6 +225,7 @@ class ExposedFacility(models.Model):
     reason = models.TextField()
 
     class Meta:
+        verbose_name_plural = "exposed facilities"
         default_permissions = ("view",)
         constraints = [
             models.UniqueConstraint(fields=["run", "table_name", "object_id"], name="response_facility_unique")

@@ -4,15 +4,14 @@ files (django-leaflet ships it), never from a CDN, so the page works offline and
 
 from __future__ import annotations
 
-import json
-
 from django.db import connection
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
 
-from response.models import ExposureRun
-from response.selectors import exposed_facility_list, exposure_aggregates, exposure_needs, needs_profile_get
+from response.exposure import FACILITY_TABLES
+from response.models import ExposureRun, NeedsProfile
+from response.selectors import aggregate_summary, exposed_facility_list, exposure_aggregates, exposure_needs
 
 
 def zones_geojson(run: ExposureRun, *, tolerance: float = 0.0005) -> dict:
@@ -34,8 +33,25 @@ def zones_geojson(run: ExposureRun, *, tolerance: float = 0.0005) -> dict:
         return cursor.fetchone()[0]
 
 
-def situation_map_html(run: ExposureRun) -> dict[str, str]:
-    """The folium map split into head, body and script parts to embed in the report page."""
+def areas_geojson(area_ids: list[int], *, tolerance: float = 0.001) -> dict:
+    """The boundaries of the affected areas, simplified for a printed page."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(json_build_object(
+                'type', 'Feature',
+                'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.geom, %s), 5)::json,
+                'properties', json_build_object('name', a.name, 'code', a.code)) ORDER BY a.code), '[]'::json))
+            FROM geo_area a WHERE a.id = ANY(%s)
+            """,
+            [tolerance, area_ids],
+        )
+        return cursor.fetchone()[0]
+
+
+def situation_map_html(run: ExposureRun, *, area_ids: list[int] | None = None) -> dict[str, str]:
+    """The folium map split into head, body and script parts to embed in the report page: the affected areas'
+    boundaries (there is no base map offline, so they are what tells a reader where the zones are) under the zones."""
     import folium
 
     collection = zones_geojson(run)
@@ -43,6 +59,19 @@ def situation_map_html(run: ExposureRun) -> dict[str, str]:
     # Only Leaflet is needed (GeoJSON layers, no markers or Bootstrap): local copies, no CDN.
     fmap.default_js = [("leaflet", static("leaflet/leaflet.js"))]
     fmap.default_css = [("leaflet_css", static("leaflet/leaflet.css"))]
+    areas = areas_geojson(area_ids or [])
+    if areas["features"]:
+        folium.GeoJson(
+            areas,
+            name="Affected areas",
+            style_function=lambda feature: {
+                "color": "#374151",
+                "weight": 1.2,
+                "fillColor": "#ffffff",
+                "fillOpacity": 1,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["name", "code"]),
+        ).add_to(fmap)
     if collection["features"]:
         layer = folium.GeoJson(
             collection,
@@ -60,8 +89,8 @@ def situation_map_html(run: ExposureRun) -> dict[str, str]:
             cursor.execute(
                 "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(z.geom) AS e "
                 "FROM response_exposurerun_zones rz JOIN response_hazardzone z ON z.id = rz.hazardzone_id "
-                "WHERE rz.exposurerun_id = %s) s",
-                [run.pk],
+                "WHERE rz.exposurerun_id = %s UNION ALL SELECT geom FROM geo_area WHERE id = ANY(%s)) s",
+                [run.pk, area_ids or []],
             )
             x0, y0, x1, y1 = cursor.fetchone()
         fmap.fit_bounds([[y0, x0], [y1, x1]])
@@ -70,30 +99,65 @@ def situation_map_html(run: ExposureRun) -> dict[str, str]:
     return {"head": root.header.render(), "body": root.html.render(), "script": root.script.render()}
 
 
+def _count(value: int | None, k: int | None) -> str:
+    return f"<{k}" if value is None else f"{value:,}"
+
+
+def _summed(figure: dict, key: str) -> str:
+    """A sum of cells: "–" when all were withheld, "≥ n" when some were (see aggregate_summary)."""
+    if key not in figure["withheld"]:
+        return f"{figure[key]:,}"
+    return f"≥ {figure[key]:,}" if figure[key] else "–"
+
+
+def _needs(run: ExposureRun, user, level: int) -> dict | None:
+    """Needs totals for the report, each with its unit and grouped digits; None when no profile is the default (the
+    section is left out rather than the whole report refused)."""
+    profile = NeedsProfile.objects.filter(is_default=True).first()
+    if profile is None:
+        return None
+    needs = exposure_needs(run=run, user=user, profile=profile, level=level)
+    items = []
+    for item in profile.items:
+        total = needs["totals"].get(f"{item['item']} ({item['unit']})", 0)
+        items.append({"item": item["item"].capitalize(), "total": f"{round(total):,} {item['unit']}"})
+    # People are whole: the displaced basis is a rate times people, rounded once at the end.
+    return {
+        "profile": needs["profile"],
+        "days": needs["days"],
+        "displaced": f"{round(needs['displaced']):,}",
+        "items": items,
+    }
+
+
 def situation_report_html(*, run: ExposureRun, user, level: int = 2, k: int | None = None) -> str:
     incident = run.incident
     cells = exposure_aggregates(run=run, user=user, level=level, k=k)
-    classes: dict[str, dict] = {}
+    summary = aggregate_summary(cells)
+    class_totals = [
+        {"name": c["class_name"], "households": _summed(c, "households"), "individuals": _summed(c, "individuals")}
+        for c in summary["by_class"]
+    ]
+    rows = []
     for cell in cells:
-        total = classes.setdefault(
-            cell.class_key, {"name": cell.class_name, "rank": cell.class_rank, "households": 0, "individuals": 0}
-        )
-        total["households"] += cell.counts["households"] or 0
-        total["individuals"] += cell.counts["individuals"] or 0
-    needs = exposure_needs(run=run, user=user, profile=needs_profile_get(), level=level) if not k else None
+        row = cell.as_dict()
+        row["shown"] = {key: _count(cell.counts[key], k) for key in cell.counts}
+        rows.append(row)
+    facilities = list(exposed_facility_list(run=run, user=user))
+    for facility in facilities:
+        facility.kind = FACILITY_TABLES.get(facility.table_name, facility.table_name).capitalize()
     return render_to_string(
         "response/sitrep.html",
         {
             "incident": incident,
             "run": run,
             "generated_at": timezone.now(),
-            "cells": [cell.as_dict() for cell in cells],
-            "class_totals": sorted(classes.values(), key=lambda c: -c["rank"]),
-            "needs": needs,
-            "facilities": list(exposed_facility_list(run=run, user=user)),
-            "map": situation_map_html(run),
+            "cells": rows,
+            "class_totals": class_totals,
+            "needs": _needs(run, user, level) if not k else None,
+            "facilities": facilities,
+            "map": situation_map_html(run, area_ids=sorted({cell.area_id for cell in cells if cell.area_id})),
             "k": k,
             "level": level,
-            "summary_json": json.dumps(run.result.get("by_class", {})),
         },
     )

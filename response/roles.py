@@ -13,6 +13,7 @@ ROLE_GRANTS = {
         "hazardclass:*",
         "hazardzone:*",
         "exposurerun:view",
+        "exposurerun:add",  # analysts draw zones, so they run analyses of them; deleting runs is for coordinators
         "exposureresult:view",
         "exposedfacility:view",
         "needsprofile:view",

@@ -212,6 +212,41 @@ def exposure_aggregates(
     return result
 
 
+def aggregate_summary(rows: list[AggregateRow]) -> dict:
+    """Totals, per class and per area over the cells of one aggregate: the figures the dashboard, the map panel and
+    the report all show, so they agree. A withheld count (None, k-anonymity) adds nothing to a sum and puts its key
+    in the sum's `withheld` list: the figure is then a lower bound, and 0 with the key withheld means "not shown".
+
+    Sums are taken over the cells given, never over a coarser query: a country total next to district cells would
+    let anyone subtract the visible cells and recover the withheld ones."""
+
+    def new(**labels) -> dict:
+        return {**labels, **dict.fromkeys(COUNT_COLUMNS, 0), "withheld": []}
+
+    def add(target: dict, counts: dict) -> None:
+        for key in COUNT_COLUMNS:
+            value = counts.get(key)
+            if value is None:
+                if key not in target["withheld"]:
+                    target["withheld"].append(key)
+            else:
+                target[key] += value
+
+    totals = new()
+    by_class: dict[str, dict] = {}
+    by_area: dict[str, dict] = {}
+    for row in rows:
+        add(totals, row.counts)
+        labels = {"hazard_class": row.class_key, "class_name": row.class_name, "class_rank": row.class_rank}
+        add(by_class.setdefault(row.class_key, new(**labels)), row.counts)
+        add(by_area.setdefault(row.area_code, new(area_code=row.area_code, area_name=row.area_name)), row.counts)
+    return {
+        "totals": totals,
+        "by_class": sorted(by_class.values(), key=lambda c: -c["class_rank"]),
+        "by_area": sorted(by_area.values(), key=lambda a: (-a["households"], a["area_code"])),
+    }
+
+
 def _k_anonymise(row: AggregateRow, k: int) -> AggregateRow:
     if row.counts["households"] < k:
         row.counts = dict.fromkeys(row.counts)

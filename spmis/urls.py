@@ -16,3 +16,7 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Pages keep their top bar when refused or missing, and say why; API paths get JSON.
+handler403 = "frontend.views.permission_denied"
+handler404 = "frontend.views.page_not_found"

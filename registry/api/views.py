@@ -28,6 +28,7 @@ from registry.models import (
     Individual,
     RegistryImport,
 )
+from spmis.api.files import temporary_file_response
 from spmis.api.pagination import GeoPagination
 from spmis.api.uploads import LimitedUploadMixin
 
@@ -105,11 +106,8 @@ class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             return FileResponse(handle, as_attachment=True, filename="households.csv", content_type="text/csv")
         if kind == "gpkg":
             path = exports.households_gpkg(queryset)
-            return FileResponse(
-                open(path, "rb"),
-                as_attachment=True,
-                filename="households.gpkg",
-                content_type="application/geopackage+sqlite3",
+            return temporary_file_response(
+                path, filename="households.gpkg", content_type="application/geopackage+sqlite3"
             )
         raise ValidationError({"file": "Choose csv or gpkg."})
 

@@ -1,10 +1,11 @@
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from geo.spatial import geometry_from_client
@@ -12,6 +13,7 @@ from response import exports, selectors, services
 from response.api import serializers as s
 from response.models import ExposureRun, HazardClass, HazardZone, Incident, NeedsProfile
 from response.report import situation_report_html
+from spmis.api.files import temporary_file_response
 from spmis.api.pagination import DefaultPagination, GeoPagination
 
 
@@ -32,6 +34,17 @@ def _visible_incident(user, incident: Incident) -> Incident:
     if not selectors.incident_list(user=user).filter(pk=incident.pk).exists():
         raise ValidationError({"incident": "No such incident in your areas."})
     return incident
+
+
+class ClassTablePermission(BasePermission):
+    """An incident's class table is read with the incident and written with the hazard class permission: the
+    incident's own `change` permission (coordinators only) must not decide who may edit its classes."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.has_perm("response.view_incident")):
+            return False
+        return request.method in SAFE_METHODS or user.has_perm("response.change_hazardclass")
 
 
 class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -82,13 +95,11 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.HazardClassTableSerializer, responses={200: s.HazardClassSerializer(many=True)})
-    @action(detail=True, methods=["get", "put"], url_path="classes")
+    @action(detail=True, methods=["get", "put"], url_path="classes", permission_classes=[ClassTablePermission])
     def classes(self, request, pk=None):
         """The incident's class table (its own, or the defaults for its hazard type); PUT replaces its own."""
         incident = self.get_object()
         if request.method == "PUT":
-            if not request.user.has_perm("response.change_hazardclass"):
-                raise PermissionDenied("You may not change hazard classes.")
             payload = s.HazardClassTableSerializer(data=request.data)
             payload.is_valid(raise_exception=True)
             services.incident_classes_set(incident=incident, classes=payload.validated_data["classes"])
@@ -327,7 +338,7 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
         rows = selectors.exposure_aggregates(
             run=self.get_object(), user=request.user, level=_int_param(request, "level", 0, maximum=20), k=k
         )
-        return Response({"k": k, "rows": [row.as_dict() for row in rows]})
+        return Response({"k": k, "rows": [row.as_dict() for row in rows], **selectors.aggregate_summary(rows)})
 
     @extend_schema(
         parameters=[
@@ -406,7 +417,7 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "gpkg": "application/geopackage+sqlite3",
         }[fmt]
-        return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=content_type)
+        return temporary_file_response(path, filename=name, content_type=content_type)
 
     @extend_schema(
         parameters=[OpenApiParameter("level", OpenApiTypes.INT), OpenApiParameter("k", OpenApiTypes.INT)],

@@ -240,7 +240,8 @@ def test_roles_and_scope(client_for, api_client, people, two_districts):
     assert logistics.get(f"{BASE}/exposure-runs/{run.pk}/aggregates/?k=1").json()["k"] == 5
     report = logistics.get(f"{BASE}/exposure-runs/{run.pk}/report/?level=1").content.decode()
     assert "fewer than 5 households" in report and "&amp;lt;" not in report
-    assert analyst.post(f"{BASE}/exposure-runs/", {"incident": incident["id"]}, format="json").status_code == 403
+    assert logistics.post(f"{BASE}/exposure-runs/", {"incident": incident["id"]}, format="json").status_code == 403
+    assert analyst.delete(f"{BASE}/exposure-runs/{run.pk}/").status_code == 403  # analysts run, coordinators delete
 
 
 def test_list_endpoints_do_not_query_per_row(client_for, two_districts):

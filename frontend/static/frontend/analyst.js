@@ -2,6 +2,7 @@
 import { api, csrfToken, el, errorText, fmt, pollJob, rows } from "./api.js";
 
 const T = JSON.parse(document.getElementById("page-text").textContent);
+const CAN = JSON.parse(document.getElementById("page-can").textContent); // may change the style, per layer type
 const L_API = "/api/v1/layers";
 const $ = (id) => document.getElementById(id);
 
@@ -118,7 +119,7 @@ async function loadLayers() {
         el("td", { text: layer.type === "vector" ? layer.geometry_type : "raster" }),
         el("td", { text: layer.kind }),
         el("td", { class: "num", text: layer.type === "vector" ? fmt(layer.feature_count) : `${fmt(layer.width)} × ${fmt(layer.height)}` }),
-        el("td", {}, el("button", { type: "button", class: "small", text: T.style, onclick: () => openEditor(layer) })),
+        el("td", {}, CAN[layer.type] ? el("button", { type: "button", class: "small", text: T.style, onclick: () => openEditor(layer) }) : null),
       ),
     ),
   );

@@ -572,6 +572,13 @@ async function loadRuns(selectId) {
   await showRun(Number(select.value));
 }
 
+// A count of an aggregate as the dashboard prints it: "–" when withheld (k-anonymity) and nothing else is known,
+// "≥ n" when some of the cells it sums were withheld.
+function shown(figure, key) {
+  if (!figure.withheld.includes(key)) return fmt(figure[key]);
+  return figure[key] ? `≥ ${fmt(figure[key])}` : "–";
+}
+
 function table(headers, body) {
   return el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, body));
 }
@@ -580,40 +587,25 @@ async function showRun(runId) {
   householdChange.clear();
   if ($("compare-select")) $("compare-select").value = "";
   $("diff-summary")?.replaceChildren();
-  const [totals, byArea, needs] = await Promise.all([
-    api(`${R}/exposure-runs/${runId}/aggregates/?level=0`),
+  // One aggregate (by district) and its summary from the server: the same totals the dashboard shows, and with
+  // k-anonymity no country figure that would give away the district cells withheld.
+  const [byArea, needs] = await Promise.all([
     api(`${R}/exposure-runs/${runId}/aggregates/?level=2`),
     api(`${R}/exposure-runs/${runId}/needs/?level=0`).catch(() => null),
   ]);
-  const byClass = new Map();
-  let total = 0;
-  let approximate = 0;
-  let people = 0;
-  for (const row of totals.rows) {
-    const entry = byClass.get(row.hazard_class) || { name: row.class_name, rank: row.class_rank, households: 0, individuals: 0 };
-    entry.households += row.households || 0;
-    entry.individuals += row.individuals || 0;
-    byClass.set(row.hazard_class, entry);
-    total += row.households || 0;
-    approximate += row.approximate_households || 0;
-    people += row.individuals || 0;
-  }
-  const classRows = [...byClass.entries()]
-    .sort((a, b) => b[1].rank - a[1].rank)
-    .map(([key, c]) => el("tr", {}, el("td", {}, el("span", { class: "swatch", style: `background:${classColour.get(key) || "#dc2626"}` }), ` ${c.name}`), el("td", { class: "num", text: fmt(c.households) }), el("td", { class: "num", text: fmt(c.individuals) })));
-  const areaTotals = new Map();
-  for (const row of byArea.rows) {
-    const entry = areaTotals.get(row.area_code) || { name: row.area_name, households: 0 };
-    entry.households += row.households || 0;
-    areaTotals.set(row.area_code, entry);
-  }
-  const areaRows = [...areaTotals.values()].sort((a, b) => b.households - a.households).map((a) => el("tr", {}, el("td", { text: a.name }), el("td", { class: "num", text: fmt(a.households) })));
+  const t = byArea.totals;
+  const classRows = byArea.by_class.map((c) =>
+    el("tr", {}, el("td", {}, el("span", { class: "swatch", style: `background:${classColour.get(c.hazard_class) || "#dc2626"}` }), ` ${c.class_name}`), el("td", { class: "num", text: shown(c, "households") }), el("td", { class: "num", text: shown(c, "individuals") })),
+  );
+  const areaTotals = new Map(byArea.by_area.map((a) => [a.area_code, { name: a.area_name, households: a.households, withheld: a.withheld }]));
+  const areaRows = byArea.by_area.map((a) => el("tr", {}, el("td", { text: a.area_name }), el("td", { class: "num", text: shown(a, "households") })));
   const summary = [
-    el("p", { class: "big" }, el("span", { text: `${T.affected}: ` }), el("strong", { id: "affected-total", "data-run": runId, text: String(total) })),
-    el("p", { class: "muted", text: `${fmt(people)} ${T.people} · ${fmt(approximate)} ${T.approximate}` }),
+    el("p", { class: "big" }, el("span", { text: `${T.affected}: ` }), el("strong", { id: "affected-total", "data-run": runId, text: shown(t, "households") })),
+    el("p", { class: "muted", text: `${shown(t, "individuals")} ${T.people} · ${shown(t, "approximate_households")} ${T.approximate}` }),
     table([T.class, T.households, T.peopleHeader], classRows),
     el("details", {}, el("summary", { text: T.area }), table([T.area, T.households], areaRows)),
   ];
+  if (t.withheld.length) summary.push(el("p", { class: "hint", id: "withheld-legend", text: T.withheld.replace("%(k)s", byArea.k) }));
   if (needs && needs.totals) {
     summary.push(el("details", {}, el("summary", { text: T.needs }), table(["", ""], Object.entries(needs.totals).map(([item, value]) => el("tr", {}, el("td", { text: item }), el("td", { class: "num", text: fmt(value) }))))));
   }
