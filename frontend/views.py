@@ -84,6 +84,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "bounds": _scope_bounds(user),
         "can": {
             "households": user.has_perm("registry.view_household"),
+            # Points are exact locations: without personal data the map shades districts by count only.
+            "householdPoints": user.has_perms(["registry.view_household", "registry.view_personal_data"]),
             "results": user.has_perm("response.view_exposureresult"),
             "editZones": user.has_perm("response.change_hazardzone"),
             "addZones": user.has_perm("response.add_hazardzone"),

@@ -19,6 +19,8 @@ GEOJSON_BATCH = 5000
 # The registry's table, named here rather than imported: layers and registry are independent apps.
 HOUSEHOLD_TABLE = "registry_household"
 HOUSEHOLD_VIEW_PERMISSION = "registry.view_household"
+# Points are exact locations, which are personal data (registry.selectors.PERSONAL_DATA_PERMISSION).
+HOUSEHOLD_TILE_PERMISSIONS = [HOUSEHOLD_VIEW_PERMISSION, "registry.view_personal_data"]
 
 
 def vector_layer_list(*, user, kind: str | None = None, status: str | None = None) -> QuerySet[VectorLayer]:
@@ -65,7 +67,7 @@ def vector_layer_tile(*, layer: VectorLayer, tile: Tile) -> bytes:
 
 
 def household_tile(*, user, tile: Tile) -> bytes:
-    """Household points in a tile, only inside the user's areas. The caller checks registry.view_household."""
+    """Household points in a tile, only inside the user's areas. The caller checks HOUSEHOLD_TILE_PERMISSIONS."""
     ids = user_area_ids(user)
     where = sql.SQL("t.location IS NOT NULL")
     params: list = []

@@ -91,9 +91,10 @@ class VectorLayerTileView(APIView):
 
 
 class HouseholdTileView(APIView):
-    """Household points as a vector tile, only inside the user's areas, for roles that may see households."""
+    """Household points as a vector tile, only inside the user's areas, for roles that may see households and their
+    exact locations (personal data)."""
 
-    required_permissions = [selectors.HOUSEHOLD_VIEW_PERMISSION]
+    required_permissions = selectors.HOUSEHOLD_TILE_PERMISSIONS
     content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})
