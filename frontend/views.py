@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import Count
@@ -14,6 +15,7 @@ from geo.selectors import scope_queryset, user_area_ids
 from registry.models import Household
 from response import selectors as response_selectors
 from response.models import ExposureRun, Incident
+from spmis.api.throttling import TOO_MANY_LOGINS, LoginRateThrottle
 
 CHART_LEVEL = 2
 
@@ -60,6 +62,22 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except ValueError:
         return None
+
+
+class LoginView(auth_views.LoginView):
+    """The sign-in page; posting to it counts against the same per-address-and-name limit as the API token
+    endpoint, and the password is not even checked once the limit is reached."""
+
+    template_name = "frontend/login.html"
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        throttle = LoginRateThrottle()
+        if not throttle.allow_request(request, self):
+            context = self.get_context_data(form=self.form_class(request), throttled=TOO_MANY_LOGINS)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(int(throttle.wait() or 60))
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 @login_required

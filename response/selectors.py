@@ -232,6 +232,11 @@ def needs_profile_get(profile_id: int | None = None) -> NeedsProfile:
     return profile
 
 
+def needs_profile_editable(*, user) -> bool:
+    """Needs profiles are national data: only national users (no area scope) may change them."""
+    return user_area_ids(user) is None
+
+
 def exposure_needs(*, run: ExposureRun, user, profile: NeedsProfile, level: int = 0, days: int | None = None) -> dict:
     """Needs on the displaced basis: people per cell × the class's displacement rate × each item's daily quantity
     × days. Returns rows per area × class and totals per item."""

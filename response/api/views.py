@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from geo.spatial import geometry_from_client
@@ -425,7 +426,13 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
 
 
 class NeedsProfileViewSet(viewsets.ModelViewSet):
-    """Needs profiles: daily quantities per displaced person (e.g. Sphere minimum standards)."""
+    """Needs profiles: daily quantities per displaced person (e.g. Sphere minimum standards). They are national:
+    users bound to areas read them but may not change them."""
 
     queryset = NeedsProfile.objects.all()
     serializer_class = s.NeedsProfileSerializer
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS and not selectors.needs_profile_editable(user=request.user):
+            raise PermissionDenied("Needs profiles are national: only users without an area scope may change them.")

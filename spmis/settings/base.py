@@ -120,9 +120,11 @@ LOGOUT_REDIRECT_URL = "/login/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "spmis.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Only sign-in is throttled (spmis.api.throttling); the rest of the API needs a valid token or session first.
+    "DEFAULT_THROTTLE_RATES": {"login": env_str("SPMIS_LOGIN_RATE", "10/min")},
     "DEFAULT_PERMISSION_CLASSES": ["spmis.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "spmis.api.pagination.DefaultPagination",
     "PAGE_SIZE": 100,
@@ -172,6 +174,8 @@ SPMIS = {
     "API_MAX_PAGE_SIZE": env_int("SPMIS_API_MAX_PAGE_SIZE", 1000),
     "LAYER_VECTOR_MAX_BYTES": env_int("SPMIS_LAYER_VECTOR_MAX_BYTES", 500 * 1024 * 1024),
     "LAYER_RASTER_MAX_BYTES": env_int("SPMIS_LAYER_RASTER_MAX_BYTES", 2 * 1024 * 1024 * 1024),
+    # API tokens older than this are refused (401); POST /api/v1/auth/token/ issues a new one.
+    "TOKEN_TTL_HOURS": env_int("SPMIS_TOKEN_TTL_HOURS", 24 * 7),
 }
 
 LOGGING = {
