@@ -104,7 +104,9 @@ def _area_id(code: str) -> int:
 
 
 def exposed_facility_list(*, run: ExposureRun, user) -> QuerySet[ExposedFacility]:
-    return ExposedFacility.objects.filter(run=run).select_related("zone", "hazard_class").order_by("table_name", "code")
+    """The run's unusable facilities inside the user's areas (by the facility's area when the run flagged it)."""
+    queryset = scope_queryset(ExposedFacility.objects.filter(run=run), user)
+    return queryset.select_related("zone", "hazard_class").order_by("table_name", "code")
 
 
 def _scoped_sql(run: ExposureRun, user) -> tuple[str, list]:

@@ -62,7 +62,7 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         areas = data.pop("area_codes", None)
-        incident = services.incident_update(incident=incident, areas=areas, **data)
+        incident = services.incident_update(incident=incident, user=request.user, areas=areas, **data)
         return Response(s.IncidentSerializer(incident).data)
 
     @extend_schema(request=s.IncidentFromCapSerializer, responses={201: s.IncidentSerializer})
