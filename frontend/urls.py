@@ -4,7 +4,7 @@ from django.urls import path
 from frontend import views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("map/", views.map_page, name="map"),
     path("map/household-density.json", views.household_density, name="household-density"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -19,6 +20,7 @@ from geo.selectors import scope_queryset, user_area_ids
 from registry.models import Household
 from response import selectors as response_selectors
 from response.models import ExposureRun, Incident
+from spmis.api.throttling import TOO_MANY_LOGINS, LoginRateThrottle
 
 CHART_LEVEL = 2
 
@@ -118,6 +120,22 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+class LoginView(auth_views.LoginView):
+    """The sign-in page; posting to it counts against the same per-address-and-name limit as the API token
+    endpoint, and the password is not even checked once the limit is reached."""
+
+    template_name = "frontend/login.html"
+
+    def post(self, request, *args, **kwargs) -> HttpResponse:
+        throttle = LoginRateThrottle()
+        if not throttle.allow_request(request, self):
+            context = self.get_context_data(form=self.form_class(request), throttled=TOO_MANY_LOGINS)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(int(throttle.wait() or 60))
+            return response
+        return super().post(request, *args, **kwargs)
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.has_perm("response.view_incident"):
@@ -140,6 +158,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "bounds": _scope_bounds(user),
         "can": {
             "households": user.has_perm("registry.view_household"),
+            # Points are exact locations: without personal data the map shades districts by count only.
+            "householdPoints": user.has_perms(["registry.view_household", "registry.view_personal_data"]),
             "results": user.has_perm("response.view_exposureresult"),
             "editZones": user.has_perm("response.change_hazardzone"),
             "addZones": user.has_perm("response.add_hazardzone"),

@@ -51,7 +51,8 @@ class AreaPiece(models.Model):
 
 
 class AreaScope(models.Model):
-    """The areas a user works in. A user without a scope (or a superuser) is national."""
+    """The areas a user works in. A user without a scope (or a superuser) is national; a scope without areas sees
+    nothing."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="area_scope")
     areas = models.ManyToManyField(Area, related_name="scopes")

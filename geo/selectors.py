@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.contrib.gis.db.models import FloatField, MultiPolygonField
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.gis.geos import Polygon
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import F, Func, Q, QuerySet, Value
 
-from geo.models import Area, AreaImport, AuditEvent
+from geo.models import Area, AreaImport, AreaScope, AuditEvent
 
 
 def user_area_ids(user) -> list[int] | None:
-    """Ids of the areas a user is bound to, or None when the user is national (no restriction)."""
+    """Ids of the areas a user is bound to, or None when the user is national (no restriction): a superuser, or a
+    user without an area scope. A scope that holds no areas (all removed, or none chosen yet) means no areas, so
+    nothing is visible, rather than everything."""
     if user is None or not user.is_authenticated:
         return []
     if user.is_superuser:
@@ -19,8 +22,14 @@ def user_area_ids(user) -> list[int] | None:
     cached = getattr(user, "_spmis_area_ids", "unset")
     if cached != "unset":
         return cached
-    ids = list(Area.objects.filter(scopes__user=user).values_list("id", flat=True))
-    result = ids or None
+    # One query tells both whether the scope row exists and which areas it holds.
+    scope = (
+        AreaScope.objects.filter(user=user)
+        .annotate(ids=ArrayAgg("areas__id", filter=Q(areas__isnull=False), default=Value([])))
+        .values_list("ids", flat=True)
+        .first()
+    )
+    result = None if scope is None else list(scope)
     user._spmis_area_ids = result
     return result
 

@@ -11,11 +11,27 @@ from django.db.models import QuerySet
 from registry.models import Household, Individual
 from spmis.api.files import temporary_folder
 
-HOUSEHOLD_CSV = """
-SELECT h.registrant_id, h.external_id, h.kind, ST_X(h.location) AS longitude, ST_Y(h.location) AS latitude,
-       h.location_precision, a.code AS area_code, a.name AS area_name, h.address, h.registered_on, h.source,
-       h.status, (SELECT count(*) FROM registry_membership m WHERE m.household_id = h.id AND m.end_date IS NULL)
-           AS size, h.custom
+# (column expression, personal): personal columns are written only for users with registry.view_personal_data.
+HOUSEHOLD_COLUMNS = [
+    ("h.registrant_id", False),
+    ("h.external_id", True),
+    ("h.kind", False),
+    ("ST_X(h.location) AS longitude", True),
+    ("ST_Y(h.location) AS latitude", True),
+    ("h.location_precision", False),
+    ("a.code AS area_code", False),
+    ("a.name AS area_name", False),
+    ("h.address", True),
+    ("h.registered_on", False),
+    ("h.source", False),
+    ("h.status", False),
+    (
+        "(SELECT count(*) FROM registry_membership m WHERE m.household_id = h.id AND m.end_date IS NULL) AS size",
+        False,
+    ),
+    ("h.custom::text AS custom", True),
+]
+HOUSEHOLD_FROM = """
 FROM registry_household h LEFT JOIN geo_area a ON a.id = h.area_id
 WHERE h.id IN ({ids}) ORDER BY h.id
 """
@@ -26,14 +42,31 @@ def yes_no(column: str) -> str:
     return f"(CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END)"
 
 
-INDIVIDUAL_CSV = f"""
-SELECT i.registrant_id, i.external_id, i.given_name, i.family_name, i.other_names, i.birth_date,
-       {yes_no("i.birth_date_estimated")} AS birth_date_estimated, i.sex, {yes_no("i.disability")} AS disability,
-       {yes_no("i.is_pregnant")} AS is_pregnant, {yes_no("i.is_lactating")} AS is_lactating, i.status, i.status_date,
-       h.registrant_id AS household_registrant_id, m.role, a.code AS area_code,
-       (SELECT p.number FROM registry_phone p WHERE p.individual_id = i.id ORDER BY p.is_primary DESC, p.id LIMIT 1)
-           AS phone,
-       i.custom
+INDIVIDUAL_COLUMNS = [
+    ("i.registrant_id", False),
+    ("i.external_id", True),
+    ("i.given_name", True),
+    ("i.family_name", True),
+    ("i.other_names", True),
+    ("i.birth_date", True),
+    (f"{yes_no('i.birth_date_estimated')} AS birth_date_estimated", True),
+    ("i.sex", True),
+    (f"{yes_no('i.disability')} AS disability", True),
+    (f"{yes_no('i.is_pregnant')} AS is_pregnant", True),
+    (f"{yes_no('i.is_lactating')} AS is_lactating", True),
+    ("i.status", False),
+    ("i.status_date", False),
+    ("h.registrant_id AS household_registrant_id", False),
+    ("m.role", False),
+    ("a.code AS area_code", False),
+    (
+        "(SELECT p.number FROM registry_phone p WHERE p.individual_id = i.id ORDER BY p.is_primary DESC, p.id LIMIT 1)"
+        " AS phone",
+        True,
+    ),
+    ("i.custom::text AS custom", True),
+]
+INDIVIDUAL_FROM = """
 FROM registry_individual i
 LEFT JOIN registry_membership m ON m.individual_id = i.id AND m.end_date IS NULL
 LEFT JOIN registry_household h ON h.id = m.household_id
@@ -42,11 +75,16 @@ WHERE i.id IN ({{ids}}) ORDER BY i.id
 """
 
 
-def _copy_csv(template: str, queryset: QuerySet):
+def _select(columns: list[tuple[str, bool]], tail: str, *, personal: bool, extra: tuple[str, ...] = ()) -> str:
+    chosen = [expression for expression, is_personal in columns if personal or not is_personal]
+    return f"SELECT {', '.join([*chosen, *extra])}{tail}"
+
+
+def _copy_csv(select: str, queryset: QuerySet):
     ids_sql, params = queryset.order_by().values("pk").query.sql_with_params()
     handle = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115  (returned open)
     with connection.cursor() as cursor:
-        statement = f"COPY ({template.format(ids=ids_sql)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        statement = f"COPY ({select.format(ids=ids_sql)}) TO STDOUT WITH (FORMAT csv, HEADER true)"
         with cursor.cursor.copy(statement, params) as copy:
             for data in copy:
                 handle.write(bytes(data))
@@ -54,24 +92,26 @@ def _copy_csv(template: str, queryset: QuerySet):
     return handle
 
 
-def households_csv(queryset: QuerySet[Household]):
-    return _copy_csv(HOUSEHOLD_CSV, queryset)
+def households_csv(queryset: QuerySet[Household], *, personal: bool):
+    """The households as CSV; without `personal`, no external id, coordinates, address or custom fields."""
+    return _copy_csv(_select(HOUSEHOLD_COLUMNS, HOUSEHOLD_FROM, personal=personal), queryset)
 
 
-def individuals_csv(queryset: QuerySet[Individual]):
-    return _copy_csv(INDIVIDUAL_CSV, queryset)
+def individuals_csv(queryset: QuerySet[Individual], *, personal: bool):
+    """The individuals as CSV; without `personal`, only registrant id, status, household, role and area."""
+    return _copy_csv(_select(INDIVIDUAL_COLUMNS, INDIVIDUAL_FROM, personal=personal), queryset)
 
 
 def households_gpkg(queryset: QuerySet[Household], *, batch: int = 100_000) -> Path:
-    """A GeoPackage (layer `households`, points in EPSG:4326) written in batches, so memory stays bounded."""
+    """A GeoPackage (layer `households`, points in EPSG:4326) written in batches, so memory stays bounded. It holds
+    exact locations: the caller checks registry.view_personal_data."""
     import geopandas
     import pyogrio
     import shapely
 
     ids_sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    query = HOUSEHOLD_CSV.format(ids=ids_sql).replace(
-        "h.custom\nFROM", "h.custom::text AS custom, ST_AsBinary(h.location)\nFROM"
-    )
+    query = _select(HOUSEHOLD_COLUMNS, HOUSEHOLD_FROM, personal=True, extra=("ST_AsBinary(h.location)",))
+    query = query.format(ids=ids_sql)
     path = temporary_folder() / "households.gpkg"
     written = False
     with connection.cursor() as cursor:

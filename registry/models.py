@@ -54,6 +54,9 @@ class Household(models.Model):
 
     class Meta:
         ordering = ["id"]
+        # Who may see names, birth dates, phones, ID documents, addresses, custom fields and exact locations of the
+        # whole registry (households and their members); others get the reduced representation (docs/foundation.md).
+        permissions = [("view_personal_data", "Can see personal data (names, birth dates, phones, documents, places)")]
         indexes = [
             GinIndex(fields=["custom"], name="registry_household_custom_gin"),
             # The few households known only by their area: exposure analyses list them without scanning the

@@ -1,12 +1,22 @@
 READ = ["household:view", "individual:view", "membership:view", "phone:view", "iddocument:view", "idtype:view"]
 READ_CONFIG = ["customfield:view", "customfilter:view", "importmapping:view"]
+# The codename is view_personal_data (registry.view_personal_data), declared on Household's Meta.permissions.
+PERSONAL_DATA = "personal_data:view"
 
 ROLE_GRANTS = {
-    "emergency_coordinator": [*READ, *READ_CONFIG, "changerequest:view", "changerequest:add", "changerequest:change"],
+    "emergency_coordinator": [
+        *READ,
+        *READ_CONFIG,
+        PERSONAL_DATA,
+        "changerequest:view",
+        "changerequest:add",
+        "changerequest:change",
+    ],
     "gis_analyst": ["household:view"],
     "program_officer": [
         *READ,
         *READ_CONFIG,
+        PERSONAL_DATA,
         "household:add",
         "individual:add",
         "customfilter:*",

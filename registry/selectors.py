@@ -10,7 +10,7 @@ import phonenumbers
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.contrib.gis.measure import D
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import CharField, Count, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Greatest
 from psycopg import sql
@@ -60,6 +60,38 @@ class RegistrySearch:
     phone_region: str = "BD"
 
 
+PERSONAL_DATA_PERMISSION = "registry.view_personal_data"
+# Search parameters that find people by who they are or exactly where they live: answering them (even with a
+# reduced row) would tell a user without the permission that a named person lives in an area or at a spot.
+PERSONAL_SEARCH_FIELDS = {
+    "name": "q",
+    "document": "document",
+    "phone": "phone",
+    "within": "within",
+    "near": "near",
+    "custom_filter": "filter",
+}
+
+
+def personal_data_allowed(user) -> bool:
+    """Whether the user may see names, birth dates, phones, ID documents, addresses, custom fields and exact
+    locations. Every registry read that could show them (API serializers, exports, search) asks here; without it a
+    user gets the reduced representation described in docs/foundation.md."""
+    return bool(user is not None and user.is_authenticated and user.has_perm(PERSONAL_DATA_PERMISSION))
+
+
+def _refuse_personal_search(user, search: RegistrySearch) -> None:
+    if personal_data_allowed(user):
+        return
+    used = [param for field, param in PERSONAL_SEARCH_FIELDS.items() if getattr(search, field) not in (None, "")]
+    if search.registrant_id and registrant_id_normalise(search.registrant_id).startswith("I"):
+        used.append("registrant_id")
+    if used:
+        raise PermissionDenied(
+            f"Searching by {', '.join(used)} needs permission to see personal data; filter by area or status instead."
+        )
+
+
 def scoped_households(user) -> QuerySet[Household]:
     return scope_queryset(Household.objects.all(), user, area_field="area")
 
@@ -101,6 +133,7 @@ def _household_filters(search: RegistrySearch) -> Q:
 
 def individual_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Individual]:
     search = search or RegistrySearch()
+    _refuse_personal_search(user, search)
     queryset = scoped_individuals(user)
     if search.name:
         query = Func(Value(search.name), function="registry_fold", output_field=CharField())
@@ -157,6 +190,7 @@ def _saved_filter(reference: str, applies_to: str) -> Q:
 
 def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
     search = search or RegistrySearch()
+    _refuse_personal_search(user, search)
     queryset = scoped_households(user).filter(_household_filters(search))
     if search.status:
         queryset = queryset.filter(status=search.status)
@@ -177,15 +211,16 @@ def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Ho
         queryset = queryset.filter(
             Exists(Membership.objects.filter(household=OuterRef("pk"), end_date__isnull=True, individual__in=members))
         )
-    return (
-        queryset.annotate(size=Count("memberships", filter=Q(memberships__end_date__isnull=True), distinct=True))
-        .order_by("id")
-        .prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=Membership.objects.filter(end_date__isnull=True).select_related("individual"),
-                to_attr="open_memberships",
-            )
+    queryset = queryset.annotate(
+        size=Count("memberships", filter=Q(memberships__end_date__isnull=True), distinct=True)
+    ).order_by("id")
+    if not personal_data_allowed(user):
+        return queryset.select_related("area")  # the reduced representation lists no members
+    return queryset.prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(end_date__isnull=True).select_related("individual"),
+            to_attr="open_memberships",
         )
     )
 

@@ -6,60 +6,73 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
+from registry.selectors import personal_data_allowed
 from response.models import ExposureRun
 from response.selectors import exposure_result_list
 from spmis.api.files import remove_folder, temporary_folder
 
-AFFECTED_COLUMNS = [
-    "household_id",
-    "registrant_id",
-    "external_id",
-    "head_name",
-    "area_code",
-    "area_name",
-    "hazard_class",
-    "class_name",
-    "class_rank",
-    "raster_value",
-    "distance_m",
-    "approximate",
-    "zone_name",
-    "zone_version",
-    "reason",
-    "lon",
-    "lat",
+# (name, SQL expression, personal): personal columns (names, identifiers from other systems, exact points) are
+# exported only to users with registry.view_personal_data.
+AFFECTED_SELECT = [
+    ("household_id", "h.id", False),
+    ("registrant_id", "h.registrant_id", False),
+    ("external_id", "h.external_id", True),
+    ("head_name", "head.name", True),
+    ("area_code", "ar.code", False),
+    ("area_name", "ar.name", False),
+    ("hazard_class", "c.key", False),
+    ("class_name", "c.name", False),
+    ("class_rank", "r.class_rank", False),
+    ("raster_value", "round(r.raster_value::numeric, 3)::float8", False),
+    ("distance_m", "round(r.distance_m::numeric, 1)::float8", False),
+    ("approximate", "r.approximate", False),
+    ("zone_name", "z.name", False),
+    ("zone_version", "z.version", False),
+    ("reason", "r.reason", False),
+    ("lon", "ST_X(h.location)", True),
+    ("lat", "ST_Y(h.location)", True),
 ]
+AFFECTED_COLUMNS = [name for name, _, _ in AFFECTED_SELECT]
 XLSX_MAX_ROWS = 1_048_575
 EXPORT_FORMATS = ("csv", "xlsx", "gpkg")
-
-
-def affected_list_sql(*, run: ExposureRun, user, text_booleans: bool = False, **filters) -> tuple[str, list]:
-    """The affected-list query (approximate households last) restricted to what the user may see. With
-    `text_booleans`, yes/no columns are the words true and false (COPY would write PostgreSQL's t and f)."""
-    approximate = "CASE WHEN r.approximate THEN 'true' ELSE 'false' END" if text_booleans else "r.approximate"
-    scoped = exposure_result_list(run=run, user=user, **filters).values("household_id").order_by()
-    scoped_sql, scoped_params = scoped.query.sql_with_params()
-    sql = f"""
-        SELECT h.id AS household_id, h.registrant_id, h.external_id, head.name AS head_name,
-               ar.code AS area_code, ar.name AS area_name, c.key AS hazard_class, c.name AS class_name,
-               r.class_rank, round(r.raster_value::numeric, 3)::float8 AS raster_value,
-               round(r.distance_m::numeric, 1)::float8 AS distance_m, {approximate} AS approximate, z.name AS zone_name,
-               z.version AS zone_version, r.reason,
-               ST_X(h.location) AS lon, ST_Y(h.location) AS lat
-        FROM response_exposureresult r
-        JOIN registry_household h ON h.id = r.household_id
-        JOIN response_hazardclass c ON c.id = r.hazard_class_id
-        LEFT JOIN response_hazardzone z ON z.id = r.zone_id
-        LEFT JOIN geo_area ar ON ar.id = r.area_id
+HEAD_NAME_JOIN = """
         LEFT JOIN LATERAL (
             SELECT concat_ws(' ', i.given_name, i.family_name) AS name
             FROM registry_membership m JOIN registry_individual i ON i.id = m.individual_id
             WHERE m.household_id = h.id AND m.end_date IS NULL AND m.role = 'head'
             ORDER BY m.start_date LIMIT 1
-        ) head ON true
+        ) head ON true"""
+
+
+def affected_columns(user) -> list[str]:
+    """The affected list's columns this user may export: the one place the response app applies
+    registry.view_personal_data to exports."""
+    personal = personal_data_allowed(user)
+    return [name for name, _, is_personal in AFFECTED_SELECT if personal or not is_personal]
+
+
+def affected_list_sql(*, run: ExposureRun, user, text_booleans: bool = False, **filters) -> tuple[str, list]:
+    """The affected-list query (approximate households last) restricted to what the user may see, with the columns
+    of affected_columns(user). With `text_booleans`, yes/no columns are the words true and false (COPY would write
+    PostgreSQL's t and f)."""
+    scoped = exposure_result_list(run=run, user=user, **filters).values("household_id").order_by()
+    scoped_sql, scoped_params = scoped.query.sql_with_params()
+    columns = set(affected_columns(user))
+    expressions = {name: expression for name, expression, _ in AFFECTED_SELECT}
+    if text_booleans:
+        expressions["approximate"] = "CASE WHEN r.approximate THEN 'true' ELSE 'false' END"
+    select = ", ".join(f"{expressions[name]} AS {name}" for name, _, _ in AFFECTED_SELECT if name in columns)
+    head_join = HEAD_NAME_JOIN if "head_name" in columns else ""
+    sql = f"""
+        SELECT {select}
+        FROM response_exposureresult r
+        JOIN registry_household h ON h.id = r.household_id
+        JOIN response_hazardclass c ON c.id = r.hazard_class_id
+        LEFT JOIN response_hazardzone z ON z.id = r.zone_id
+        LEFT JOIN geo_area ar ON ar.id = r.area_id{head_join}
         WHERE r.run_id = %s AND r.household_id IN ({scoped_sql})
         ORDER BY r.approximate, r.class_rank DESC, h.id
     """
@@ -104,7 +117,7 @@ def affected_xlsx(*, run: ExposureRun, user, path: Path, **filters) -> Path:
         raise ValidationError({"format": f"{count} rows do not fit in one worksheet; export CSV or GeoPackage."})
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=f"Run {run.pk} affected")
-    sheet.append(AFFECTED_COLUMNS)
+    sheet.append(affected_columns(user))
     sql, params = affected_list_sql(run=run, user=user, **filters)
     for rows in _server_side_batches(sql, params):
         for row in rows:  # openpyxl's write-only sheets take one row at a time
@@ -119,6 +132,8 @@ def affected_geopackage(*, run: ExposureRun, user, path: Path, batch: int = 50_0
     import pandas as pd
     import shapely
 
+    if "lon" not in affected_columns(user):
+        raise PermissionDenied("A GeoPackage holds exact locations, which your role may not see; export CSV or XLSX.")
     sql, params = affected_list_sql(run=run, user=user, **filters)
     written = False
 

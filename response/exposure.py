@@ -498,8 +498,8 @@ def _facilities(cursor, run_id: int) -> int:
         cursor.execute(
             f"""
             INSERT INTO response_exposedfacility
-                (run_id, table_name, object_id, code, name, zone_id, hazard_class_id, reason)
-            SELECT DISTINCT ON (f.id) %s, %s, f.id, f.code, f.name, p.zone_id, p.class_id,
+                (run_id, table_name, object_id, code, name, zone_id, hazard_class_id, area_id, reason)
+            SELECT DISTINCT ON (f.id) %s, %s, f.id, f.code, f.name, p.zone_id, p.class_id, f.area_id,
                    format('%%s inside %%s v%%s (%%s): unusable for this response', %s::text,
                           coalesce(nullif(z.name, ''), 'zone'), z.version, c.name)
             FROM {table} f

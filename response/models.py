@@ -222,6 +222,10 @@ class ExposedFacility(models.Model):
     name = models.CharField(max_length=200)
     zone = models.ForeignKey(HazardZone, on_delete=models.PROTECT, related_name="+")
     hazard_class = models.ForeignKey(HazardClass, on_delete=models.PROTECT, related_name="+")
+    # The facility's area when the run flagged it, so the list is area-scoped like everything else.
+    area = models.ForeignKey(
+        Area, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     reason = models.TextField()
 
     class Meta:

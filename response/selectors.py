@@ -104,7 +104,9 @@ def _area_id(code: str) -> int:
 
 
 def exposed_facility_list(*, run: ExposureRun, user) -> QuerySet[ExposedFacility]:
-    return ExposedFacility.objects.filter(run=run).select_related("zone", "hazard_class").order_by("table_name", "code")
+    """The run's unusable facilities inside the user's areas (by the facility's area when the run flagged it)."""
+    queryset = scope_queryset(ExposedFacility.objects.filter(run=run), user)
+    return queryset.select_related("zone", "hazard_class").order_by("table_name", "code")
 
 
 def _scoped_sql(run: ExposureRun, user) -> tuple[str, list]:
@@ -265,6 +267,11 @@ def needs_profile_get(profile_id: int | None = None) -> NeedsProfile:
     if profile is None:
         raise ValidationError({"profile": "No such needs profile (and no default one)."})
     return profile
+
+
+def needs_profile_editable(*, user) -> bool:
+    """Needs profiles are national data: only national users (no area scope) may change them."""
+    return user_area_ids(user) is None
 
 
 def exposure_needs(*, run: ExposureRun, user, profile: NeedsProfile, level: int = 0, days: int | None = None) -> dict:

@@ -12,12 +12,36 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from geo.models import Area
+from geo.selectors import user_area_ids
 from response.classify import ClassSpec, classify_values, validate_bands
 from response.models import ExposureRun, HazardClass, HazardZone, Incident
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
 
 # Incidents -----------------------------------------------------------------------------------------------------
+
+
+def _areas_outside_scope(user, areas: Iterable[Area]) -> list[str]:
+    """Codes of the areas that do not lie inside the user's scope (none for national users)."""
+    scope = user_area_ids(user)
+    ids = {area.pk for area in areas}
+    if scope is None or not ids:
+        return []
+    inside = set(Area.objects.filter(id__in=ids, lineage__overlap=scope).values_list("id", flat=True))
+    return sorted(area.code for area in areas if area.pk not in inside)
+
+
+def _incident_areas_for(user, areas: Iterable[Area]) -> list[Area]:
+    """The areas a new incident is linked to: those given, which must lie in the user's scope; a scoped user who
+    gives none links it to their own areas, so that they (and their colleagues) can see it."""
+    areas = list(areas)
+    outside = _areas_outside_scope(user, areas)
+    if outside:
+        raise ValidationError({"area_codes": f"Outside your areas: {', '.join(outside)}."})
+    scope = user_area_ids(user)
+    if not areas and scope:
+        areas = list(Area.objects.filter(id__in=scope))
+    return areas
 
 
 @transaction.atomic(durable=True)
@@ -37,6 +61,7 @@ def incident_create(
         raise ValidationError({"cap_identifier": f"An incident was already created from CAP alert {cap_identifier}."})
     if ended_on and ended_on < started_on:
         raise ValidationError({"ended_on": "The end date is before the start date."})
+    areas = _incident_areas_for(user, areas)
     incident = Incident.objects.create(
         name=name,
         hazard_type=hazard_type,
@@ -52,7 +77,9 @@ def incident_create(
 
 
 @transaction.atomic(durable=True)
-def incident_update(*, incident: Incident, areas: Iterable[Area] | None = None, **fields) -> Incident:
+def incident_update(*, incident: Incident, user=None, areas: Iterable[Area] | None = None, **fields) -> Incident:
+    """Change an incident's fields and, with `areas`, the areas it is linked to. A scoped user may link and unlink
+    only areas inside their scope; links to other areas (a neighbouring district's) stay as they are."""
     allowed = {"name", "status", "description", "started_on", "ended_on"}
     unknown = set(fields) - allowed
     if unknown:
@@ -61,9 +88,19 @@ def incident_update(*, incident: Incident, areas: Iterable[Area] | None = None, 
         setattr(incident, key, value)
     if incident.ended_on and incident.ended_on < incident.started_on:
         raise ValidationError({"ended_on": "The end date is before the start date."})
+    if areas is not None:
+        areas = list(areas)
+        current = list(incident.areas.all())
+        wanted = {area.pk for area in areas}
+        changed = [a for a in areas if a not in current] + [a for a in current if a.pk not in wanted]
+        outside = _areas_outside_scope(user, changed)
+        if outside:
+            raise ValidationError(
+                {"area_codes": f"Outside your areas, so you may not link or unlink them: {', '.join(outside)}."}
+            )
     incident.save()
     if areas is not None:
-        incident.areas.set(list(areas))
+        incident.areas.set(areas)
     return incident
 
 
@@ -539,6 +576,7 @@ def incident_from_cap(*, alert, user, hazard_type: str = "other", hazard_class: 
     """An incident from a CAP alert (never twice for the same identifier), with a zone from the alert's areas."""
     if Incident.objects.filter(cap_identifier=alert.identifier).exists():
         raise ValidationError({"alert": f"An incident was already created from CAP alert {alert.identifier}."})
+    areas = _incident_areas_for(user, ())
     incident = Incident.objects.create(
         name=alert.headline or alert.event or alert.identifier,
         hazard_type=hazard_type,
@@ -557,6 +595,7 @@ def incident_from_cap(*, alert, user, hazard_type: str = "other", hazard_class: 
             hazard_zone_from_layer.__wrapped__(
                 incident=incident, layer=layer, user=user, hazard_class=key, name=f"CAP {alert.identifier}"
             )
+    incident.areas.set(areas)
     return incident
 
 

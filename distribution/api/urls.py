@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from distribution.api import views
+from spmis.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("warehouses", views.WarehouseViewSet, basename="warehouse")
 router.register("distribution-points", views.DistributionPointViewSet, basename="distribution-point")
 urlpatterns = router.urls

@@ -1,9 +1,9 @@
 from django.urls import re_path
-from rest_framework.routers import DefaultRouter
 
 from geo.api import tiles, views
+from spmis.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("areas", views.AreaViewSet, basename="area")
 router.register("area-imports", views.AreaImportViewSet, basename="area-import")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")

@@ -1,9 +1,9 @@
 from django.urls import path, re_path
-from rest_framework.routers import DefaultRouter
 
 from layers.api import ogc, views
+from spmis.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("vector-layers", views.VectorLayerViewSet, basename="vector-layer")
 router.register("raster-layers", views.RasterLayerViewSet, basename="raster-layer")
 router.register("layer-imports", views.LayerImportViewSet, basename="layer-import")

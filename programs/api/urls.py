@@ -1,4 +1,4 @@
-from rest_framework.routers import DefaultRouter
+from spmis.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 urlpatterns = router.urls

@@ -113,6 +113,35 @@ class HouseholdSerializer(GeoFeatureModelSerializer):
         return MemberSerializer(memberships, many=True).data
 
 
+class HouseholdReducedSerializer(GeoFeatureModelSerializer):
+    """A household for roles without registry.view_personal_data: no geometry (its place is generalised to its
+    area), no external id, address, custom fields or members, only how many they are."""
+
+    size = serializers.IntegerField(read_only=True)
+    area_code = serializers.CharField(source="area.code", read_only=True, default=None)
+
+    class Meta:
+        model = Household
+        geo_field = None
+        fields = ["id", "registrant_id", "kind", "area", "area_code", "registered_on", "status", "size"]
+        read_only_fields = fields
+
+
+class IndividualReducedSerializer(serializers.ModelSerializer):
+    """An individual for roles without registry.view_personal_data: the registrant id, status and current
+    households only (no names, birth date, sex, health, phones or documents)."""
+
+    households = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Individual
+        fields = ["id", "registrant_id", "status", "households"]
+        read_only_fields = fields
+
+    def get_households(self, person) -> list[dict]:
+        return IndividualSerializer.get_households(self, person)
+
+
 class HouseholdCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     external_id = serializers.CharField(required=False, allow_null=True, max_length=64)
     kind = serializers.CharField(required=False, default="household", max_length=32)
@@ -168,6 +197,15 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "reviewed_by",
             "reviewed_at",
         ]
+        read_only_fields = fields
+
+
+class ChangeRequestReducedSerializer(ChangeRequestSerializer):
+    """A change request without its payload and diff (new phones, birth dates, places), for roles without
+    registry.view_personal_data."""
+
+    class Meta(ChangeRequestSerializer.Meta):
+        fields = [f for f in ChangeRequestSerializer.Meta.fields if f not in ("payload", "diff")]
         read_only_fields = fields
 
 

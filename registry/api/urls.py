@@ -1,9 +1,9 @@
 from django.urls import re_path
-from rest_framework.routers import DefaultRouter
 
 from registry.api import views
+from spmis.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("households", views.HouseholdViewSet, basename="household")
 router.register("individuals", views.IndividualViewSet, basename="individual")
 router.register("change-requests", views.ChangeRequestViewSet, basename="change-request")

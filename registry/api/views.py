@@ -87,24 +87,34 @@ class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.household_list(user=self.request.user, search=search_from(self.request.query_params))
 
+    def get_serializer_class(self):
+        # The schema documents the full representation (drf-spectacular calls this with no real user).
+        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
+            return s.HouseholdSerializer
+        return s.HouseholdReducedSerializer
+
     @extend_schema(request=s.HouseholdCreateSerializer, responses={201: s.HouseholdSerializer})
     def create(self, request, *args, **kwargs):
         payload = s.HouseholdCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         household = services.household_create(user=request.user, **payload.validated_data)
         household = selectors.household_list(user=request.user).get(pk=household.pk)
-        return Response(s.HouseholdSerializer(household).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer_class()(household).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[OpenApiParameter("file", OpenApiTypes.STR, enum=["csv", "gpkg"])])
     @action(detail=False, methods=["get"])
     def export(self, request):
-        """Download the households you may see (with the search applied) as CSV or GeoPackage."""
+        """Download the households you may see (with the search applied) as CSV or GeoPackage. Without permission
+        to see personal data the CSV has the reduced columns and a GeoPackage (exact points) is refused."""
         kind = request.query_params.get("file", "csv")
+        personal = selectors.personal_data_allowed(request.user)
         queryset = self.get_queryset()
         if kind == "csv":
-            handle = exports.households_csv(queryset)
+            handle = exports.households_csv(queryset, personal=personal)
             return FileResponse(handle, as_attachment=True, filename="households.csv", content_type="text/csv")
         if kind == "gpkg":
+            if not personal:
+                raise PermissionDenied("A GeoPackage holds exact locations, which your role may not see; export CSV.")
             path = exports.households_gpkg(queryset)
             return temporary_file_response(
                 path, filename="households.gpkg", content_type="application/geopackage+sqlite3"
@@ -122,18 +132,25 @@ class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.individual_list(user=self.request.user, search=search_from(self.request.query_params))
 
+    def get_serializer_class(self):
+        # The schema documents the full representation (drf-spectacular calls this with no real user).
+        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
+            return s.IndividualSerializer
+        return s.IndividualReducedSerializer
+
     @extend_schema(request=s.IndividualCreateSerializer, responses={201: s.IndividualSerializer})
     def create(self, request, *args, **kwargs):
         payload = s.IndividualCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         person = services.individual_create(user=request.user, household_id=data.pop("household"), **data)
-        return Response(s.IndividualSerializer(person).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer_class()(person).data, status=status.HTTP_201_CREATED)
 
     @action(detail=False, methods=["get"])
     def export(self, request):
-        """Download the individuals you may see (with the search applied) as CSV."""
-        handle = exports.individuals_csv(self.get_queryset())
+        """Download the individuals you may see (with the search applied) as CSV (reduced columns without
+        permission to see personal data)."""
+        handle = exports.individuals_csv(self.get_queryset(), personal=selectors.personal_data_allowed(request.user))
         return FileResponse(handle, as_attachment=True, filename="individuals.csv", content_type="text/csv")
 
 
@@ -145,6 +162,11 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 
     def get_queryset(self):
         return selectors.change_request_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
+            return s.ChangeRequestSerializer
+        return s.ChangeRequestReducedSerializer
 
     @extend_schema(request=s.ChangeRequestCreateSerializer, responses={201: s.ChangeRequestSerializer})
     def create(self, request, *args, **kwargs):
@@ -158,7 +180,7 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
             individual_id=data.get("individual"),
             payload=data["payload"],
         )
-        return Response(s.ChangeRequestSerializer(change).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer_class()(change).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.ChangeRequestSerializer)
     @action(detail=True, methods=["post"])
@@ -166,7 +188,7 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         _require(request, "registry.change_changerequest")
         self.get_object()
         change = services.change_request_approve(user=request.user, request_id=int(pk))
-        return Response(s.ChangeRequestSerializer(change).data)
+        return Response(self.get_serializer_class()(change).data)
 
     @extend_schema(request=s.RejectSerializer, responses=s.ChangeRequestSerializer)
     @action(detail=True, methods=["post"])
@@ -176,7 +198,7 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         payload = s.RejectSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         change = services.change_request_reject(user=request.user, request_id=int(pk), **payload.validated_data)
-        return Response(s.ChangeRequestSerializer(change).data)
+        return Response(self.get_serializer_class()(change).data)
 
 
 class RegistryImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -321,9 +343,10 @@ class DuplicateCandidateViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class HouseholdTileView(APIView):
-    """Household points as a vector tile, only inside the user's areas, for roles that may see households."""
+    """Household points as a vector tile, only inside the user's areas, for roles that may see households and their
+    exact locations (personal data)."""
 
-    required_permissions = ["registry.view_household"]
+    required_permissions = ["registry.view_household", selectors.PERSONAL_DATA_PERMISSION]
     content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(responses={(200, MVT_CONTENT_TYPE): OpenApiTypes.BINARY})

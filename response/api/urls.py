@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from response.api import views
+from spmis.api.routers import Router
 
-router = DefaultRouter()
+router = Router()
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("hazard-classes", views.HazardClassViewSet, basename="hazard-class")
 router.register("hazard-zones", views.HazardZoneViewSet, basename="hazard-zone")

@@ -74,7 +74,7 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         areas = data.pop("area_codes", None)
-        incident = services.incident_update(incident=incident, areas=areas, **data)
+        incident = services.incident_update(incident=incident, user=request.user, areas=areas, **data)
         return Response(s.IncidentSerializer(incident).data)
 
     @extend_schema(request=s.IncidentFromCapSerializer, responses={201: s.IncidentSerializer})
@@ -436,7 +436,13 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
 
 
 class NeedsProfileViewSet(viewsets.ModelViewSet):
-    """Needs profiles: daily quantities per displaced person (e.g. Sphere minimum standards)."""
+    """Needs profiles: daily quantities per displaced person (e.g. Sphere minimum standards). They are national:
+    users bound to areas read them but may not change them."""
 
     queryset = NeedsProfile.objects.all()
     serializer_class = s.NeedsProfileSerializer
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS and not selectors.needs_profile_editable(user=request.user):
+            raise PermissionDenied("Needs profiles are national: only users without an area scope may change them.")

@@ -1,8 +1,9 @@
 """Default permission: authenticated, and holding the model permission that matches the HTTP method.
 
 Roles are Django groups (see spmis.core.roles); reading needs the model's `view` permission, unlike DRF's stock
-DjangoModelPermissions which lets any authenticated user read. Views without a model queryset need only
-authentication unless they declare `required_permissions`.
+DjangoModelPermissions which lets any authenticated user read. A view without a model queryset must declare
+`required_permissions` (an empty list means "any signed-in user", and says so on purpose); a view that declares
+neither is refused, so a new endpoint cannot be open by omission.
 """
 
 from rest_framework.permissions import DjangoModelPermissions
@@ -27,5 +28,5 @@ class RolePermission(DjangoModelPermissions):
         if required is not None:
             return user.has_perms(required)
         if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
-            return True
+            return False
         return super().has_permission(request, view)

@@ -2,10 +2,11 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+
+from spmis.api.auth_views import TokenView
 
 urlpatterns = [
-    path("v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/geo/", include("geo.api.urls")),
     path("v1/registry/", include("registry.api.urls")),
     path("v1/layers/", include("layers.api.urls")),

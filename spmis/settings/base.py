@@ -121,9 +121,11 @@ LOGOUT_REDIRECT_URL = "/login/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "spmis.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Only sign-in is throttled (spmis.api.throttling); the rest of the API needs a valid token or session first.
+    "DEFAULT_THROTTLE_RATES": {"login": env_str("SPMIS_LOGIN_RATE", "10/min")},
     "DEFAULT_PERMISSION_CLASSES": ["spmis.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "spmis.api.pagination.DefaultPagination",
     "PAGE_SIZE": 100,
@@ -191,6 +193,8 @@ SPMIS = {
     "JOB_TRANSIENT_RETRIES": env_int("SPMIS_JOB_TRANSIENT_RETRIES", 3),
     # How long the pages poll a job before saying it is taking too long.
     "JOB_POLL_DEADLINE_S": env_int("SPMIS_JOB_POLL_DEADLINE_S", 1800),
+    # API tokens older than this are refused (401); POST /api/v1/auth/token/ issues a new one.
+    "TOKEN_TTL_HOURS": env_int("SPMIS_TOKEN_TTL_HOURS", 24 * 7),
 }
 
 LOGGING = {

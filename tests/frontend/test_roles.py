@@ -10,8 +10,8 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.test import TestCase
 
-from geo.roles import ROLES
 from layers.models import VectorLayer
+from spmis.core.roles import ROLES
 from tests.factories import HouseholdFactory, UserFactory
 from tests.frontend.test_pages import browser_for
 from tests.response.factories import HazardZoneFactory, IncidentFactory

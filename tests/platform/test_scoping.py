@@ -63,3 +63,26 @@ def test_role_without_permission_is_refused(client_for, warehouses):
     client = client_for(roles=["emergency_coordinator"])
     assert client.get("/api/v1/distribution/warehouses/").status_code == 200
     assert client.post("/api/v1/distribution/warehouses/", feature("X", 90.5, 23.5), format="json").status_code == 403
+
+
+def test_a_scope_without_areas_sees_nothing(client_for, two_districts, warehouses):
+    from geo.models import AreaScope
+    from response.models import Incident
+    from tests.factories import HouseholdFactory, UserFactory
+
+    HouseholdFactory(location=Point(90.5, 23.5, srid=4326))
+    Incident.objects.create(name="Flood", hazard_type="flood", started_on="2026-07-01").areas.set(two_districts[1:])
+    user = UserFactory(roles=["emergency_coordinator", "logistics_officer"])
+    AreaScope.objects.create(user=user)  # its areas were all removed
+    client = client_for(user)
+    assert client.get("/api/v1/distribution/warehouses/").json()["count"] == 0
+    assert client.get("/api/v1/registry/households/").json()["count"] == 0
+    assert client.get("/api/v1/geo/areas/").json()["features"] == []
+    assert client.get("/api/v1/response/incidents/").json()["count"] == 0
+    assert client.post("/api/v1/distribution/warehouses/", feature("W9", 90.3, 23.3), format="json").status_code == 403
+
+    national = client_for(roles=["emergency_coordinator"])  # no scope row at all
+    assert national.get("/api/v1/response/incidents/").json()["count"] == 1
+    root = UserFactory(username="root-with-empty-scope", is_superuser=True)
+    AreaScope.objects.create(user=root)
+    assert client_for(root).get("/api/v1/distribution/warehouses/").json()["count"] == 2

@@ -69,13 +69,16 @@ let householdLayers = null;
 const DENSITY_RAMP = ["#eef2ff", "#c7d2fe", "#818cf8", "#4f46e5", "#312e81"];
 let densityLegend = null;
 if (cfg.can.households) {
-  households = L.vectorGrid.protobuf("/api/v1/registry/households/tiles/{z}/{x}/{y}.mvt", {
-    ...tileOptions,
-    minZoom: POINTS_ZOOM,
-    pane: "points",
-    vectorTileLayerStyles: { households: householdStyle },
-  });
-  householdLayers = L.layerGroup([households]);
+  // Points are exact locations (personal data): roles without that permission keep the district shading only.
+  if (cfg.can.householdPoints) {
+    households = L.vectorGrid.protobuf("/api/v1/registry/households/tiles/{z}/{x}/{y}.mvt", {
+      ...tileOptions,
+      minZoom: POINTS_ZOOM,
+      pane: "points",
+      vectorTileLayerStyles: { households: householdStyle },
+    });
+  }
+  householdLayers = L.layerGroup(households ? [households] : []);
 }
 const densityLoaded = !cfg.can.households
   ? Promise.resolve()

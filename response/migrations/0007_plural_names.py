@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('response', '0005_zone_pieces'),
+        ('response', '0006_job_heartbeat'),
     ]
 
     operations = [

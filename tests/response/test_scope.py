@@ -1,0 +1,75 @@
+"""Incidents and their analyses within a coordinator's areas: new incidents are linked to the areas, links outside
+them cannot be made or removed, and the list of unusable facilities stays inside them."""
+
+import pytest
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.test import Client
+from rest_framework.test import APIClient
+
+from response.models import Incident
+from tests.factories import UserFactory, WarehouseFactory
+from tests.response.factories import HazardZoneFactory, IncidentFactory
+from tests.response.test_api import BASE, start_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def west_coordinator(client_for, two_districts):
+    return client_for(
+        UserFactory(username="west.coordinator", roles=["emergency_coordinator"], areas=[two_districts[1]])
+    )
+
+
+def test_a_scoped_coordinators_new_incident_is_linked_to_their_areas_and_opens_on_the_map(west_coordinator):
+    response = west_coordinator.post(
+        f"{BASE}/incidents/", {"name": "Flash flood", "hazard_type": "flood", "started_on": "2026-07-01"}
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["area_codes"] == ["C-W"]
+    page = Client()
+    page.force_login(west_coordinator.user)
+    assert page.get(f"/map/?incident={response.json()['id']}").status_code == 200
+    assert west_coordinator.get(f"{BASE}/incidents/{response.json()['id']}/").status_code == 200
+
+
+def test_a_scoped_coordinator_cannot_create_an_incident_for_another_district(west_coordinator):
+    response = west_coordinator.post(
+        f"{BASE}/incidents/",
+        {"name": "Elsewhere", "hazard_type": "flood", "started_on": "2026-07-01", "area_codes": ["C-E"]},
+    )
+    assert response.status_code == 400
+    assert "C-E" in response.json()["area_codes"][0]
+    assert not Incident.objects.filter(name="Elsewhere").exists()
+
+
+def test_a_scoped_coordinator_cannot_unlink_or_link_areas_outside_their_scope(west_coordinator, two_districts):
+    _, west, east = two_districts
+    shared = IncidentFactory()
+    shared.areas.set([west, east])
+    url = f"{BASE}/incidents/{shared.pk}/"
+    removed = west_coordinator.patch(url, {"area_codes": ["C-W"]})
+    assert removed.status_code == 400 and "C-E" in removed.json()["area_codes"][0]
+    assert sorted(shared.areas.values_list("code", flat=True)) == ["C-E", "C-W"]
+    added = west_coordinator.patch(url, {"area_codes": ["C-W", "C-E", "C"]})
+    assert added.status_code == 400 and added.json()["area_codes"][0].endswith(": C.")
+    kept = west_coordinator.patch(url, {"area_codes": ["C-E", "C-W"], "name": "Renamed"})
+    assert kept.status_code == 200, kept.content
+    assert Incident.objects.get(pk=shared.pk).name == "Renamed"
+    national = APIClient()
+    national.force_authenticate(UserFactory(roles=["emergency_coordinator"]))
+    assert national.patch(url, {"area_codes": ["C-W"]}).status_code == 200
+
+
+def test_the_facility_list_of_a_run_stays_inside_the_users_areas(client_for, west_coordinator, two_districts):
+    WarehouseFactory(code="WEST", location=Point(90.5, 23.5, srid=4326))
+    WarehouseFactory(code="EAST", location=Point(91.5, 23.5, srid=4326))
+    incident = IncidentFactory()
+    incident.areas.set(two_districts[1:])
+    HazardZoneFactory(incident=incident, geom=MultiPolygon(Polygon.from_bbox((90.1, 23.1, 91.9, 23.9)), srid=4326))
+    national = client_for(roles=["emergency_coordinator"])
+    run = start_run(national, incident.pk)
+    codes = [f["code"] for f in national.get(f"{BASE}/exposure-runs/{run.pk}/facilities/").json()]
+    assert sorted(codes) == ["EAST", "WEST"]
+    scoped = west_coordinator.get(f"{BASE}/exposure-runs/{run.pk}/facilities/")
+    assert [f["code"] for f in scoped.json()] == ["WEST"]
