@@ -1,5 +1,7 @@
 """Serializer building blocks shared by every app."""
 
+import json
+
 from rest_framework import serializers
 
 # The fields of every job row (geo.models.Job), for the serializers that return jobs to poll.
@@ -22,6 +24,8 @@ class StrictFieldsMixin:
     must not look like success). For GeoJSON Features, unknown keys inside `properties` are rejected too."""
 
     def to_internal_value(self, data):
+        if hasattr(data, "keys") and "properties" in data:
+            data = {**_single_values(data), "properties": _properties_object(data["properties"])}
         if isinstance(data, dict) and "geometry" in data and "properties" not in data:
             # A partial update that only moves a feature: let the GeoJSON serializer map geometry to its field.
             data = {**data, "properties": {}}
@@ -33,3 +37,23 @@ class StrictFieldsMixin:
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)
+
+
+def _single_values(data) -> dict:
+    """A plain dict of a form's parts (one value each), or the JSON object itself."""
+    return data.dict() if hasattr(data, "dict") else dict(data)
+
+
+def _properties_object(value) -> dict:
+    """A Feature's `properties`: an object, or (in a multipart or form request, where every part is text) the JSON
+    text of one."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise serializers.ValidationError({"properties": ["Expected a JSON object of field values."]}) from None
+    if not isinstance(value, dict):
+        raise serializers.ValidationError(
+            {"properties": [f"Expected a JSON object of field values, got {type(value).__name__}."]}
+        )
+    return value
