@@ -25,6 +25,7 @@ from layers.api.serializers import (
     VectorLayerUpdateSerializer,
 )
 from layers.models import CapAlert, LayerImport, RasterLayer, VectorLayer
+from spmis.api.parsers import JSONObjectParser
 
 TILE_CACHE_SECONDS = 60
 
@@ -174,7 +175,7 @@ class LayerImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
 
     queryset = LayerImport.objects.none()
     serializer_class = LayerImportSerializer
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, JSONObjectParser]
 
     def get_queryset(self):
         return selectors.layer_import_list(user=self.request.user)

@@ -1,0 +1,35 @@
+"""Request bodies and query parameters that no endpoint can use are refused with a 400, never a 500."""
+
+import json
+
+import pytest
+
+from tests.factories import WarehouseFactory
+from tests.registry.factories import IdTypeFactory
+from tests.response.factories import IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def detail_urls():
+    return {
+        "warehouse": lambda: f"/api/v1/distribution/warehouses/{WarehouseFactory().pk}/",
+        "incident": lambda: f"/api/v1/response/incidents/{IncidentFactory().pk}/",
+        "id-type": lambda: f"/api/v1/registry/id-types/{IdTypeFactory().pk}/",
+    }
+
+
+@pytest.mark.parametrize("body", ["5", "[1, 2]", '"text"', "null", "true"])
+@pytest.mark.parametrize("target", sorted(detail_urls()))
+def test_json_body_that_is_not_an_object_is_a_400(admin_user_client, target, body):
+    url = detail_urls()[target]()
+    response = admin_user_client.patch(url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "JSON object" in json.dumps(response.json()["non_field_errors"])
+
+
+@pytest.mark.parametrize("body", ["5", "[]"])
+def test_json_create_body_that_is_not_an_object_is_a_400(admin_user_client, body):
+    response = admin_user_client.post("/api/v1/registry/households/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()
