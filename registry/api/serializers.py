@@ -14,7 +14,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
-from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, JSONObjectField, StrictFieldsMixin
 
 INDIVIDUAL_FIELDS = [
     "id",
@@ -197,12 +197,14 @@ class RegistryImportSerializer(serializers.ModelSerializer):
 class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField()
     source = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    mapping = serializers.JSONField(required=False, default=None)
+    mapping = JSONObjectField(required=False, allow_null=True, default=None, text_values=True)
     phone_region = serializers.CharField(required=False, default="BD")
     sheet = serializers.CharField(required=False, allow_null=True, default=None)
 
 
 class ImportMappingSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    columns = JSONObjectField(text_values=True, help_text="{target field: column name in the file}")
+
     class Meta:
         model = ImportMapping
         fields = ["id", "source", "columns", "updated_at"]
@@ -226,6 +228,7 @@ class CustomFilterSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         model = CustomFilter
         fields = ["id", "name", "applies_to", "conditions", "created_by", "created_at"]
         read_only_fields = ["id", "created_by", "created_at"]
+        extra_kwargs = {"conditions": {"required": True}}
 
 
 class DuplicateCandidateSerializer(serializers.ModelSerializer):

@@ -2,6 +2,7 @@
 
 import json
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # The fields of every job row (geo.models.Job), for the serializers that return jobs to poll.
@@ -17,6 +18,32 @@ JOB_FIELDS = [
     "started_at",
     "finished_at",
 ]
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object: given as JSON, or as the JSON text of one in a multipart or form request (where every part
+    is text). Anything else (null unless allowed, a number, a list, text that is not an object) is a 400 on the
+    field. With `text_values`, every value must be text too (column names, for example)."""
+
+    def __init__(self, *, text_values: bool = False, **kwargs):
+        self.text_values = text_values
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str | bytes):
+            try:
+                data = json.loads(data)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise serializers.ValidationError("Expected a JSON object.") from None
+        if not isinstance(data, dict):
+            kind = "null" if data is None else type(data).__name__
+            raise serializers.ValidationError(f"Expected a JSON object, got {kind}.")
+        if self.text_values:
+            wrong = sorted(str(key) for key, value in data.items() if not isinstance(value, str))
+            if wrong:
+                raise serializers.ValidationError(f"Expected text for: {', '.join(wrong)}.")
+        return data
 
 
 class StrictFieldsMixin:
