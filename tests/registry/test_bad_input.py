@@ -52,3 +52,11 @@ def test_registry_import_mapping_must_be_an_object(admin_user_client, mapping):
     )
     assert response.status_code == 400, response.content
     assert "mapping" in response.json()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/registry/households/", "/api/v1/registry/individuals/"])
+@pytest.mark.parametrize("param", ["q", "document", "area", "phone", "filter"])
+def test_nul_byte_in_a_search_parameter_is_a_400_naming_it(admin_user_client, url, param):
+    response = admin_user_client.get(url, {param: "ab\x00c"})
+    assert response.status_code == 400, response.content
+    assert "NUL" in json.dumps(response.json()[param])
