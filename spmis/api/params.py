@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+# Far beyond any table here, far below PostgreSQL's bigint: a larger offset or id cannot match a row and would
+# otherwise overflow in the database.
+MAX_INT = 10**12
 NUL = "\x00"
 NUL_MESSAGE = "Contains a NUL character (0x00), which no field can hold."
 
@@ -33,3 +37,23 @@ class RefuseNulMiddleware:
         if errors:
             return JsonResponse(errors, status=400)
         return self.get_response(request)
+
+
+def parse_int(
+    raw: str | None, *, field: str, default: int, minimum: int = 0, maximum: int = MAX_INT, cap: int | None = None
+) -> int:
+    """A whole-number query parameter: `default` when absent, a 400 naming `field` when it is not a whole number
+    or lies outside minimum…maximum; values above `cap` (a page-size limit, say) are lowered to it."""
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({field: "Must be a whole number."}) from None
+    if value < minimum:
+        raise ValidationError({field: f"Must be at least {minimum}."})
+    if cap is not None and value > cap:
+        return cap
+    if value > maximum:
+        raise ValidationError({field: f"Must be at most {maximum}."})
+    return value
