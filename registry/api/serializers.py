@@ -46,12 +46,15 @@ class IndividualSerializer(serializers.ModelSerializer):
     phones = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
     households = serializers.SerializerMethodField()
-    name_score = serializers.FloatField(read_only=True, required=False)
+    name_score = serializers.SerializerMethodField(help_text="Name similarity 0–1 when searching by name (q)")
 
     class Meta:
         model = Individual
         fields = [*INDIVIDUAL_FIELDS, "phones", "documents", "households", "name_score"]
         read_only_fields = fields
+
+    def get_name_score(self, person) -> float | None:
+        return getattr(person, "name_score", None)
 
     def get_phones(self, person) -> list[str]:
         return [p.number for p in person.phones.all()]
@@ -81,7 +84,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class HouseholdSerializer(GeoFeatureModelSerializer):
     size = serializers.IntegerField(read_only=True)
-    area_code = serializers.CharField(source="area.code", read_only=True, default=None)
+    area_code = serializers.CharField(source="area.code", read_only=True, allow_null=True, default=None)
     members = serializers.SerializerMethodField()
 
     class Meta:

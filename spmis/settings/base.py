@@ -150,6 +150,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The GeoJSON schema extension expects the read-only id in every component, so request and response share one.
     "COMPONENT_SPLIT_REQUEST": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "spmis.api.schema.document_errors"],
 }
 
 LEAFLET_CONFIG = {
