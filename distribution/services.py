@@ -39,7 +39,9 @@ def warehouse_update(*, user, warehouse: Warehouse, **changes) -> Warehouse:
 
 
 @transaction.atomic
-def distribution_point_create(*, user, code: str, name: str, kind: str, location: Point) -> DistributionPoint:
+def distribution_point_create(
+    *, user, code: str, name: str, location: Point, kind: str = DistributionPoint.Kind.OTHER
+) -> DistributionPoint:
     point = DistributionPoint.objects.create(code=code, name=name, kind=kind, location=location)
     _ensure_in_scope(point, user)
     return point

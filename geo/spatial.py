@@ -103,7 +103,15 @@ def geometry_from_client(value, *, field: str = "geometry", allowed: tuple[str, 
         raise ValidationError({field: "Expected a GeoJSON geometry object with a 'type'."})
     crs = value.get("crs")
     if crs is not None:
-        name = str((crs.get("properties") or {}).get("name", "")) if isinstance(crs, dict) else ""
+        properties = crs.get("properties") if isinstance(crs, dict) else None
+        if not isinstance(properties, dict):
+            raise ValidationError(
+                {
+                    field: 'The "crs" member must be an object like '
+                    '{"type": "name", "properties": {"name": "EPSG:4326"}}.'
+                }
+            )
+        name = str(properties.get("name", ""))
         if not name.upper().endswith(("4326", "CRS84")):
             raise ValidationError({field: f"Coordinates must be in EPSG:4326 (WGS 84 lon/lat); got CRS {name!r}."})
         value = {k: v for k, v in value.items() if k != "crs"}
@@ -111,6 +119,12 @@ def geometry_from_client(value, *, field: str = "geometry", allowed: tuple[str, 
         geometry = GEOSGeometry(json.dumps(value), srid=WGS84)
     except (GEOSException, GDALException, ValueError, TypeError) as error:
         raise ValidationError({field: f"Malformed GeoJSON geometry ({error})."}) from None
+    if geometry.hasz:
+        # Every geometry column is 2D; silently dropping a third value could hide a swapped or projected
+        # coordinate, so the client is asked to send plain positions.
+        raise ValidationError(
+            {field: "Give longitude and latitude only: these coordinates have a third (elevation) value."}
+        )
     if allowed and geometry.geom_type not in allowed:
         raise ValidationError({field: f"Expected {' or '.join(allowed)}, got {geometry.geom_type}."})
     if geometry.empty:

@@ -25,7 +25,7 @@ class PointField(serializers.Field):
 
 class WarehouseSerializer(StrictFieldsMixin, GeoFeatureModelSerializer):
     location = PointField()
-    area_code = serializers.CharField(source="area.code", read_only=True, default=None)
+    area_code = serializers.CharField(source="area.code", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Warehouse
@@ -36,7 +36,7 @@ class WarehouseSerializer(StrictFieldsMixin, GeoFeatureModelSerializer):
 
 class DistributionPointSerializer(StrictFieldsMixin, GeoFeatureModelSerializer):
     location = PointField()
-    area_code = serializers.CharField(source="area.code", read_only=True, default=None)
+    area_code = serializers.CharField(source="area.code", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = DistributionPoint

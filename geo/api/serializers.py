@@ -8,7 +8,7 @@ from spmis.api.serializers import JOB_FIELDS
 
 
 class AreaSerializer(GeoFeatureModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", read_only=True, default=None)
+    parent_code = serializers.CharField(source="parent.code", read_only=True, allow_null=True, default=None)
     # The geometry served is the (optionally simplified) annotation made by geo.selectors.area_list.
     geom = GeometryField(source="geometry", read_only=True)
 

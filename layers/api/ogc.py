@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from geo.api.views import parse_bbox
 from layers import selectors
 from layers.api.views import AnyAcceptNegotiation
+from spmis.api.params import parse_int
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [
@@ -110,31 +111,19 @@ class CollectionView(OgcView):
         return _json(_collection(request, self.get_layer(request, collection_id)))
 
 
-def _int_param(raw, *, field: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({field: "Must be a whole number."}) from None
-    if value < minimum:
-        raise ValidationError({field: f"Must be at least {minimum}."})
-    return min(value, maximum) if maximum else value
-
-
 class ItemsView(OgcView):
     @extend_schema(exclude=True)
     def get(self, request, collection_id):
         layer = self.get_layer(request, collection_id)
         params = request.query_params
-        limit = _int_param(
+        limit = parse_int(
             params.get("limit"),
             field="limit",
             default=DEFAULT_LIMIT,
             minimum=1,
-            maximum=settings.SPMIS["API_MAX_PAGE_SIZE"],
+            cap=settings.SPMIS["API_MAX_PAGE_SIZE"],
         )
-        offset = _int_param(params.get("offset"), field="offset", default=0, minimum=0)
+        offset = parse_int(params.get("offset"), field="offset", default=0)
         bbox_crs = params.get("bbox-crs")
         if bbox_crs and bbox_crs != CRS84:
             raise ValidationError({"bbox-crs": f"Only {CRS84} is supported."})

@@ -5,7 +5,7 @@ from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
 
 
 class VectorLayerSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, allow_null=True, default=None)
     cap_alert = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
@@ -51,7 +51,7 @@ class VectorLayerUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class RasterLayerSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, default=None)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = RasterLayer

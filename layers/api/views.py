@@ -22,6 +22,7 @@ from layers.api.serializers import (
     VectorLayerUpdateSerializer,
 )
 from layers.models import CapAlert, LayerImport, RasterLayer, VectorLayer
+from spmis.api.parsers import JSONObjectParser
 from spmis.api.uploads import LimitedUploadMixin
 
 
@@ -128,7 +129,7 @@ class LayerImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewsets.R
 
     queryset = LayerImport.objects.none()
     serializer_class = LayerImportSerializer
-    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, JSONObjectParser]
     upload_limit_settings = ("LAYER_VECTOR_MAX_BYTES", "LAYER_RASTER_MAX_BYTES")
 
     def get_queryset(self):

@@ -14,7 +14,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
-from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, JSONObjectField, StrictFieldsMixin
 
 INDIVIDUAL_FIELDS = [
     "id",
@@ -46,12 +46,15 @@ class IndividualSerializer(serializers.ModelSerializer):
     phones = serializers.SerializerMethodField()
     documents = serializers.SerializerMethodField()
     households = serializers.SerializerMethodField()
-    name_score = serializers.FloatField(read_only=True, required=False)
+    name_score = serializers.SerializerMethodField(help_text="Name similarity 0–1 when searching by name (q)")
 
     class Meta:
         model = Individual
         fields = [*INDIVIDUAL_FIELDS, "phones", "documents", "households", "name_score"]
         read_only_fields = fields
+
+    def get_name_score(self, person) -> float | None:
+        return getattr(person, "name_score", None)
 
     def get_phones(self, person) -> list[str]:
         return [p.number for p in person.phones.all()]
@@ -81,7 +84,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class HouseholdSerializer(GeoFeatureModelSerializer):
     size = serializers.IntegerField(read_only=True)
-    area_code = serializers.CharField(source="area.code", read_only=True, default=None)
+    area_code = serializers.CharField(source="area.code", read_only=True, allow_null=True, default=None)
     members = serializers.SerializerMethodField()
 
     class Meta:
@@ -235,12 +238,14 @@ class RegistryImportSerializer(serializers.ModelSerializer):
 class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField()
     source = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    mapping = serializers.JSONField(required=False, default=None)
+    mapping = JSONObjectField(required=False, allow_null=True, default=None, text_values=True)
     phone_region = serializers.CharField(required=False, default="BD")
     sheet = serializers.CharField(required=False, allow_null=True, default=None)
 
 
 class ImportMappingSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    columns = JSONObjectField(text_values=True, help_text="{target field: column name in the file}")
+
     class Meta:
         model = ImportMapping
         fields = ["id", "source", "columns", "updated_at"]
@@ -264,6 +269,7 @@ class CustomFilterSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         model = CustomFilter
         fields = ["id", "name", "applies_to", "conditions", "created_by", "created_at"]
         read_only_fields = ["id", "created_by", "created_at"]
+        extra_kwargs = {"conditions": {"required": True}}
 
 
 class DuplicateCandidateSerializer(serializers.ModelSerializer):

@@ -192,7 +192,7 @@ class ExposureRunCreateSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class ExposureResultSerializer(serializers.ModelSerializer):
     hazard_class = serializers.CharField(source="hazard_class.key", read_only=True)
-    area_code = serializers.CharField(source="area.code", read_only=True, default=None)
+    area_code = serializers.CharField(source="area.code", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = ExposureResult

@@ -95,7 +95,13 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         return Response(s.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.HazardClassTableSerializer, responses={200: s.HazardClassSerializer(many=True)})
-    @action(detail=True, methods=["get", "put"], url_path="classes", permission_classes=[ClassTablePermission])
+    @action(
+        detail=True,
+        methods=["get", "put"],
+        url_path="classes",
+        permission_classes=[ClassTablePermission],
+        pagination_class=None,
+    )
     def classes(self, request, pk=None):
         """The incident's class table (its own, or the defaults for its hazard type); PUT replaces its own."""
         incident = self.get_object()

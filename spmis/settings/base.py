@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "spmis.api.params.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -127,6 +128,11 @@ REST_FRAMEWORK = {
     # Only sign-in is throttled (spmis.api.throttling); the rest of the API needs a valid token or session first.
     "DEFAULT_THROTTLE_RATES": {"login": env_str("SPMIS_LOGIN_RATE", "10/min")},
     "DEFAULT_PERMISSION_CLASSES": ["spmis.api.permissions.RolePermission"],
+    "DEFAULT_PARSER_CLASSES": [
+        "spmis.api.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "spmis.api.pagination.DefaultPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -147,6 +153,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The GeoJSON schema extension expects the read-only id in every component, so request and response share one.
     "COMPONENT_SPLIT_REQUEST": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "spmis.api.schema.document_errors"],
 }
 
 LEAFLET_CONFIG = {

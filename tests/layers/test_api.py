@@ -254,3 +254,26 @@ def test_browser_session_upload_passes_csrf_and_streams(
     refused.force_login(UserFactory(roles=["gis_analyst"]))
     with open(path, "rb") as handle:
         assert refused.post("/api/v1/layers/layer-imports/", {"file": handle, "kind": "vector"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"offset": "99999999999999999999"}, "offset"),
+        ({"offset": "-1"}, "offset"),
+        ({"limit": "1e3"}, "limit"),
+        ({"limit": "99999999999999999999"}, None),  # capped at the page-size limit, not refused
+    ],
+)
+def test_ogc_items_paging_parameters_out_of_range(analyst, vector_layer, params, field):
+    response = analyst.get(f"/api/v1/layers/ogc/collections/{vector_layer.pk}/items", params)
+    if field is None:
+        assert response.status_code == 200, response.content
+        return
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+def test_ogc_item_with_an_id_beyond_any_row_is_not_found(analyst, vector_layer):
+    response = analyst.get(f"/api/v1/layers/ogc/collections/{vector_layer.pk}/items/99999999999999999999")
+    assert response.status_code == 404
