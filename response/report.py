@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from response.models import ExposureRun
 from response.selectors import exposed_facility_list, exposure_aggregates, exposure_needs, needs_profile_get
+from spmis.country import country
 
 
 def zones_geojson(run: ExposureRun, *, tolerance: float = 0.0005) -> dict:
@@ -39,7 +40,9 @@ def situation_map_html(run: ExposureRun) -> dict[str, str]:
     import folium
 
     collection = zones_geojson(run)
-    fmap = folium.Map(location=[23.7, 90.4], zoom_start=7, tiles=None, control_scale=True)
+    # The configured country's centre until the zones' extent is known (a run without zones keeps it).
+    home = country()
+    fmap = folium.Map(location=list(home.center), zoom_start=home.zoom, tiles=None, control_scale=True)
     # Only Leaflet is needed (GeoJSON layers, no markers or Bootstrap): local copies, no CDN.
     fmap.default_js = [("leaflet", static("leaflet/leaflet.js"))]
     fmap.default_css = [("leaflet_css", static("leaflet/leaflet.css"))]
@@ -70,7 +73,10 @@ def situation_map_html(run: ExposureRun) -> dict[str, str]:
     return {"head": root.header.render(), "body": root.html.render(), "script": root.script.render()}
 
 
-def situation_report_html(*, run: ExposureRun, user, level: int = 2, k: int | None = None) -> str:
+def situation_report_html(*, run: ExposureRun, user, level: int | None = None, k: int | None = None) -> str:
+    """The report broken down by `level` (the configured chart level unless given)."""
+    if level is None:
+        level = country().chart_level
     incident = run.incident
     cells = exposure_aggregates(run=run, user=user, level=level, k=k)
     classes: dict[str, dict] = {}

@@ -15,6 +15,7 @@ from registry.models import (
     RegistryImport,
 )
 from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
+from spmis.country import country
 
 INDIVIDUAL_FIELDS = [
     "id",
@@ -198,7 +199,7 @@ class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField()
     source = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     mapping = serializers.JSONField(required=False, default=None)
-    phone_region = serializers.CharField(required=False, default="BD")
+    phone_region = serializers.CharField(required=False, default=lambda: country().phone_region)
     sheet = serializers.CharField(required=False, allow_null=True, default=None)
 
 
