@@ -164,7 +164,7 @@ def test_area_factory_square_helper_is_valid():
 
 
 def test_area_search_by_name_or_pcode_within_scope_with_bounding_boxes(client_for, two_districts):
-    country, west, east = two_districts
+    _, west, east = two_districts
     AreaFactory(code="C-W-01", name="Westbury", parent=west, geom=square(90.2, 23.2, 0.3))
     national = client_for(roles=["emergency_coordinator"])
 
@@ -190,7 +190,13 @@ def test_area_search_by_name_or_pcode_within_scope_with_bounding_boxes(client_fo
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({}, "q"), ({"q": " x "}, "q"), ({"q": "ab\x00c"}, "q"), ({"q": "a" * 101}, "q"), ({"q": "ab", "limit": 0}, "limit")],
+    [
+        ({}, "q"),
+        ({"q": " x "}, "q"),
+        ({"q": "ab\x00c"}, "q"),
+        ({"q": "a" * 101}, "q"),
+        ({"q": "ab", "limit": 0}, "limit"),
+    ],
 )
 def test_area_search_refuses_bad_input_in_plain_words(client_for, params, field):
     response = client_for(roles=["emergency_coordinator"]).get("/api/v1/geo/areas/search/", params)

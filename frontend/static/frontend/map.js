@@ -15,6 +15,10 @@ const $ = (id) => document.getElementById(id);
 // stored level-0 areas, which one bad import can move to the Arctic).
 const map = L.map("map", { preferCanvas: true, zoomSnap: 0.5, minZoom: 3, maxZoom: 18 }).fitBounds(cfg.bounds || country.bounds);
 if (country.attribution) map.attributionControl.addAttribution(country.attribution);
+// The view on the page (west,south,east,north), for people's tools and the browser tests.
+const showView = () => (document.body.dataset.mapView = map.getBounds().toBBoxString());
+map.on("moveend", showView);
+showView();
 const CHART_LEVEL = country.chartLevel; // areas that shadings and per-area tables break down by
 // Drawing order, bottom to top: admin areas, shadings (overlay pane), uploaded layers, household points, zones.
 for (const [pane, z] of [["areas", 350], ["uploaded", 420], ["points", 440], ["zones", 460]]) map.createPane(pane).style.zIndex = z;
