@@ -20,20 +20,16 @@ SYLLABLES_B = "him mal san rin jan hid min zul bul dul lam tan yan mon kir sul r
 
 def generate(cursor, individuals: int, duplicates: int) -> None:
     """Households and people written set-based in SQL (the generator is not what is measured)."""
-    from geo.demo import district_code, district_headquarters
-    from geo.models import Area
+    from geo.demo import district_headquarters
 
-    codes = {a.code: a.id for a in Area.objects.filter(level=2)}
-    centres = [
-        (codes[district_code(d["division"], d["name"])], d["lon"], d["lat"])
-        for d in district_headquarters()
-        if district_code(d["division"], d["name"]) in codes
-    ]
+    centres = [(d["lon"], d["lat"]) for d in district_headquarters()]
     cursor.execute("CREATE TEMP TABLE bench_centre (n int, area_id bigint, lon float8, lat float8)")
     cursor.executemany(
-        "INSERT INTO bench_centre VALUES (%s, %s, %s, %s)",
-        [(i, area, lon, lat) for i, (area, lon, lat) in enumerate(centres)],
+        "INSERT INTO bench_centre VALUES (%s, NULL, %s, %s)", [(i, lon, lat) for i, (lon, lat) in enumerate(centres)]
     )
+    # Each headquarters' area is the lowest one holding it (an upazila), found the way the triggers find it.
+    cursor.execute("UPDATE bench_centre SET area_id = geo_lowest_area(ST_SetSRID(ST_MakePoint(lon, lat), 4326))")
+    cursor.execute("DELETE FROM bench_centre WHERE area_id IS NULL")
     households = individuals // 4
     cursor.execute(
         """

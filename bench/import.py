@@ -169,7 +169,7 @@ def main() -> None:
             f"updated in {time.perf_counter() - start:.1f} s"
         )
         located = Household.objects.filter(area__isnull=False).count() / max(1, Household.objects.count())
-        print(f"Households assigned to a district: {located:.1%}; individuals now {Individual.objects.count():,}")
+        print(f"Households assigned to an area: {located:.1%}; individuals now {Individual.objects.count():,}")
         print(f"Peak RSS {peak_rss_mb():.0f} MB (before the big import {rss_before:.0f} MB)")
         result_line(
             "import",

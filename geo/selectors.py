@@ -65,8 +65,11 @@ def area_list(
     parent_code: str | None = None,
     simplify: float | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    q: str | None = None,
 ) -> QuerySet[Area]:
     queryset = scope_queryset(Area.objects.select_related("parent"), user, area_field="")
+    if q:
+        queryset = queryset.filter(area_text_q(q))
     if level is not None:
         queryset = queryset.filter(level=level)
     if parent_code:
@@ -83,6 +86,50 @@ def area_list(
     else:
         queryset = queryset.annotate(geometry=Transform("geom", 4326))
     return queryset.defer("geom")
+
+
+def area_text_q(q: str) -> Q:
+    """Areas whose name contains `q` or whose code (P-code) starts with it, ignoring case."""
+    return Q(name__icontains=q) | Q(code__istartswith=q)
+
+
+def area_search(*, user, q: str, limit: int = 10) -> list[dict]:
+    """Areas matching `q` (name or code) within the user's scope, best first: an exact code, then a name that
+    starts with `q`, then higher levels before lower ones. Each comes with its bounding box, not its outline, so
+    that a search box can answer with a few hundred bytes and the map can fit the area."""
+    from django.contrib.gis.db.models.functions import Envelope
+    from django.db.models import Case, IntegerField, When
+
+    queryset = (
+        scope_queryset(Area.objects.all(), user, area_field="")
+        .filter(area_text_q(q))
+        .annotate(
+            rank=Case(
+                When(code__iexact=q, then=Value(0)),
+                When(name__istartswith=q, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+            box=Envelope("geom"),
+        )
+        .select_related("parent")
+        .order_by("rank", "level", "name", "code")
+        .only("id", "code", "name", "level", "parent__name", "parent__code")[:limit]
+    )
+    results = []
+    for area in queryset:
+        west, south, east, north = area.box.extent
+        results.append(
+            {
+                "id": area.id,
+                "code": area.code,
+                "name": area.name,
+                "level": area.level,
+                "parent_name": area.parent.name if area.parent else None,
+                "bbox": [west, south, east, north],
+            }
+        )
+    return results
 
 
 def area_import_list(*, user) -> QuerySet[AreaImport]:

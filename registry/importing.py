@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from geo.spatial import lowest_area_sql
 from registry.geojson import feature_collection
 from registry.models import CustomField, Membership
+from spmis.country import country
 
 Progress = Callable[[int, str], None]
 
@@ -72,7 +73,8 @@ class ImportOptions:
     source: str = ""
     mapping: dict[str, str] = field(default_factory=dict)
     file_format: str | None = None
-    phone_region: str = "BD"
+    # Numbers without a country code are read for this region; the configured country's by default.
+    phone_region: str = field(default_factory=lambda: country().phone_region)
     sheet: str | None = None
 
     def validate(self) -> None:

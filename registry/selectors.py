@@ -30,6 +30,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
+from spmis.country import country
 
 
 class FoldedName(Func):
@@ -57,7 +58,7 @@ class RegistrySearch:
     radius_m: float | None = None
     status: str | None = None
     custom_filter: str | None = None
-    phone_region: str = "BD"
+    phone_region: str | None = None  # the configured country's when None
 
 
 PERSONAL_DATA_PERMISSION = "registry.view_personal_data"
@@ -152,7 +153,7 @@ def individual_list(*, user, search: RegistrySearch | None = None) -> QuerySet[I
         documents = Q(documents__number=number) & (Q(documents__id_type__code=kind) if kind else Q())
         queryset = queryset.filter(pk__in=Individual.objects.filter(documents).values("pk"))
     if search.phone:
-        number = _phone_e164(search.phone, search.phone_region)
+        number = _phone_e164(search.phone, search.phone_region or country().phone_region)
         queryset = queryset.filter(pk__in=Individual.objects.filter(phones__number=number).values("pk"))
     if search.status:
         queryset = queryset.filter(status=search.status)

@@ -37,6 +37,7 @@ from registry.models import (
 from spmis.core.audit import audit_context
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
+from spmis.country import country
 
 
 def import_mapping_save(*, source: str, columns: dict[str, str]) -> ImportMapping:
@@ -120,10 +121,11 @@ def _area_by_code(code: str | None) -> Area | None:
     return area
 
 
-def phone_normalise(*, raw: str, region: str = "BD", field: str = "phone") -> str:
-    """E.164 form of a phone number, or ValidationError naming `field`."""
+def phone_normalise(*, raw: str, region: str | None = None, field: str = "phone") -> str:
+    """E.164 form of a phone number, or ValidationError naming `field`. Numbers written without a country code
+    are read for `region`, by default the configured country's (settings.SPMIS_COUNTRY)."""
     try:
-        number = phonenumbers.parse(str(raw), region)
+        number = phonenumbers.parse(str(raw), region or country().phone_region)
     except phonenumbers.NumberParseException:
         raise ValidationError({field: f"Not a phone number: {raw!r}."}) from None
     if not phonenumbers.is_valid_number(number):
@@ -194,7 +196,7 @@ def individual_create(
     phones: list[str] | None = None,
     documents: list[dict] | None = None,
     custom: dict | None = None,
-    phone_region: str = "BD",
+    phone_region: str | None = None,
     **flags,
 ) -> Individual:
     """Register a person as a member of a household, with phones (E.164) and ID documents (checked per type)."""
@@ -259,7 +261,7 @@ def _change_validate(*, user, kind: str, household: Household | None, individual
         if kind == K.MOVE:
             cleaned["address"] = str(payload.get("address", ""))
     elif kind == K.PHONE:
-        cleaned = {"phone": phone_normalise(raw=payload.get("phone", ""), region=payload.get("region", "BD"))}
+        cleaned = {"phone": phone_normalise(raw=payload.get("phone", ""), region=payload.get("region"))}
     elif kind == K.BIRTH_DATE:
         try:
             birth_date = dt.date.fromisoformat(str(payload.get("birth_date")))

@@ -12,6 +12,7 @@ from django.utils import timezone
 from response.exposure import FACILITY_TABLES
 from response.models import ExposureRun, NeedsProfile
 from response.selectors import aggregate_summary, exposed_facility_list, exposure_aggregates, exposure_needs
+from spmis.country import country
 
 
 def zones_geojson(run: ExposureRun, *, tolerance: float = 0.0005) -> dict:
@@ -55,7 +56,9 @@ def situation_map_html(run: ExposureRun, *, area_ids: list[int] | None = None) -
     import folium
 
     collection = zones_geojson(run)
-    fmap = folium.Map(location=[23.7, 90.4], zoom_start=7, tiles=None, control_scale=True)
+    # The configured country's centre until the zones' extent is known (a run without zones keeps it).
+    home = country()
+    fmap = folium.Map(location=list(home.center), zoom_start=home.zoom, tiles=None, control_scale=True)
     # Only Leaflet is needed (GeoJSON layers, no markers or Bootstrap): local copies, no CDN.
     fmap.default_js = [("leaflet", static("leaflet/leaflet.js"))]
     fmap.default_css = [("leaflet_css", static("leaflet/leaflet.css"))]
@@ -130,7 +133,10 @@ def _needs(run: ExposureRun, user, level: int) -> dict | None:
     }
 
 
-def situation_report_html(*, run: ExposureRun, user, level: int = 2, k: int | None = None) -> str:
+def situation_report_html(*, run: ExposureRun, user, level: int | None = None, k: int | None = None) -> str:
+    """The report broken down by `level` (the configured chart level unless given)."""
+    if level is None:
+        level = country().chart_level
     incident = run.incident
     cells = exposure_aggregates(run=run, user=user, level=level, k=k)
     summary = aggregate_summary(cells)

@@ -44,3 +44,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_floats(name: str, default: list[float] | None) -> list[float] | None:
+    """A comma-separated list of numbers, e.g. a bounding box `88.0,20.59,92.69,26.64`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return [float(item) for item in raw.split(",")]
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a comma-separated list of numbers.") from None

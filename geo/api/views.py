@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, parsers, status, viewsets
+from rest_framework import mixins, parsers, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from geo import selectors, services
@@ -9,6 +10,7 @@ from geo.api.serializers import AreaImportCreateSerializer, AreaImportSerializer
 from geo.models import Area, AreaImport, AuditEvent
 from spmis.api.pagination import GeoPagination
 from spmis.api.uploads import LimitedUploadMixin
+from spmis.country import country
 
 
 def parse_bbox(raw: str | None, *, field: str = "in_bbox") -> tuple[float, float, float, float] | None:
@@ -35,8 +37,32 @@ def parse_number(raw: str | None, *, field: str, minimum: float = 0, maximum: fl
     return value
 
 
+def parse_text(raw: str | None, *, field: str, max_length: int = 100) -> str | None:
+    """A short search text: trimmed, None when empty; refused when too long or holding control characters (a NUL
+    byte cannot even reach PostgreSQL)."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if len(text) > max_length:
+        raise ValidationError({field: f"At most {max_length} characters."})
+    if any(ord(char) < 32 for char in text):
+        raise ValidationError({field: "Must not contain control characters."})
+    return text
+
+
+class AreaSearchResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.IntegerField()
+    level_name = serializers.CharField()
+    parent_name = serializers.CharField(allow_null=True)
+    bbox = serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4)
+
+
 @extend_schema(
     parameters=[
+        OpenApiParameter("q", OpenApiTypes.STR, description="Name contains, or code (P-code) starts with"),
         OpenApiParameter("level", OpenApiTypes.INT),
         OpenApiParameter("parent", OpenApiTypes.STR, description="Parent area code"),
         OpenApiParameter("in_bbox", OpenApiTypes.STR, description="min_lon,min_lat,max_lon,max_lat"),
@@ -60,7 +86,29 @@ class AreaViewSet(viewsets.ReadOnlyModelViewSet):
             parent_code=params.get("parent"),
             simplify=parse_number(params.get("simplify"), field="simplify", maximum=1),
             bbox=parse_bbox(params.get("in_bbox")),
+            q=parse_text(params.get("q"), field="q"),
         )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, required=True, description="Name or code (P-code), 2+ characters"),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="At most this many (1–50, default 10)"),
+        ],
+        responses={200: AreaSearchResultSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def search(self, request):
+        """Areas to go to on a map: name or code matches within the user's areas, best first, each with its
+        bounding box [min_lon, min_lat, max_lon, max_lat] and the configured name of its level."""
+        q = parse_text(request.query_params.get("q"), field="q")
+        if q is None or len(q) < 2:
+            raise ValidationError({"q": "Type at least two characters of a name or code."})
+        limit = parse_number(request.query_params.get("limit"), field="limit", minimum=1, maximum=50)
+        results = selectors.area_search(user=request.user, q=q, limit=int(limit or 10))
+        current = country()
+        for result in results:
+            result["level_name"] = current.level_name(result["level"])
+        return Response(AreaSearchResultSerializer(results, many=True).data)
 
 
 class AreaImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -15,6 +15,7 @@ from registry.models import (
     RegistryImport,
 )
 from spmis.api.serializers import JOB_FIELDS, JSONObjectField, StrictFieldsMixin
+from spmis.country import country
 
 INDIVIDUAL_FIELDS = [
     "id",
@@ -239,7 +240,7 @@ class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField()
     source = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     mapping = JSONObjectField(required=False, allow_null=True, default=None, text_values=True)
-    phone_region = serializers.CharField(required=False, default="BD")
+    phone_region = serializers.CharField(required=False, default=lambda: country().phone_region)
     sheet = serializers.CharField(required=False, allow_null=True, default=None)
 
 

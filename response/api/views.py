@@ -436,7 +436,7 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
         if not request.user.has_perm("response.view_exposureresult"):
             k = max(k or 0, selectors.DEFAULT_K)
         html = situation_report_html(
-            run=self.get_object(), user=request.user, level=_int_param(request, "level", 2, maximum=20), k=k
+            run=self.get_object(), user=request.user, level=_int_param(request, "level", None, maximum=20), k=k
         )
         return HttpResponse(html, content_type="text/html; charset=utf-8")
 

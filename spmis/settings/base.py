@@ -3,7 +3,8 @@ are safe for local use only; spmis.settings.production refuses to start without 
 
 from pathlib import Path
 
-from spmis.env import env_bool, env_int, env_list, env_str
+from spmis import country
+from spmis.env import env_bool, env_floats, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -67,6 +68,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "frontend.context_processors.country",
             ],
         },
     },
@@ -97,8 +99,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("bn", "বাংলা"), ("fr", "Français")]
+# One country configuration (spmis.country): every page and service reads it; Bangladesh unless told otherwise.
+ALL_LANGUAGES = [("en", "English"), ("bn", "বাংলা"), ("fr", "Français")]  # those the interface is translated to
+SPMIS_COUNTRY = country.validate(
+    {
+        "code": env_str("SPMIS_COUNTRY_CODE", "BD"),
+        "name": env_str("SPMIS_COUNTRY_NAME", "Bangladesh"),
+        # min_lon, min_lat, max_lon, max_lat: the national start view of every map (not the extent of whatever
+        # level-0 areas were imported, which one bad file can move to the Arctic).
+        "bbox": env_floats("SPMIS_COUNTRY_BBOX", [88.0, 20.59, 92.69, 26.64]),
+        "center": env_floats("SPMIS_COUNTRY_CENTER", None),  # lat,lon; the middle of the box if unset
+        "zoom": env_int("SPMIS_COUNTRY_ZOOM", 7),
+        "phone_region": env_str("SPMIS_PHONE_REGION", "BD"),
+        "currency": env_str("SPMIS_CURRENCY", "BDT"),
+        "level_names": env_list("SPMIS_ADMIN_LEVEL_NAMES", ["Country", "Division", "District", "Upazila"]),
+        "languages": env_list("SPMIS_LANGUAGES", ["en", "bn", "fr"]),
+        "chart_level": env_int("SPMIS_CHART_LEVEL", 2),
+        "attribution": env_str("SPMIS_BOUNDARY_ATTRIBUTION", "Boundaries: BBS / OCHA COD-AB"),
+    },
+    known_languages=[code for code, _ in ALL_LANGUAGES],
+)
+LANGUAGES = [(code, name) for code, name in ALL_LANGUAGES if code in SPMIS_COUNTRY["languages"]]
+LANGUAGE_CODE = SPMIS_COUNTRY["languages"][0]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -157,8 +179,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 LEAFLET_CONFIG = {
-    "DEFAULT_CENTER": (23.7, 90.4),
-    "DEFAULT_ZOOM": 7,
+    "DEFAULT_CENTER": SPMIS_COUNTRY["center"],
+    "DEFAULT_ZOOM": SPMIS_COUNTRY["zoom"],
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
     "TILES": [],

@@ -161,3 +161,43 @@ def test_imports_zipped_shapefile_and_geopackage_in_other_crs(tmp_path):
 def test_area_factory_square_helper_is_valid():
     assert square(90, 23, 1).valid
     assert AreaFactory(geom=square(90, 23, 1)).level == 0
+
+
+def test_area_search_by_name_or_pcode_within_scope_with_bounding_boxes(client_for, two_districts):
+    _, west, east = two_districts
+    AreaFactory(code="C-W-01", name="Westbury", parent=west, geom=square(90.2, 23.2, 0.3))
+    national = client_for(roles=["emergency_coordinator"])
+
+    found = national.get("/api/v1/geo/areas/search/", {"q": "west"}).json()
+    # A name that starts with the text comes before one that merely contains it; higher levels first.
+    assert [(a["code"], a["level"]) for a in found] == [("C-W", 1), ("C-W-01", 2)]
+    assert found[0]["bbox"] == [90.0, 23.0, 91.0, 24.0]
+    assert found[0]["parent_name"] == "Country" and found[0]["level_name"] == "Division"
+    assert found[1]["level_name"] == "District"
+    # A P-code prefix matches too, and an exact code comes first.
+    assert [a["code"] for a in national.get("/api/v1/geo/areas/search/", {"q": "c-e"}).json()] == ["C-E"]
+    assert national.get("/api/v1/geo/areas/search/", {"q": "C-W"}).json()[0]["code"] == "C-W"
+    # The GeoJSON list takes the same `q`.
+    listed = national.get("/api/v1/geo/areas/", {"q": "bury"}).json()
+    assert [f["properties"]["code"] for f in listed["features"]] == ["C-W-01"]
+
+    # A user bound to East finds East (and the country above it, for context), never West.
+    scoped = client_for(roles=["emergency_coordinator"], areas=[east])
+    assert national.get("/api/v1/geo/areas/search/", {"q": "C"}).status_code == 400
+    assert [a["code"] for a in scoped.get("/api/v1/geo/areas/search/", {"q": "st"}).json()] == ["C-E"]
+    assert scoped.get("/api/v1/geo/areas/search/", {"q": "west"}).json() == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({}, "q"),
+        ({"q": " x "}, "q"),
+        ({"q": "ab\x00c"}, "q"),
+        ({"q": "a" * 101}, "q"),
+        ({"q": "ab", "limit": 0}, "limit"),
+    ],
+)
+def test_area_search_refuses_bad_input_in_plain_words(client_for, params, field):
+    response = client_for(roles=["emergency_coordinator"]).get("/api/v1/geo/areas/search/", params)
+    assert response.status_code == 400 and field in response.json()

@@ -235,8 +235,9 @@ def test_cap_alert_by_url(client_for, districts, monkeypatch, django_capture_on_
 
 
 def test_geocode_only_areas_take_the_boundaries_of_areas_with_those_codes():
-    """Many national feeds name districts by code instead of drawing polygons. Real boundaries, real codes; the
-    second scheme (a code list spmis does not hold) is ignored because the first matches in full."""
+    """Many national feeds name districts or upazilas by code instead of drawing polygons. Real boundaries, real
+    P-codes (OCHA COD-AB), in any case; the second scheme (a code list spmis does not hold) is ignored because the
+    first matches in full."""
     from geo.demo import load_bangladesh_areas
     from geo.models import Area
 
@@ -244,13 +245,15 @@ def test_geocode_only_areas_take_the_boundaries_of_areas_with_those_codes():
     alert = cap_alert_import(
         data=cap_xml(
             "BMD-G1",
-            geocodes=[("ISO3166-2", "bd-syl-sylhet"), ("ISO3166-2", "BD-SYL-SUNAMGANJ"), ("FIPS", "BG85")],
+            geocodes=[("PCODE", "bd6091"), ("PCODE", "BD60900089"), ("FIPS", "BG85")],
         )
     )
     features = VectorFeature.objects.filter(layer=alert.layer).order_by("fid")
-    assert [f.properties["geocode"] for f in features] == ["bd-syl-sylhet", "BD-SYL-SUNAMGANJ"]
+    # Sylhet district (level 2) and Sunamganj Sadar upazila (level 3).
+    assert [f.properties["geocode"] for f in features] == ["bd6091", "BD60900089"]
     assert {f.properties["shape"] for f in features} == {"geocode"}
-    assert features[0].geom.equals(Area.objects.get(code="BD-SYL-SYLHET").geom)
+    assert features[0].geom.equals(Area.objects.get(code="BD6091").geom)
+    assert features[1].geom.equals(Area.objects.get(code="BD60900089", level=3).geom)
     assert alert.layer.feature_count == 2
 
     layers_before = VectorLayer.objects.count()

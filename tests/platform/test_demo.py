@@ -1,9 +1,10 @@
-"""The demo loader: real boundaries, a seeded registry in every district, facilities and users; idempotent."""
+"""The demo loader: real boundaries (COD-AB, four levels), a seeded registry placed in upazilas, facilities and
+users; idempotent."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, models
 
 from distribution.models import DistributionPoint, Warehouse
 from geo.models import Area
@@ -20,9 +21,22 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
     assert Area.objects.filter(level=0).count() == 1
     assert Area.objects.filter(level=1).count() == 8
     assert Area.objects.filter(level=2).count() == 64
+    assert Area.objects.filter(level=3).count() == 507
+    # P-codes as codes, and each level's parent is the area its P-code extends.
+    sylhet_sadar = Area.objects.select_related("parent__parent__parent").get(code="BD60910062")
+    assert (sylhet_sadar.name, sylhet_sadar.parent.code, sylhet_sadar.parent.parent.code) == (
+        "Sylhet Sadar",
+        "BD6091",
+        "BD60",
+    )
+    assert (
+        sylhet_sadar.parent.parent.parent.code == "BD"
+        and sylhet_sadar.lineage[0] == sylhet_sadar.parent.parent.parent.id
+    )
+    assert not Area.objects.filter(level__gt=0).exclude(code__startswith=models.F("parent__code")).exists()
     assert Household.objects.count() == 400
     assert not Household.objects.filter(area__isnull=True).exists()
-    assert set(Household.objects.values_list("area__level", flat=True)) == {2}
+    assert set(Household.objects.values_list("area__level", flat=True)) == {3}  # the lowest level: upazilas
     # Every household has exactly one head, and members are plausible.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -41,7 +55,8 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
     assert not Individual.objects.filter(sex="M", is_pregnant=True).exists()
     assert Warehouse.objects.count() >= 12 and DistributionPoint.objects.count() >= 60
     assert not Warehouse.objects.filter(area__isnull=True).exists()
-    assert get_user_model().objects.get(username="sylhet.coordinator").area_scope.areas.get().code == "BD-SYL"
+    assert set(Warehouse.objects.values_list("area__level", flat=True)) == {3}
+    assert get_user_model().objects.get(username="sylhet.coordinator").area_scope.areas.get().code == "BD60"
 
     call_command("load_demo", households=400, verbosity=0)
     assert Household.objects.count() == 400 and Individual.objects.count() == people

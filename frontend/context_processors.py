@@ -1,0 +1,13 @@
+"""Template context shared by every page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from spmis.country import country as configured_country
+
+
+def country(request: HttpRequest) -> dict:
+    """The configured country: `country` for templates, `country_config` for the page's json_script."""
+    current = configured_country()
+    return {"country": current, "country_config": current.as_page_config()}
