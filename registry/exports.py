@@ -71,7 +71,7 @@ FROM registry_individual i
 LEFT JOIN registry_membership m ON m.individual_id = i.id AND m.end_date IS NULL
 LEFT JOIN registry_household h ON h.id = m.household_id
 LEFT JOIN geo_area a ON a.id = h.area_id
-WHERE i.id IN ({{ids}}) ORDER BY i.id
+WHERE i.id IN ({ids}) ORDER BY i.id
 """
 
 
