@@ -44,3 +44,43 @@ class DistributionPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class FacilityExposure(models.Model):
+    """A warehouse or distribution point inside a hazard zone of an exposure run: unusable for that response.
+    Written set-based when the run is computed (distribution.exposure), derived data never edited by hand."""
+
+    run = models.ForeignKey("response.ExposureRun", on_delete=models.CASCADE, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="exposures")
+    distribution_point = models.ForeignKey(
+        DistributionPoint, null=True, blank=True, on_delete=models.CASCADE, related_name="exposures"
+    )
+    zone = models.ForeignKey("response.HazardZone", on_delete=models.PROTECT, related_name="+")
+    hazard_class = models.ForeignKey("response.HazardClass", on_delete=models.PROTECT, related_name="+")
+    # The facility's area when the run flagged it, so the list is area-scoped like everything else.
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField()
+
+    class Meta:
+        default_permissions = ("view",)
+        ordering = ["run", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(warehouse__isnull=False, distribution_point__isnull=True)
+                | models.Q(warehouse__isnull=True, distribution_point__isnull=False),
+                name="distribution_facilityexposure_one_facility",
+            ),
+            models.UniqueConstraint(fields=["run", "warehouse"], name="distribution_facilityexposure_warehouse"),
+            models.UniqueConstraint(fields=["run", "distribution_point"], name="distribution_facilityexposure_point"),
+        ]
+
+    @property
+    def facility(self) -> Warehouse | DistributionPoint:
+        return self.warehouse or self.distribution_point
+
+    @property
+    def kind(self) -> str:
+        return "warehouse" if self.warehouse_id else "distribution point"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.facility.code} unusable in run {self.run_id}"

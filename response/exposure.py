@@ -29,6 +29,7 @@ from geo.edges import EdgeIndex
 from geo.rasters import RasterReadError, RasterSampler
 from response.classify import NO_CLASS, ClassSpec, classify_values
 from response.models import ExposureRun, HazardClass
+from response.signals import exposure_computed
 from spmis.core.binary_copy import encode_binary_copy
 from spmis.core.bulk import copy_in_binary, stream_batches
 
@@ -46,7 +47,6 @@ RESULT_COLUMNS = (
     "approximate",
     "reason",
 )
-FACILITY_TABLES = {"distribution_warehouse": "warehouse", "distribution_distributionpoint": "distribution point"}
 
 
 class ExposureError(Exception):
@@ -126,7 +126,7 @@ def _fmt(value: float | None, unit: str) -> str:
 
 
 def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
-    """Write the run's result rows and facility flags; return a summary. Call inside a transaction."""
+    """Write the run's result rows (and let the apps above add theirs); return a summary. Call inside a transaction."""
     params = run.parameters
     zones = {
         z.id: _ZoneInfo(
@@ -180,8 +180,11 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
         partition_attach(cursor, run.pk)
         lap("index")
         progress(90, "Flagging warehouses and distribution points")
-        facilities = _facilities(cursor, run.pk) if zones else 0
-        lap("facilities")
+        # The apps above (distribution: warehouses and points inside the zones) add their part in this transaction.
+        contributed: dict = {}
+        for _receiver, figures in exposure_computed.send(sender=ExposureRun, run=run, cursor=cursor):
+            contributed.update(figures or {})
+        lap("contributions")
         counted = HazardClass.objects.filter(id__in=set(located_by_class) | set(approximate_by_class))
         by_class = {
             c.key: {"households": located_by_class[c.id], "approximate": approximate_by_class[c.id]}
@@ -193,7 +196,7 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
     return {
         "affected_households": located,
         "approximate_households": approximate_by_class.total(),
-        "unusable_facilities": facilities,
+        **contributed,
         "by_class": by_class,
         "zone_versions": sorted(zones),
         "raster": params.get("raster_path"),
@@ -485,30 +488,3 @@ def _approximate(cursor, run_id: int, table: str) -> Counter:
         [run_id],
     )
     return Counter(dict(cursor.fetchall()))
-
-
-def _facilities(cursor, run_id: int) -> int:
-    """Warehouses and distribution points inside a zone, flagged by table and id (response must not import the
-    distribution app, which depends on it)."""
-    total = 0
-    for table, label in FACILITY_TABLES.items():
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
-        if not cursor.fetchone()[0]:
-            continue
-        cursor.execute(
-            f"""
-            INSERT INTO response_exposedfacility
-                (run_id, table_name, object_id, code, name, zone_id, hazard_class_id, area_id, reason)
-            SELECT DISTINCT ON (f.id) %s, %s, f.id, f.code, f.name, p.zone_id, p.class_id, f.area_id,
-                   format('%%s inside %%s v%%s (%%s): unusable for this response', %s::text,
-                          coalesce(nullif(z.name, ''), 'zone'), z.version, c.name)
-            FROM {table} f
-            JOIN exposure_piece p ON ST_Intersects(p.geom, f.location)
-            JOIN response_hazardzone z ON z.id = p.zone_id
-            JOIN response_hazardclass c ON c.id = p.class_id
-            ORDER BY f.id, p.rank DESC, p.zone_id
-            """,
-            [run_id, table, label],
-        )
-        total += cursor.rowcount
-    return total

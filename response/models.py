@@ -209,31 +209,3 @@ class ExposureResult(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} household {self.household_id}: rank {self.class_rank}"
-
-
-class ExposedFacility(models.Model):
-    """A warehouse or distribution point inside a hazard zone of a run: flagged unusable for that analysis.
-    Keyed by (table, id) so response does not depend on the distribution app."""
-
-    run = models.ForeignKey(ExposureRun, on_delete=models.CASCADE, related_name="facilities")
-    table_name = models.CharField(max_length=64)
-    object_id = models.BigIntegerField()
-    code = models.CharField(max_length=64)
-    name = models.CharField(max_length=200)
-    zone = models.ForeignKey(HazardZone, on_delete=models.PROTECT, related_name="+")
-    hazard_class = models.ForeignKey(HazardClass, on_delete=models.PROTECT, related_name="+")
-    # The facility's area when the run flagged it, so the list is area-scoped like everything else.
-    area = models.ForeignKey(
-        Area, null=True, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
-    )
-    reason = models.TextField()
-
-    class Meta:
-        verbose_name_plural = "exposed facilities"
-        default_permissions = ("view",)
-        constraints = [
-            models.UniqueConstraint(fields=["run", "table_name", "object_id"], name="response_facility_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.table_name}#{self.object_id} unusable in run {self.run_id}"

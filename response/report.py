@@ -4,15 +4,27 @@ files (django-leaflet ships it), never from a CDN, so the page works offline and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import connection
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
 
-from response.exposure import FACILITY_TABLES
 from response.models import ExposureRun, NeedsProfile
-from response.selectors import aggregate_summary, exposed_facility_list, exposure_aggregates, exposure_needs
+from response.selectors import aggregate_summary, exposure_aggregates, exposure_needs
+from response.signals import situation_report_sections
 from spmis.country import country
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A table another app adds to the situation report (see response.signals.situation_report_sections)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list]
+    empty: str = "None."
 
 
 def zones_geojson(run: ExposureRun, *, tolerance: float = 0.0005) -> dict:
@@ -149,9 +161,10 @@ def situation_report_html(*, run: ExposureRun, user, level: int | None = None, k
         row = cell.as_dict()
         row["shown"] = {key: _count(cell.counts[key], k) for key in cell.counts}
         rows.append(row)
-    facilities = list(exposed_facility_list(run=run, user=user))
-    for facility in facilities:
-        facility.kind = FACILITY_TABLES.get(facility.table_name, facility.table_name).capitalize()
+    # Sections the apps above add (distribution: facilities inside the zones), each already scoped to the user.
+    sections = [
+        section for _receiver, section in situation_report_sections.send(sender=ExposureRun, run=run, user=user)
+    ]
     return render_to_string(
         "response/sitrep.html",
         {
@@ -161,7 +174,7 @@ def situation_report_html(*, run: ExposureRun, user, level: int | None = None, k
             "cells": rows,
             "class_totals": class_totals,
             "needs": _needs(run, user, level) if not k else None,
-            "facilities": facilities,
+            "sections": [section for section in sections if section is not None],
             "map": situation_map_html(run, area_ids=sorted({cell.area_id for cell in cells if cell.area_id})),
             "k": k,
             "level": level,

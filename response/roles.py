@@ -5,7 +5,6 @@ ROLE_GRANTS = {
         "hazardzone:*",
         "exposurerun:*",
         "exposureresult:view",
-        "exposedfacility:view",
         "needsprofile:*",
     ],
     "gis_analyst": [
@@ -15,7 +14,6 @@ ROLE_GRANTS = {
         "exposurerun:view",
         "exposurerun:add",  # analysts draw zones, so they run analyses of them; deleting runs is for coordinators
         "exposureresult:view",
-        "exposedfacility:view",
         "needsprofile:view",
     ],
     "program_officer": [
@@ -24,14 +22,12 @@ ROLE_GRANTS = {
         "hazardzone:view",
         "exposurerun:view",
         "exposureresult:view",
-        "exposedfacility:view",
         "needsprofile:view",
     ],
     "logistics_officer": [
         "incident:view",
         "hazardzone:view",
         "exposurerun:view",
-        "exposedfacility:view",
         "needsprofile:view",
     ],
     "auditor": [
@@ -40,7 +36,6 @@ ROLE_GRANTS = {
         "hazardzone:view",
         "exposurerun:view",
         "exposureresult:view",
-        "exposedfacility:view",
         "needsprofile:view",
     ],
 }

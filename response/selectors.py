@@ -12,7 +12,6 @@ from django.db.models import Prefetch, QuerySet
 
 from geo.selectors import scope_queryset, user_area_ids
 from response.models import (
-    ExposedFacility,
     ExposureResult,
     ExposureRun,
     HazardClass,
@@ -101,12 +100,6 @@ def _area_id(code: str) -> int:
         return Area.objects.values_list("id", flat=True).get(code=code)
     except Area.DoesNotExist:
         raise ValidationError({"area": f"No area with code {code!r}."}) from None
-
-
-def exposed_facility_list(*, run: ExposureRun, user) -> QuerySet[ExposedFacility]:
-    """The run's unusable facilities inside the user's areas (by the facility's area when the run flagged it)."""
-    queryset = scope_queryset(ExposedFacility.objects.filter(run=run), user)
-    return queryset.select_related("zone", "hazard_class").order_by("table_name", "code")
 
 
 def _scoped_sql(run: ExposureRun, user) -> tuple[str, list]:

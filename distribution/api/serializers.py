@@ -1,7 +1,7 @@
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from distribution.models import DistributionPoint, Warehouse
+from distribution.models import DistributionPoint, FacilityExposure, Warehouse
 from geo.spatial import geometry_from_client
 from spmis.api.serializers import StrictFieldsMixin
 
@@ -43,3 +43,23 @@ class DistributionPointSerializer(StrictFieldsMixin, GeoFeatureModelSerializer):
         geo_field = "location"
         fields = ["id", "code", "name", "kind", "area", "area_code", "created_at", "updated_at"]
         read_only_fields = ["id", "area", "area_code", "created_at", "updated_at"]
+
+
+class FacilityExposureSerializer(serializers.ModelSerializer):
+    """A warehouse or distribution point flagged unusable by an exposure run."""
+
+    kind = serializers.CharField(read_only=True)
+    facility_id = serializers.IntegerField(source="facility.id", read_only=True)
+    code = serializers.CharField(source="facility.code", read_only=True)
+    name = serializers.CharField(source="facility.name", read_only=True)
+    area_code = serializers.CharField(source="area.code", read_only=True, allow_null=True, default=None)
+    zone_name = serializers.CharField(source="zone.name", read_only=True)
+    class_key = serializers.CharField(source="hazard_class.key", read_only=True)
+
+    class Meta:
+        model = FacilityExposure
+        fields = [
+            "id", "run", "kind", "facility_id", "code", "name", "warehouse", "distribution_point", "area_code",
+            "zone", "zone_name", "hazard_class", "class_key", "reason",
+        ]  # fmt: skip
+        read_only_fields = fields

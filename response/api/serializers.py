@@ -4,7 +4,6 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from geo.models import Area
 from response.classify import validate_bands
 from response.models import (
-    ExposedFacility,
     ExposureResult,
     ExposureRun,
     HazardClass,
@@ -208,15 +207,6 @@ class ExposureResultSerializer(serializers.ModelSerializer):
             "approximate",
             "reason",
         ]
-        read_only_fields = fields
-
-
-class ExposedFacilitySerializer(serializers.ModelSerializer):
-    hazard_class = serializers.CharField(source="hazard_class.key", read_only=True)
-
-    class Meta:
-        model = ExposedFacility
-        fields = ["table_name", "object_id", "code", "name", "zone", "hazard_class", "reason"]
         read_only_fields = fields
 
 

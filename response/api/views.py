@@ -321,13 +321,6 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(s.ExposureResultSerializer(page, many=True).data)
 
-    @extend_schema(responses={200: s.ExposedFacilitySerializer(many=True)})
-    @action(detail=True, methods=["get"])
-    def facilities(self, request, pk=None):
-        """Warehouses and distribution points inside a zone of this analysis: unusable for it."""
-        facilities = selectors.exposed_facility_list(run=self.get_object(), user=request.user)
-        return Response(s.ExposedFacilitySerializer(facilities, many=True).data)
-
     @extend_schema(
         parameters=[
             OpenApiParameter("level", OpenApiTypes.INT, description="Area level (0 = country)"),

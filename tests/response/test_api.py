@@ -271,7 +271,7 @@ def test_list_endpoints_do_not_query_per_row(client_for, two_districts):
             f"{BASE}/hazard-zones/",
             f"{BASE}/exposure-runs/",
             f"{BASE}/exposure-runs/{run.pk}/results/",
-            f"{BASE}/exposure-runs/{run.pk}/facilities/",
+            f"/api/v1/distribution/facility-exposures/?run={run.pk}",
         ]
         found = []
         for url in urls:

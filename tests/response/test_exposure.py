@@ -1,9 +1,9 @@
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
-from response.models import ExposedFacility, ExposureResult, ExposureRun
+from response.models import ExposureResult, ExposureRun
 from response.services import exposure_run_start
-from tests.factories import DistributionPointFactory, HouseholdFactory, WarehouseFactory
+from tests.factories import HouseholdFactory
 from tests.response.factories import HazardZoneFactory, IncidentFactory, default_class
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_boundary_rule_edges_holes_and_shared_edges(two_districts):
     assert found[inside.id].distance_m == pytest.approx(10_230, rel=0.01)
 
 
-def test_approximate_households_and_facilities(two_districts):
+def test_approximate_households(two_districts):
     _, west, east = two_districts
     incident = IncidentFactory()
     zone = HazardZoneFactory(
@@ -68,9 +68,6 @@ def test_approximate_households_and_facilities(two_districts):
     )
     area_only_west = HouseholdFactory(location=None, location_precision="area", area=west)
     area_only_east = HouseholdFactory(location=None, location_precision="area", area=east)
-    flooded_store = WarehouseFactory(location=Point(90.3, 23.3, srid=4326))
-    dry_store = WarehouseFactory(location=Point(91.3, 23.3, srid=4326))
-    flooded_point = DistributionPointFactory(location=Point(90.25, 23.25, srid=4326))
 
     run = run_for(incident)
     found = results(run)
@@ -78,12 +75,6 @@ def test_approximate_households_and_facilities(two_districts):
     assert found[area_only_west.id].approximate is True
     assert "West" in found[area_only_west.id].reason
     assert area_only_east.id not in found
-    flagged = set(ExposedFacility.objects.filter(run=run).values_list("table_name", "object_id"))
-    assert flagged == {
-        ("distribution_warehouse", flooded_store.id),
-        ("distribution_distributionpoint", flooded_point.id),
-    }
-    assert ("distribution_warehouse", dry_store.id) not in flagged
     assert run.result["approximate_households"] == 1
     assert run.result["zone_versions"] == [zone.id]
 

@@ -1,15 +1,14 @@
 """Incidents and their analyses within a coordinator's areas: new incidents are linked to the areas, links outside
-them cannot be made or removed, and the list of unusable facilities stays inside them."""
+them cannot be made or removed."""
 
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.test import Client
 from rest_framework.test import APIClient
 
 from response.models import Incident
-from tests.factories import UserFactory, WarehouseFactory
-from tests.response.factories import HazardZoneFactory, IncidentFactory
-from tests.response.test_api import BASE, start_run
+from tests.factories import UserFactory
+from tests.response.factories import IncidentFactory
+from tests.response.test_api import BASE
 
 pytestmark = pytest.mark.django_db
 
@@ -59,17 +58,3 @@ def test_a_scoped_coordinator_cannot_unlink_or_link_areas_outside_their_scope(we
     national = APIClient()
     national.force_authenticate(UserFactory(roles=["emergency_coordinator"]))
     assert national.patch(url, {"area_codes": ["C-W"]}).status_code == 200
-
-
-def test_the_facility_list_of_a_run_stays_inside_the_users_areas(client_for, west_coordinator, two_districts):
-    WarehouseFactory(code="WEST", location=Point(90.5, 23.5, srid=4326))
-    WarehouseFactory(code="EAST", location=Point(91.5, 23.5, srid=4326))
-    incident = IncidentFactory()
-    incident.areas.set(two_districts[1:])
-    HazardZoneFactory(incident=incident, geom=MultiPolygon(Polygon.from_bbox((90.1, 23.1, 91.9, 23.9)), srid=4326))
-    national = client_for(roles=["emergency_coordinator"])
-    run = start_run(national, incident.pk)
-    codes = [f["code"] for f in national.get(f"{BASE}/exposure-runs/{run.pk}/facilities/").json()]
-    assert sorted(codes) == ["EAST", "WEST"]
-    scoped = west_coordinator.get(f"{BASE}/exposure-runs/{run.pk}/facilities/")
-    assert [f["code"] for f in scoped.json()] == ["WEST"]
