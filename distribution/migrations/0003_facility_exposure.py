@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from spmis.core.sql import audit_enable
+
 
 class Migration(migrations.Migration):
 
@@ -49,4 +51,5 @@ class Migration(migrations.Migration):
             """,
             migrations.RunSQL.noop,
         ),
+            audit_enable("distribution_facilityexposure"),
     ]

@@ -69,3 +69,16 @@ def test_the_situation_report_shows_the_users_unusable_facilities(client_for, fl
     html = report.content.decode()
     assert "Warehouses and distribution points inside hazard zones (unusable)" in html
     assert "WEST" in html and "WPT" in html and "EAST" not in html
+
+
+def test_facility_flags_are_audited_like_the_rest_of_the_analysis(client_for, flooded):
+    from geo.models import AuditEvent
+
+    run = start_run(client_for(roles=["emergency_coordinator"]), flooded["incident"].pk)
+    flagged = set(FacilityExposure.objects.filter(run=run).values_list("id", flat=True))
+    audited = set(
+        AuditEvent.objects.filter(table_name="distribution_facilityexposure", action="insert").values_list(
+            "row_id", flat=True
+        )
+    )
+    assert flagged and flagged <= audited
