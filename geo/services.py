@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from geo.models import AreaImport
 from geo.spatial import open_vector, read_frame
+from spmis.core.bulk import copy_rows, staging_table
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
 
@@ -106,11 +107,14 @@ def area_import_file(
     return result
 
 
+AREA_STAGE = [
+    ("row_no", "int"), ("code", "text"), ("name", "text"), ("parent_code", "text"), ("population", "text"),
+    ("wkb", "bytea"),
+]  # fmt: skip
+
+
 def _stage(cursor, frame, options: AreaImportOptions) -> None:
-    cursor.execute("DROP TABLE IF EXISTS area_stage")
-    cursor.execute(
-        "CREATE TEMP TABLE area_stage (row_no int, code text, name text, parent_code text, population text, wkb bytea)"
-    )
+    staging_table(cursor, "area_stage", AREA_STAGE)
 
     def column(name: str | None):
         if not name:
@@ -120,9 +124,13 @@ def _stage(cursor, frame, options: AreaImportOptions) -> None:
     codes, names = column(options.code_field), column(options.name_field)
     parents, populations = column(options.parent_code_field), column(options.population_field)
     wkbs = [None if geom is None or geom.is_empty else geom.wkb for geom in frame.geometry]
-    with cursor.cursor.copy("COPY area_stage FROM STDIN") as copy:
-        for index, row in enumerate(zip(codes, names, parents, populations, wkbs, strict=True), start=1):
-            copy.write_row((index, *row))
+    rows = zip(codes, names, parents, populations, wkbs, strict=True)
+    copy_rows(
+        "area_stage",
+        [name for name, _ in AREA_STAGE],
+        ((index, *row) for index, row in enumerate(rows, 1)),
+        cursor=cursor,
+    )
 
 
 def _validate_staged(cursor, options: AreaImportOptions) -> tuple[list[str], int]:

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from layers import cap as cap_parser
 from layers import ems, rasters, readers
 from layers.models import CapAlert, LayerImport, LayerKind, LayerSource, RasterLayer, VectorLayer
+from spmis.core.bulk import copy_text, staging_table
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
 from spmis.core.uploads import upload_size_check
@@ -140,13 +141,11 @@ def vector_layer_import_file(
     result = VectorImportResult(source_crs=_crs_label(crs))
     family = None
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS layer_stage")
-        cursor.execute("CREATE TEMP TABLE layer_stage (fid bigint, geom geometry, props jsonb)")
+        staging_table(cursor, "layer_stage", [("fid", "bigint"), ("geom", "geometry"), ("props", "jsonb")])
         try:
             for chunk in readers.iter_chunks(source, crs=crs):
                 if chunk.text:
-                    with cursor.cursor.copy("COPY layer_stage (fid, geom, props) FROM STDIN") as copy:
-                        copy.write(chunk.text.encode())
+                    copy_text(cursor, "layer_stage", ("fid", "geom", "props"), chunk.text.encode())
                 result.read += chunk.rows + chunk.dropped_empty
                 result.dropped_empty += chunk.dropped_empty
                 family = chunk.family or family

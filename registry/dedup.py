@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from rapidfuzz import fuzz
 
 from registry.models import DedupRun
+from spmis.core.bulk import copy_rows, staging_table
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
 
@@ -69,6 +70,12 @@ def pair_score(
     if name >= options.name_threshold and same_birth_date:
         score += 0.1
     return min(score, 1.0), name
+
+
+SCORED_COLUMNS = [
+    ("a", "bigint"), ("b", "bigint"), ("reasons", "jsonb"), ("name_score", "float8"), ("distance_m", "float8"),
+    ("score", "float8"),
+]  # fmt: skip
 
 
 def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Progress = _noop) -> DedupResult:
@@ -143,11 +150,7 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
         )
         result.by_reason = dict(cursor.fetchall())
         progress(50, f"Scoring {result.candidate_pairs} candidate pairs")
-        cursor.execute("DROP TABLE IF EXISTS dedup_scored")
-        cursor.execute(
-            "CREATE TEMP TABLE dedup_scored (a bigint, b bigint, reasons jsonb, name_score float8, "
-            "distance_m float8, score float8)"
-        )
+        staging_table(cursor, "dedup_scored", SCORED_COLUMNS)
         # Named (server-side) cursor: pairs are scored in batches, never all in memory.
         with connection.connection.cursor(name="dedup_pairs") as pairs, connection.connection.cursor() as writer:
             pairs.execute(
@@ -173,9 +176,7 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
                     if score >= options.min_score:
                         kept.append((a, b, json.dumps(reasons), name, distance, score))
                 result.scored_pairs += len(batch)
-                with writer.copy("COPY dedup_scored FROM STDIN") as copy:
-                    for row in kept:
-                        copy.write_row(row)
+                copy_rows("dedup_scored", [name for name, _ in SCORED_COLUMNS], kept, cursor=writer)
         progress(85, "Queueing pairs for review")
         cursor.execute(
             """

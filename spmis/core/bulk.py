@@ -14,14 +14,36 @@ from psycopg import sql
 from spmis.core.binary_copy import COPY_HEADER, decode_tuple
 
 
+def staging_table(cursor, name: str, columns: Sequence[tuple[str, str]], *, on_commit_drop: bool = False) -> None:
+    """Create the temporary table `name` with (column, SQL type) pairs, replacing one an earlier job left in this
+    session. Bulk loads COPY into a staging table, check and repair there in SQL, then merge in one statement."""
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+    cursor.execute(
+        sql.SQL("CREATE TEMP TABLE {name} ({columns}){drop}").format(
+            name=sql.Identifier(name),
+            columns=sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pgtype)) for column, pgtype in columns
+            ),
+            drop=sql.SQL(" ON COMMIT DROP") if on_commit_drop else sql.SQL(""),
+        )
+    )
+
+
+def _copy_in(table: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+
+
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, cursor=None) -> int:
-    """Stream rows into `table` with COPY (binary-safe text format). Returns the number of rows written."""
+    """Stream rows into `table` with COPY (text format; psycopg escapes the values). Returns the number written.
+    `cursor` may be Django's cursor or a psycopg one; without it a cursor of the default connection is used."""
     count = 0
-    column_list = ", ".join(columns)
     owned = cursor is None
     cursor = cursor or connection.cursor()
+    raw = getattr(cursor, "cursor", cursor)
     try:
-        with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
+        with raw.copy(_copy_in(table, columns)) as copy:
             for row in rows:
                 copy.write_row(row)
                 count += 1
@@ -29,6 +51,12 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence], *, c
         if owned:
             cursor.close()
     return count
+
+
+def copy_text(cursor, table: str, columns: Sequence[str], text: bytes) -> None:
+    """Write ready-made COPY text (tab-separated, escaped lines) into `table`."""
+    with getattr(cursor, "cursor", cursor).copy(_copy_in(table, columns)) as copy:
+        copy.write(text)
 
 
 def allocate_ids(table: str, count: int, *, cursor) -> np.ndarray:
@@ -44,10 +72,8 @@ def allocate_ids(table: str, count: int, *, cursor) -> np.ndarray:
 
 def copy_in_binary(cursor, table: str, columns: Sequence[str], payload: bytes) -> None:
     """Write a binary COPY payload (spmis.core.binary_copy.encode_binary_copy) into `table`."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with cursor.copy(statement) as copy:
+    statement = sql.SQL("{} (FORMAT binary)").format(_copy_in(table, columns))
+    with getattr(cursor, "cursor", cursor).copy(statement) as copy:
         copy.write(payload)
 
 
