@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from psycopg import sql
 from rapidfuzz import fuzz
 
 from registry.models import DedupRun
@@ -192,7 +193,7 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
         )
         result.queued = cursor.rowcount
         for table in ("dedup_scored", "dedup_pair", "dedup_person"):
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
     progress(100, "Done")
     return result
 

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import DatabaseError, connection, transaction
+from psycopg import sql
 
 from geo.edges import EdgeIndex
 from geo.rasters import RasterReadError, RasterSampler
 from response.classify import NO_CLASS, ClassSpec, classify_values
-from response.models import ExposureRun, HazardClass
+from response.models import ExposureResult, ExposureRun, HazardClass
 from response.signals import exposure_computed
 from spmis.core.binary_copy import encode_binary_copy
 from spmis.core.bulk import copy_in_binary, stream_batches
@@ -255,24 +256,35 @@ def partition_create(cursor, run_id: int) -> str:
     """A fresh, index-free table for the run's rows (replacing any earlier attempt), attached once loaded. Its
     CHECK constraint, there from the start, spares ATTACH the scan that would prove every row belongs to the run."""
     table = partition_name(run_id)
-    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
     cursor.execute(
-        f"CREATE TABLE {table} (LIKE response_exposureresult INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
-        f"CONSTRAINT {table}_run CHECK (run_id = {int(run_id)}))"
+        sql.SQL(
+            "CREATE TABLE {table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, "
+            "CONSTRAINT {check} CHECK (run_id = {run}))"
+        ).format(
+            table=sql.Identifier(table),
+            parent=sql.Identifier(ExposureResult._meta.db_table),
+            check=sql.Identifier(f"{table}_run"),
+            run=sql.Literal(int(run_id)),
+        )
     )
     return table
 
 
 def partition_attach(cursor, run_id: int) -> None:
     """Attach the run's table: PostgreSQL builds its primary key in bulk."""
-    table = partition_name(run_id)
-    cursor.execute(f"ALTER TABLE response_exposureresult ATTACH PARTITION {table} FOR VALUES IN ({int(run_id)})")
+    table = sql.Identifier(partition_name(run_id))
+    cursor.execute(
+        sql.SQL("ALTER TABLE {parent} ATTACH PARTITION {table} FOR VALUES IN ({run})").format(
+            parent=sql.Identifier(ExposureResult._meta.db_table), table=table, run=sql.Literal(int(run_id))
+        )
+    )
     # Statistics now, so the aggregates, exports and joins that follow are planned for the real row count.
-    cursor.execute(f"ANALYZE {table}")
+    cursor.execute(sql.SQL("ANALYZE {}").format(table))
 
 
 def partition_drop(cursor, run_id: int) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS {partition_name(run_id)}")
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(partition_name(run_id))))
 
 
 def _edge_distances(zones: dict[int, _ZoneInfo], zone_ids: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

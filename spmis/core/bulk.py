@@ -77,7 +77,9 @@ def copy_in_binary(cursor, table: str, columns: Sequence[str], payload: bytes) -
         copy.write(payload)
 
 
-def stream_batches(query: str, types: list[str], batch_rows: int, *, depth: int = 4) -> Iterator[list[np.ndarray]]:
+def stream_batches(
+    query: str | sql.Composable, types: list[str], batch_rows: int, *, depth: int = 4
+) -> Iterator[list[np.ndarray]]:
     """Columns of `query` in numpy batches of at least `batch_rows` elements, read by binary COPY on a reader thread
     so the database keeps producing while the caller computes on the previous batch.
 
@@ -105,7 +107,10 @@ def stream_batches(query: str, types: list[str], batch_rows: int, *, depth: int 
     def reader() -> None:
         try:
             pending, header, rows, count = b"", True, [], 0
-            with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+            statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT binary)").format(
+                query if isinstance(query, sql.Composable) else sql.SQL(query)
+            )
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
                 for data in copy:
                     if abandoned.is_set():
                         continue  # drain what the server still sends; the consumer has gone
