@@ -7,9 +7,11 @@ transaction commits (a worker must find the row); without a broker it runs in-pr
 
 from __future__ import annotations
 
+import importlib
 from functools import partial
 
 from celery import shared_task
+from django.apps import apps as django_apps
 from django.db import transaction
 
 
@@ -24,8 +26,10 @@ def _send(task_name: str, job_id: int) -> None:
 
     if app.conf.task_always_eager:
         if task_name not in app.tasks:
-            # The web process never ran a worker's start-up, which imports the apps' tasks modules (autodiscovery).
-            app.loader.import_default_modules()
+            # The web process never ran a worker's start-up (which imports every app's tasks module): import the one
+            # this task lives in, by the convention that task names start with their app's label.
+            label = task_name.split(".", 1)[0]
+            importlib.import_module(f"{django_apps.get_app_config(label).name}.tasks")
         app.tasks[task_name].delay(job_id)
     else:
         app.send_task(task_name, args=[job_id])

@@ -181,3 +181,22 @@ def test_every_beat_schedule_entry_names_a_registered_task(settings):
     assert "core.jobs_fail_stuck" in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert all(entry["task"] in app.tasks for entry in settings.CELERY_BEAT_SCHEDULE.values())
     assert app.tasks["core.jobs_fail_stuck"].apply().get() == {}  # nothing stuck: nothing to report
+
+
+def test_every_task_is_named_after_the_app_whose_tasks_module_holds_it():
+    """enqueue_on_commit imports a task's module from its name's first part (an app label), in a web process that
+    never ran a worker's autodiscovery: the convention must hold for every task the apps define."""
+    import importlib.util
+
+    from django.apps import apps
+
+    from spmis.celery import app
+
+    for config in apps.get_app_configs():
+        if importlib.util.find_spec(f"{config.name}.tasks") is None:
+            continue
+        module = importlib.import_module(f"{config.name}.tasks")
+        names = [task.name for task in vars(module).values() if hasattr(task, "delay") and hasattr(task, "name")]
+        for name in names:
+            assert name.split(".", 1)[0] == config.label, f"{config.name}.tasks defines {name}"
+            assert name in app.tasks
