@@ -192,6 +192,7 @@ def test_every_task_is_named_after_the_app_whose_tasks_module_holds_it():
 
     from spmis.celery import app
 
+    checked = []
     for config in apps.get_app_configs():
         if importlib.util.find_spec(f"{config.name}.tasks") is None:
             continue
@@ -200,3 +201,5 @@ def test_every_task_is_named_after_the_app_whose_tasks_module_holds_it():
         for name in names:
             assert name.split(".", 1)[0] == config.label, f"{config.name}.tasks defines {name}"
             assert name in app.tasks
+            checked.append(name)
+    assert {"geo.area_import", "layers.layer_import", "response.exposure_run", "core.jobs_fail_stuck"} <= set(checked)
