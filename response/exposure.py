@@ -339,6 +339,7 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
     raster = None
     if params.get("raster_path"):
         raster = RasterSampler(params["raster_path"], params.get("raster_band", 1))
+        raster.unit = params.get("raster_unit") or raster.unit  # the layer's unit, else the file's own
         if not any(s.min_value is not None or s.max_value is not None for s in specs):
             raise ExposureError("The incident's classes have no raster thresholds to classify the raster with.")
     chunk = int(params.get("chunk_size") or 20_000)
