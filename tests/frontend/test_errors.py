@@ -62,3 +62,11 @@ def test_admin_plurals_are_words(admin_client):
             assert not re.search(r"(ss|[^aeiou]ys)$", plural), f"{model._meta.label}: {plural!r}"
     html = admin_client.get("/admin/").content.decode()
     assert "Hazard classes" in html and "Hazard classs" not in html
+
+
+def test_the_reason_is_translated():
+    nobody = browser_for(UserFactory())
+    nobody.cookies["django_language"] = "fr"
+    html = nobody.get("/map/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Cette page montre des incidents, et votre rôle ne permet pas de les voir." in html
+    assert "Accès refusé" in html
