@@ -635,7 +635,7 @@ async function renderRun(runId, signal) {
   ];
   if (t.withheld.length) summary.push(el("p", { class: "hint", id: "withheld-legend", text: T.withheld.replace("%(k)s", byArea.k) }));
   if (needs && needs.totals) {
-    summary.push(el("details", {}, el("summary", { text: T.needs }), table(["", ""], Object.entries(needs.totals).map(([item, value]) => el("tr", {}, el("td", { text: item }), el("td", { class: "num", text: fmt(value) }))))));
+    summary.push(el("details", {}, el("summary", { text: T.needs }), table(["", ""], Object.entries(needs.totals).map(([item, value]) => el("tr", {}, el("td", { text: item }), el("td", { class: "num", text: fmt(Math.round(value)) }))))));
   }
   $("run-summary").replaceChildren(...summary);
   const base = `${R}/exposure-runs/${runId}`;
