@@ -39,6 +39,9 @@ def test_a_missing_page_keeps_the_top_bar_and_says_what_is_missing(two_districts
     html = response.content.decode()
     assert 'role="banner"' in html and "Areas: West" in html
     assert '<p id="reason">No such incident in your areas.</p>' in html
+    elsewhere.areas.set([west])
+    html = local.get(f"/incidents/{elsewhere.pk}/runs/999/affected/").content.decode()
+    assert '<p id="reason">This incident has no such analysis.</p>' in html
 
     response = local.get("/no/such/page/")
     assert response.status_code == 404
