@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
 
@@ -323,7 +323,9 @@ AFFECTED_PAGE_SIZE = 100
 def affected_list(request: HttpRequest, incident_id: int, run_id: int) -> HttpResponse:
     """The affected households of one analysis, a page at a time, filtered by class, area or approximate."""
     incident = _incident_or_404(request, incident_id)
-    run = get_object_or_404(response_selectors.exposure_run_list(user=request.user, incident_id=incident.pk), pk=run_id)
+    run = response_selectors.exposure_run_list(user=request.user, incident_id=incident.pk).filter(pk=run_id).first()
+    if run is None:
+        raise Http404(gettext("This incident has no such analysis."))
     filters = {
         "hazard_class": request.GET.get("hazard_class") or None,
         "area_code": request.GET.get("area") or None,

@@ -11,6 +11,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 HISTOGRAM_BINS = 50
+# Percentiles come from a uniform random sample of at most this many valid pixels per band (all of them when the
+# band has fewer, so small rasters get numpy's exact percentiles): 8 MB per band at most, whatever the file size.
+PERCENTILE_SAMPLE = 1_000_000
 STRIPE_BYTES = 64 * 1024 * 1024
 COG_OPTIONS = {
     "COMPRESS": "DEFLATE",
@@ -151,6 +154,8 @@ def describe(path: str | Path, *, progress: Callable[[float], None] | None = Non
                     progress(step / steps)
             edges = {}
             counts = {}
+            samples: dict[int, list] = {band: [] for band in bands}
+            rng = np.random.default_rng(0)  # seeded: describing the same file twice gives the same percentiles
             for band in bands:
                 a = acc[band]
                 low, high = (a["min"], a["max"]) if a["count"] else (0.0, 1.0)
@@ -163,6 +168,12 @@ def describe(path: str | Path, *, progress: Callable[[float], None] | None = Non
                     values = valid_values(window, band)
                     if values.size:
                         counts[band] += np.histogram(values, bins=edges[band])[0]
+                        keep = min(1.0, PERCENTILE_SAMPLE / acc[band]["count"])
+                        if keep >= 1.0:
+                            samples[band].append(values)
+                        else:  # each pixel kept with the same probability: a uniform sample of the band
+                            picked = rng.choice(values.size, size=rng.binomial(values.size, keep), replace=False)
+                            samples[band].append(values[picked])
                 if progress:
                     progress(step / steps)
         except (RasterioError, CPLE_BaseError) as error:
@@ -176,15 +187,16 @@ def describe(path: str | Path, *, progress: Callable[[float], None] | None = Non
             n = a["count"]
             mean = a["sum"] / n if n else None
             std = float(np.sqrt(max(a["sumsq"] / n - mean * mean, 0.0))) if n else None
-            cumulative = np.cumsum(counts[band])
+            sample = np.concatenate(samples[band]) if samples[band] else np.empty(0)
+            p2, p98 = (float(v) for v in np.percentile(sample, [2, 98])) if sample.size else (None, None)
             statistics[str(band)] = {
                 "count": n,
                 "min": a["min"] if n else None,
                 "max": a["max"] if n else None,
                 "mean": mean,
                 "std": std,
-                "p2": _percentile(cumulative, edges[band], 0.02) if n else None,
-                "p98": _percentile(cumulative, edges[band], 0.98) if n else None,
+                "p2": p2,
+                "p98": p98,
             }
             histogram[str(band)] = {"edges": edges[band].tolist(), "counts": counts[band].tolist()}
             band_meta.append(
@@ -209,14 +221,6 @@ def describe(path: str | Path, *, progress: Callable[[float], None] | None = Non
             statistics=statistics,
             histogram=histogram,
         )
-
-
-def _percentile(cumulative, edges, fraction: float) -> float:
-    import numpy as np
-
-    target = fraction * cumulative[-1]
-    index = int(np.searchsorted(cumulative, target))
-    return float(edges[min(index + 1, len(edges) - 1)])
 
 
 def default_style(statistics: dict) -> dict:

@@ -151,6 +151,7 @@ def exposure_compute(*, run: ExposureRun, progress: Progress = _noop) -> dict:
             raster = RasterSampler(params["raster_path"], params.get("raster_band", 1))
         except RasterReadError as error:
             raise ExposureError(str(error)) from None
+        raster.unit = params.get("raster_unit") or raster.unit  # the layer's unit, else the file's own
         if not any(s.min_value is not None or s.max_value is not None for s in specs):
             raise ExposureError("The incident's classes have no raster thresholds to classify the raster with.")
     chunk = int(params.get("chunk_size") or 20_000)

@@ -102,16 +102,22 @@ def situation_map_html(run: ExposureRun, *, area_ids: list[int] | None = None) -
         layer.add_to(fmap)
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(z.geom) AS e "
-                "FROM response_exposurerun_zones rz JOIN response_hazardzone z ON z.id = rz.hazardzone_id "
-                "WHERE rz.exposurerun_id = %s UNION ALL SELECT geom FROM geo_area WHERE id = ANY(%s)) s",
+                # The zones and the affected areas around them.
+                "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(g) AS e FROM ("
+                "SELECT z.geom AS g FROM response_exposurerun_zones rz "
+                "JOIN response_hazardzone z ON z.id = rz.hazardzone_id WHERE rz.exposurerun_id = %s "
+                "UNION ALL SELECT geom FROM geo_area WHERE id = ANY(%s)) parts) s",
                 [run.pk, area_ids or []],
             )
             x0, y0, x1, y1 = cursor.fetchone()
         fmap.fit_bounds([[y0, x0], [y1, x1]])
     root = fmap.get_root()
     root.render()
-    return {"head": root.header.render(), "body": root.html.render(), "script": root.script.render()}
+    # The frame's height comes from the report's stylesheet (and another one in print), after Leaflet has measured
+    # the map: without a fresh measurement the map is drawn only in part of its frame.
+    name = fmap.get_name()
+    refit = f"\n{name}.invalidateSize(); addEventListener('beforeprint', () => {name}.invalidateSize());"
+    return {"head": root.header.render(), "body": root.html.render(), "script": root.script.render() + refit}
 
 
 def _count(value: int | None, k: int | None) -> str:

@@ -442,12 +442,15 @@ def exposure_run_start(
         if raster_path and not Path(raster_path).exists():
             raise ValidationError({"raster_path": "No such raster file."})
         classes = incident_classes(incident)
+        # The unit given at upload names the values in the reasons ("[0.7 m, 1.5 m)"); files rarely carry one.
+        raster_unit = _raster_layer(raster_layer).unit if raster_layer is not None else ""
         run = ExposureRun.objects.create(
             incident=incident,
             created_by=user,
             parameters={
                 "raster_path": raster_path,
                 "raster_layer": raster_layer,
+                "raster_unit": raster_unit,
                 "raster_band": raster_band,
                 "chunk_size": chunk_size,
                 "classes": [

@@ -39,6 +39,9 @@ def test_a_missing_page_keeps_the_top_bar_and_says_what_is_missing(two_districts
     html = response.content.decode()
     assert 'role="banner"' in html and "Areas: West" in html
     assert '<p id="reason">No such incident in your areas.</p>' in html
+    elsewhere.areas.set([west])
+    html = local.get(f"/incidents/{elsewhere.pk}/runs/999/affected/").content.decode()
+    assert '<p id="reason">This incident has no such analysis.</p>' in html
 
     response = local.get("/no/such/page/")
     assert response.status_code == 404
@@ -62,3 +65,11 @@ def test_admin_plurals_are_words(admin_client):
             assert not re.search(r"(ss|[^aeiou]ys)$", plural), f"{model._meta.label}: {plural!r}"
     html = admin_client.get("/admin/").content.decode()
     assert "Hazard classes" in html and "Hazard classs" not in html
+
+
+def test_the_reason_is_translated():
+    nobody = browser_for(UserFactory())
+    nobody.cookies["django_language"] = "fr"
+    html = nobody.get("/map/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Cette page montre des incidents, et votre rôle ne permet pas de les voir." in html
+    assert "Accès refusé" in html

@@ -98,3 +98,24 @@ def test_zones_from_a_raster_layer_through_the_api_record_the_layer(depth_raster
         "/api/v1/response/hazard-zones/from-raster/", {"incident": incident.pk, "raster_layer": 999999}, format="json"
     )
     assert missing.status_code == 400 and "raster_layer" in missing.json()
+
+
+def test_reasons_name_the_unit_given_at_upload(depth_raster, two_districts, client_for, settings):
+    from layers.services import LayerImportOptions, raster_layer_import_file
+
+    settings.MEDIA_ROOT = str(depth_raster[0].parent / "media")
+    layer = raster_layer_import_file(
+        path=depth_raster[0], options=LayerImportOptions(name="Depth", unit="m", kind="hazard")
+    )
+    HouseholdFactory(location=Point(90.19, 23.05, srid=4326))  # about 1.9 m deep
+    incident = IncidentFactory()
+    coordinator = client_for(roles=["emergency_coordinator"])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = coordinator.post(
+            "/api/v1/response/exposure-runs/", {"incident": incident.pk, "raster_layer": layer.pk}, format="json"
+        )
+    assert response.status_code == 202, response.content
+    run = ExposureRun.objects.get(pk=response.json()["id"])
+    assert run.status == ExposureRun.Status.SUCCEEDED, run.error
+    (result,) = ExposureResult.objects.filter(run=run)
+    assert result.reason == "raster value in High range [1.5 m, …)"

@@ -66,3 +66,5 @@ def test_report_map_draws_the_affected_areas_under_the_zones(run, client_for):
     assert '"code": "C-W"' in script  # the affected district's boundary
     assert '"code": "C-E"' not in script  # not the unaffected one
     assert script.index('"code": "C-W"') < script.index('"class": "High"')  # drawn first, so under the zone
+    assert "[[23.0, 90.0], [24.0, 91.0]]" in script  # the view takes in the affected district, not just the zone
+    assert ".invalidateSize()" in script  # measured again once the report's stylesheet has sized the frame

@@ -20,6 +20,7 @@ const showView = () => (document.body.dataset.mapView = map.getBounds().toBBoxSt
 map.on("moveend", showView);
 showView();
 const CHART_LEVEL = country.chartLevel; // areas that shadings and per-area tables break down by
+document.getElementById("map").leafletMap = map; // for the browser tests and bench/frontend.py
 // Drawing order, bottom to top: admin areas, shadings (overlay pane), uploaded layers, household points, zones.
 for (const [pane, z] of [["areas", 350], ["uploaded", 420], ["points", 440], ["zones", 460]]) map.createPane(pane).style.zIndex = z;
 
@@ -50,6 +51,15 @@ const areasLoaded = Promise.all([
   map.on("zoomend", swap);
   swap();
 });
+
+// Leaflet 1.9's GridLayer.redraw() asks for tiles at the map's zoom as it is — 8.5 with zoomSnap 0.5, so
+// /tiles/8.5/… (404) — and ignores the layer's minZoom (every household tile of the country at zoom 5). Redraw
+// through the layer's own view logic instead, which rounds the zoom and loads nothing outside minZoom–maxZoom.
+function redrawTiles(layer) {
+  if (!layer?._map) return; // not on the map: it loads with the current styles when it is added
+  layer._removeAllTiles();
+  layer._setView(map.getCenter(), map.getZoom());
+}
 
 const classColour = new Map(); // class key -> colour
 const householdClass = new Map(); // household id -> class key (shown analysis)
@@ -591,16 +601,34 @@ function table(headers, body) {
   return el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h })))), el("tbody", {}, body));
 }
 
+// The analysis being shown. Choosing another one aborts the requests of the one before, and whatever they still
+// deliver is dropped, so two analyses' colours and totals never mix.
+let runShown = null;
+const aborted = (error) => error?.name === "AbortError";
+
 async function showRun(runId) {
+  runShown?.abort();
+  const current = (runShown = new AbortController());
+  try {
+    await renderRun(runId, current.signal);
+  } catch (error) {
+    if (current.signal.aborted || aborted(error)) return;
+    throw error;
+  }
+}
+
+async function renderRun(runId, signal) {
   householdChange.clear();
+  householdClass.clear();
   if ($("compare-select")) $("compare-select").value = "";
   $("diff-summary")?.replaceChildren();
   // One aggregate (by district) and its summary from the server: the same totals the dashboard shows, and with
   // k-anonymity no country figure that would give away the district cells withheld.
   const [byArea, needs] = await Promise.all([
-    api(`${R}/exposure-runs/${runId}/aggregates/?level=${CHART_LEVEL}`),
-    api(`${R}/exposure-runs/${runId}/needs/?level=0`).catch(() => null),
+    api(`${R}/exposure-runs/${runId}/aggregates/?level=${CHART_LEVEL}`, { signal }),
+    api(`${R}/exposure-runs/${runId}/needs/?level=0`, { signal }).catch((error) => (aborted(error) ? Promise.reject(error) : null)),
   ]);
+  if (signal.aborted) return;
   const t = byArea.totals;
   const classRows = byArea.by_class.map((c) =>
     el("tr", {}, el("td", {}, el("span", { class: "swatch", style: `background:${classColour.get(c.hazard_class) || "#dc2626"}` }), ` ${c.class_name}`), el("td", { class: "num", text: shown(c, "households") }), el("td", { class: "num", text: shown(c, "individuals") })),
@@ -615,7 +643,7 @@ async function showRun(runId) {
   ];
   if (t.withheld.length) summary.push(el("p", { class: "hint", id: "withheld-legend", text: T.withheld.replace("%(k)s", byArea.k) }));
   if (needs && needs.totals) {
-    summary.push(el("details", {}, el("summary", { text: T.needs }), table(["", ""], Object.entries(needs.totals).map(([item, value]) => el("tr", {}, el("td", { text: item }), el("td", { class: "num", text: fmt(value) }))))));
+    summary.push(el("details", {}, el("summary", { text: T.needs }), table(["", ""], Object.entries(needs.totals).map(([item, value]) => el("tr", {}, el("td", { text: item }), el("td", { class: "num", text: fmt(Math.round(value)) }))))));
   }
   $("run-summary").replaceChildren(...summary);
   const base = `${R}/exposure-runs/${runId}`;
@@ -627,24 +655,32 @@ async function showRun(runId) {
   $("run-links").replaceChildren(...links);
   legendEntries.set("classes", legendFor(T.affected, classes.slice().reverse().map((c) => [c.color, c.name])));
   renderLegend();
-  await Promise.all([colourHouseholds(runId), drawChoropleth(areaTotals)]);
+  await Promise.all([colourHouseholds(runId, signal), drawChoropleth(areaTotals, signal)]);
 }
 
-// Households of the shown analysis, coloured by class on the household tiles (first 20,000 rows).
-async function colourHouseholds(runId) {
-  householdClass.clear();
+// Households of the shown analysis, coloured by class on the household tiles (first 20,000 rows). The classes are
+// collected apart and only take effect if this analysis is still the one shown when the last page arrives.
+async function colourHouseholds(runId, signal) {
   if (!cfg.can.results || !households) return;
+  const collected = new Map();
   let url = `${R}/exposure-runs/${runId}/results/?page_size=1000`;
   for (let page = 0; url && page < 20; page += 1) {
-    const data = await api(url);
-    for (const r of rows(data)) householdClass.set(r.household, r.hazard_class);
+    const data = await api(url, { signal });
+    if (signal.aborted) return;
+    for (const r of rows(data)) collected.set(r.household, r.hazard_class);
     url = data.next;
   }
-  households.redraw();
+  householdClass.clear();
+  for (const [household, key] of collected) householdClass.set(household, key);
+  const mapBox = $("map");
+  mapBox.dataset.colouredRun = runId;
+  mapBox.dataset.colouredHouseholds = householdClass.size;
+  redrawTiles(households);
 }
 
-async function drawChoropleth(areaTotals) {
+async function drawChoropleth(areaTotals, signal) {
   await areasLoaded;
+  if (signal.aborted) return;
   const max = Math.max(1, ...[...areaTotals.values()].map((a) => a.households));
   const ramp = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
   const colour = (n) => (n ? ramp[Math.min(4, Math.ceil((n / max) * 4))] : "transparent");
@@ -712,7 +748,7 @@ async function compare(againstId) {
       $("run-error").textContent = error.message;
     }
   }
-  households?.redraw();
+  redrawTiles(households);
 }
 
 // ---- New incident ---------------------------------------------------------------------------------------------
