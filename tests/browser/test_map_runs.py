@@ -20,7 +20,7 @@ from tests.response.factories import HazardZoneFactory, IncidentFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-TILE = re.compile(r"/api/v1/layers/households/tiles/([^/]+)/")
+TILE = re.compile(r"/api/v1/registry/households/tiles/([^/]+)/")
 PASSWORD = "a long browser test password"
 
 
