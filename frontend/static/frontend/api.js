@@ -62,18 +62,20 @@ export function el(tag, attrs = {}, ...children) {
 
 export const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString());
 
-// Polls a job row (GET `url`) until it has finished, calling onProgress(job) on each answer. Stops at `deadlineMs`
-// and says so: a job that outlives it goes on on the server (it is ended there if its worker is lost), but the page
-// no longer waits for it.
-export const JOB_POLL_DEADLINE_MS = 30 * 60 * 1000;
+// Polls a job row (GET `url`) until it has finished, calling onProgress(job) on each answer. Stops at the deadline
+// the page carries (SPMIS_JOB_POLL_DEADLINE_S, 30 minutes by default) and says so: a job that outlives it goes on on
+// the server (it is ended there if its worker is lost), but the page no longer waits for it.
+export function jobPollDeadlineMs() {
+  return Number(document.body.dataset.jobPollDeadlineS || 1800) * 1000;
+}
 
-export async function pollJob(url, job, { onProgress = () => {}, intervalMs = 700, deadlineMs = JOB_POLL_DEADLINE_MS } = {}) {
+export async function pollJob(url, job, { onProgress = () => {}, intervalMs = 700, deadlineMs = jobPollDeadlineMs() } = {}) {
   const deadline = Date.now() + deadlineMs;
   while (!["succeeded", "failed"].includes(job.status)) {
     onProgress(job);
     if (Date.now() > deadline) {
-      const minutes = Math.round(deadlineMs / 60000);
-      throw new Error(`Still ${job.status} after ${minutes} minutes: the page stopped waiting. The job goes on on the server; look at it again later.`);
+      const waited = deadlineMs >= 120000 ? `${Math.round(deadlineMs / 60000)} minutes` : `${Math.round(deadlineMs / 1000)} seconds`;
+      throw new Error(`Still ${job.status} after ${waited}: the page stopped waiting. The job goes on on the server; look at it again later.`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
     job = await api(url);
