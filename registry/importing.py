@@ -355,11 +355,68 @@ def _build_stage(cursor, names: list[str], options: ImportOptions, custom: list[
     cursor.execute("ANALYZE registry_stage")
 
 
-def _validate(cursor, options: ImportOptions, custom: list[CustomField]) -> None:
-    """Fill registry_stage_error (row_no, reason) with every reason each row is rejected."""
+# A CASE, not AND: the planner may reorder AND-ed conditions, and casting text that is not a number would fail.
+VALID_COORDINATES = (
+    r"CASE WHEN longitude ~ '^-?[0-9]+(\.[0-9]+)?$' AND latitude ~ '^-?[0-9]+(\.[0-9]+)?$'"
+    " THEN longitude::float8 BETWEEN -180 AND 180 AND latitude::float8 BETWEEN -90 AND 90 ELSE false END"
+)
+
+
+def _scope_rules(cursor, area_ids: list[int]) -> list[str]:
+    """Rules for an importer bound to areas, set-based: every row of a household is rejected when any of its rows
+    places it outside those areas (a point in no area of theirs, an area code outside them) or when the household
+    already exists outside them; a row is rejected when it would move an existing person out of a household
+    outside them."""
+    scope = "ARRAY[" + ", ".join(str(int(i)) for i in area_ids) + "]::bigint[]"
+    inside = f"(a.id IS NOT NULL AND a.lineage && {scope})"
+    cursor.execute("DROP TABLE IF EXISTS registry_stage_point")
+    cursor.execute(
+        "CREATE TEMP TABLE registry_stage_point AS "
+        "SELECT row_no AS id, ST_SetSRID(ST_MakePoint(longitude::float8, latitude::float8), 4326) AS location "
+        f"FROM registry_stage WHERE longitude IS NOT NULL AND latitude IS NOT NULL AND {VALID_COORDINATES}"
+    )
+    cursor.execute("CREATE INDEX ON registry_stage_point USING gist (location)")
+    cursor.execute("ANALYZE registry_stage_point")
+    cursor.execute("DROP TABLE IF EXISTS registry_scope_violation")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE registry_scope_violation AS
+        SELECT s.household_id, 'location ' || s.longitude || ', ' || s.latitude || ' (row ' || s.row_no || ') is '
+               || coalesce('in ' || a.code || ', ', 'in no known area, ') || 'outside your areas' AS reason
+        FROM registry_stage_point p JOIN registry_stage s ON s.row_no = p.id
+        LEFT JOIN ({lowest_area_sql("registry_stage_point")}) located ON located.id = p.id
+        LEFT JOIN geo_area a ON a.id = located.area_id
+        WHERE NOT {inside}
+        UNION
+        SELECT s.household_id, 'area ' || a.code || ' (row ' || s.row_no || ') is outside your areas'
+        FROM registry_stage s JOIN geo_area a ON a.code = s.area_code
+        WHERE NOT {inside}
+        UNION
+        SELECT DISTINCT s.household_id, 'the household is registered outside your areas'
+            || coalesce(' (in ' || a.code || ')', '')
+        FROM registry_stage s JOIN registry_household h ON h.external_id = s.household_id
+        LEFT JOIN geo_area a ON a.id = h.area_id
+        WHERE NOT {inside}
+        """
+    )
+    return [
+        "SELECT s.row_no, 'household ' || quote_literal(s.household_id) || ': ' || v.reason "
+        "FROM registry_stage s JOIN registry_scope_violation v USING (household_id)",
+        "SELECT DISTINCT s.row_no, 'individual ' || quote_literal(s.individual_id) || ' belongs to household '"
+        " || h.external_id || ' outside your areas' FROM registry_stage s"
+        " JOIN registry_individual i ON i.external_id = s.individual_id"
+        " JOIN registry_membership m ON m.individual_id = i.id AND m.end_date IS NULL"
+        " JOIN registry_household h ON h.id = m.household_id LEFT JOIN geo_area a ON a.id = h.area_id"
+        f" WHERE NOT {inside}",
+    ]
+
+
+def _validate(cursor, options: ImportOptions, custom: list[CustomField], area_ids: list[int] | None = None) -> None:
+    """Fill registry_stage_error (row_no, reason) with every reason each row is rejected. With `area_ids` (the
+    importing user's areas), rows outside them are rejected too (_scope_rules)."""
     cursor.execute("DROP TABLE IF EXISTS registry_stage_error")
     cursor.execute("CREATE TEMP TABLE registry_stage_error (row_no bigint, reason text)")
-    rules: list[str] = []
+    rules: list[str] = _scope_rules(cursor, area_ids) if area_ids is not None else []
     for target in REQUIRED:
         rules.append(f"SELECT row_no, 'missing field {target}' FROM registry_stage WHERE \"{target}\" IS NULL")
     for target in ("birth_date", "registered_on"):
@@ -786,6 +843,8 @@ def _merge(cursor, options: ImportOptions, custom: list[CustomField], result: Im
 
 def _drop_temp(cursor) -> None:
     for table in (
+        "registry_scope_violation",
+        "registry_stage_point",
         "registry_valid_link",
         "registry_valid_individual",
         "registry_new_household",
@@ -804,9 +863,13 @@ def registry_import_file(
     options: ImportOptions,
     report: io.BufferedWriter | None = None,
     progress: Progress = _noop_progress,
+    area_ids: list[int] | None = None,
 ) -> ImportResult:
     """Import a registry file. Rejected rows (with every reason) are written to `report` as CSV; valid rows are
-    upserted by external ID in one transaction. Raises ValidationError when the file itself is unusable."""
+    upserted by external ID in one transaction. Raises ValidationError when the file itself is unusable.
+
+    `area_ids` are the importing user's areas (geo.selectors.user_area_ids; None = national): rows that place a
+    household outside them, or touch households or people outside them, are rejected with the reason."""
     options.validate()
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
@@ -824,7 +887,7 @@ def registry_import_file(
             raise ValidationError({"file": "The file has a header but no rows."})
         _build_stage(cursor, names, options, custom)
         progress(40, f"Validating {result.rows} rows")
-        _validate(cursor, options, custom)
+        _validate(cursor, options, custom, area_ids)
         cursor.execute(
             "SELECT row_no, string_agg(reason, '; ' ORDER BY reason) FROM registry_stage_error "
             "GROUP BY row_no ORDER BY row_no LIMIT 20"

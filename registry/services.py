@@ -18,7 +18,7 @@ from django.utils import timezone
 from geo.audit import audit_context
 from geo.jobs import ProgressWriter, error_detail
 from geo.models import Area
-from geo.selectors import area_in_scope
+from geo.selectors import area_in_scope, user_area_ids
 from registry.custom import custom_values_validate, filter_conditions_validate
 from registry.importing import ImportOptions, registry_import_file
 from registry.models import (
@@ -71,11 +71,15 @@ def registry_import_start(
 
 
 def registry_import_run(*, import_id: int) -> RegistryImport:
-    """Run a queued import; the job row records progress, the result, the rejected-rows report or the error."""
-    job = RegistryImport.objects.get(pk=import_id)
+    """Run a queued import as the user who started it (rows outside their areas are rejected); the job row records
+    progress, the result, the rejected-rows report or the error. The uploaded file, which holds personal data, is
+    deleted afterwards whatever the outcome."""
+    job = RegistryImport.objects.select_related("created_by").get(pk=import_id)
     job.mark_running()
     report_name = f"rejected-rows-{job.pk}.csv"
     progress = ProgressWriter(RegistryImport._meta.db_table, job.pk)
+    # A job without a creator was queued by the system (a command or a test), which is national.
+    area_ids = user_area_ids(job.created_by) if job.created_by_id else None
     try:
         with tempfile.TemporaryFile() as report, audit_context(actor=_actor(job), source="import"):
             result = registry_import_file(
@@ -83,6 +87,7 @@ def registry_import_run(*, import_id: int) -> RegistryImport:
                 options=ImportOptions(**job.parameters),
                 report=report,
                 progress=progress,
+                area_ids=area_ids,
             )
             if result.rejected_rows:
                 report.seek(0)
@@ -98,8 +103,15 @@ def registry_import_run(*, import_id: int) -> RegistryImport:
         )
     finally:
         progress.close()
+        _upload_delete(job)
     job.refresh_from_db()
     return job
+
+
+def _upload_delete(job: RegistryImport) -> None:
+    if job.file:
+        job.file.storage.delete(job.file.name)
+        RegistryImport.objects.filter(pk=job.pk).update(file="")
 
 
 def _actor(job) -> str:

@@ -235,7 +235,10 @@ class RegistryImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):
+        """The rejected rows as uploaded (names, dates, phones) with every reason: personal data."""
         job = self.get_object()
+        if not selectors.personal_data_allowed(request.user):
+            raise PermissionDenied("The report holds the rejected rows' personal data, which your role may not see.")
         if not job.report:
             raise Http404("This import rejected no rows.")
         return FileResponse(job.report.open("rb"), as_attachment=True, filename=f"rejected-rows-{job.pk}.csv")
