@@ -371,7 +371,7 @@ def hazard_zone_from_raster(
                 source_kind=HazardZone.Source.RASTER,
                 source={
                     "raster_layer": raster_layer,
-                    "raster": str(path),
+                    "raster": Path(str(path)).name,  # the file's name only: no server path in the API
                     "band": band,
                     "min_value": classes[index].min_value,
                     "max_value": classes[index].max_value,

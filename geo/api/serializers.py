@@ -4,7 +4,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo.models import Area, AreaImport, AuditEvent
 from geo.services import PARENT_MATCH_CHOICES
-from spmis.api.serializers import JOB_FIELDS
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin
 
 
 class AreaSerializer(GeoFeatureModelSerializer):
@@ -31,7 +31,7 @@ class AreaImportCreateSerializer(serializers.Serializer):
     assume_crs = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-class AreaImportSerializer(serializers.ModelSerializer):
+class AreaImportSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     class Meta:
         model = AreaImport
         fields = ["id", "original_name", *JOB_FIELDS]

@@ -14,7 +14,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
-from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, StrictFieldsMixin
 
 INDIVIDUAL_FIELDS = [
     "id",
@@ -220,7 +220,7 @@ class RejectSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField()
 
 
-class RegistryImportSerializer(serializers.ModelSerializer):
+class RegistryImportSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     report_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -290,7 +290,7 @@ class DuplicateCandidateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DedupRunSerializer(serializers.ModelSerializer):
+class DedupRunSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     class Meta:
         model = DedupRun
         fields = ["id", *JOB_FIELDS]

@@ -3,6 +3,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo.models import Area
 from response.classify import validate_bands
+from response.exposure import FACILITY_TABLES
 from response.models import (
     ExposedFacility,
     ExposureResult,
@@ -12,7 +13,8 @@ from response.models import (
     Incident,
     NeedsProfile,
 )
-from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
+from spmis.api.redact import redact_paths
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, StrictFieldsMixin
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -91,6 +93,8 @@ class HazardClassTableSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class HazardZoneSerializer(GeoFeatureModelSerializer):
+    # Zones made before raster zones stopped recording their file's server path may still hold it.
+    source = serializers.SerializerMethodField()
     hazard_class = serializers.CharField(source="hazard_class.key", read_only=True)
     class_name = serializers.CharField(source="hazard_class.name", read_only=True)
     class_rank = serializers.IntegerField(source="hazard_class.rank", read_only=True)
@@ -113,6 +117,9 @@ class HazardZoneSerializer(GeoFeatureModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_source(self, zone) -> dict:
+        return redact_paths(zone.source)
 
 
 class ZoneDrawSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -174,7 +181,7 @@ class ZoneFromLayerSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ExposureRunSerializer(serializers.ModelSerializer):
+class ExposureRunSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     zones = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
@@ -213,11 +220,15 @@ class ExposureResultSerializer(serializers.ModelSerializer):
 
 class ExposedFacilitySerializer(serializers.ModelSerializer):
     hazard_class = serializers.CharField(source="hazard_class.key", read_only=True)
+    kind = serializers.SerializerMethodField(help_text="warehouse or distribution point")
 
     class Meta:
         model = ExposedFacility
-        fields = ["table_name", "object_id", "code", "name", "zone", "hazard_class", "reason"]
+        fields = ["kind", "object_id", "code", "name", "zone", "hazard_class", "reason"]
         read_only_fields = fields
+
+    def get_kind(self, facility) -> str:
+        return FACILITY_TABLES.get(facility.table_name, "facility")
 
 
 class NeedsProfileSerializer(StrictFieldsMixin, serializers.ModelSerializer):

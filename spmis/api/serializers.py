@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from spmis.api.redact import redact_paths
+
 # The fields of every job row (geo.models.Job), for the serializers that return jobs to poll.
 JOB_FIELDS = [
     "parameters",
@@ -15,6 +17,20 @@ JOB_FIELDS = [
     "started_at",
     "finished_at",
 ]
+
+
+class RedactedPathsMixin:
+    """Output without server file paths (spmis.api.redact) in the fields named in `redacted_fields`: job rows keep
+    the paths they worked with in parameters and results, and libraries name files in their error messages."""
+
+    redacted_fields: tuple[str, ...] = ("parameters", "message", "result", "error")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in self.redacted_fields:
+            if name in data:
+                data[name] = redact_paths(data[name])
+        return data
 
 
 class StrictFieldsMixin:
