@@ -174,6 +174,9 @@ SPMIS = {
     "API_MAX_PAGE_SIZE": env_int("SPMIS_API_MAX_PAGE_SIZE", 1000),
     "LAYER_VECTOR_MAX_BYTES": env_int("SPMIS_LAYER_VECTOR_MAX_BYTES", 500 * 1024 * 1024),
     "LAYER_RASTER_MAX_BYTES": env_int("SPMIS_LAYER_RASTER_MAX_BYTES", 2 * 1024 * 1024 * 1024),
+    # Hosts CAP alerts may be fetched from even when they resolve to private addresses (an internal feed); any
+    # other URL must resolve to public internet addresses only (layers.fetch).
+    "CAP_FEED_HOSTS": env_list("SPMIS_CAP_FEED_HOSTS", []),
     # API tokens older than this are refused (401); POST /api/v1/auth/token/ issues a new one.
     "TOKEN_TTL_HOURS": env_int("SPMIS_TOKEN_TTL_HOURS", 24 * 7),
 }
