@@ -70,6 +70,9 @@ def registry_import_start(
     return job
 
 
+IMPORT_CHANGES_PERMISSION = "registry.import_changes"
+
+
 def registry_import_run(*, import_id: int) -> RegistryImport:
     """Run a queued import as the user who started it (rows outside their areas are rejected); the job row records
     progress, the result, the rejected-rows report or the error. The uploaded file, which holds personal data, is
@@ -80,6 +83,9 @@ def registry_import_run(*, import_id: int) -> RegistryImport:
     progress = ProgressWriter(RegistryImport._meta.db_table, job.pk)
     # A job without a creator was queued by the system (a command or a test), which is national.
     area_ids = user_area_ids(job.created_by) if job.created_by_id else None
+    # Moves and phone changes of existing people need a second user (change requests) unless the uploader may
+    # import them (registry.import_changes: administrators).
+    four_eyes = bool(job.created_by_id) and not job.created_by.has_perm(IMPORT_CHANGES_PERMISSION)
     try:
         with tempfile.TemporaryFile() as report, audit_context(actor=_actor(job), source="import"):
             result = registry_import_file(
@@ -88,6 +94,7 @@ def registry_import_run(*, import_id: int) -> RegistryImport:
                 report=report,
                 progress=progress,
                 area_ids=area_ids,
+                four_eyes=four_eyes,
             )
             if result.rejected_rows:
                 report.seek(0)

@@ -98,10 +98,10 @@ def test_the_uploaded_file_is_deleted_after_the_job_whatever_the_outcome(
 def test_imports_and_dedup_runs_are_seen_by_area(
     west_officer,
     client_for,
-    setup_registry,  # noqa: F811
+    two_districts,
     django_capture_on_commit_callbacks,
 ):
-    _, west, east = setup_registry
+    _, west, east = two_districts
     job = upload(west_officer, [row("W1", "P1", "Rahim", "90.5", "23.5")], django_capture_on_commit_callbacks)
     DedupRun.objects.create(created_by=west_officer.user)
     colleague = client_for(roles=["program_officer"], areas=[west])
@@ -116,3 +116,42 @@ def test_imports_and_dedup_runs_are_seen_by_area(
     auditor = client_for(roles=["auditor"])
     assert auditor.get(f"{URL}{job.pk}/").status_code == 200
     assert auditor.get(f"{URL}{job.pk}/report/").status_code == 403
+
+
+@pytest.mark.usefixtures("setup_registry")
+def test_moves_and_new_phones_of_existing_people_need_a_second_user(
+    client_for,
+    settings,
+    tmp_path,
+    django_capture_on_commit_callbacks,
+):
+    settings.MEDIA_ROOT = tmp_path
+    officer = client_for(roles=["program_officer"])
+    first = [
+        row("HH1", "P1", "Rahim", "90.5", "23.5"),
+        row("HH2", "P2", "Karim", "90.6", "23.6"),
+    ]
+    first[0][7] = "01712345678"
+    assert upload(officer, first, django_capture_on_commit_callbacks).result["valid_rows"] == 2
+    changed = [
+        row("HH1", "P1", "Rahim", "90.7", "23.7"),  # the household moved
+        row("HH1", "P2", "Karim"),  # Karim moved into HH1
+    ]
+    changed[0][7] = "01812345678"  # and Rahim has a new phone
+    job = upload(officer, changed, django_capture_on_commit_callbacks)
+    reasons = report_reasons(officer, job)
+    assert "household 'HH1' would move to 90.7, 23.7: that needs a change request" in reasons["P1"]
+    assert "individual 'P1' would get a new phone number" in reasons["P1"]
+    assert "individual 'P2' would move from household HH2 to HH1" in reasons["P2"]
+    assert Household.objects.get(external_id="HH1").location.x == pytest.approx(90.5)
+    assert Individual.objects.get(external_id="P2").memberships.get(end_date__isnull=True).household.external_id == (
+        "HH2"
+    )
+    # Unchanged rows of the same people still go through.
+    again = upload(officer, first, django_capture_on_commit_callbacks)
+    assert (again.result["rejected_rows"], again.result["individuals_unchanged"]) == (0, 2)
+
+    administrator = client_for(roles=["administrator"])
+    applied = upload(administrator, changed, django_capture_on_commit_callbacks)
+    assert applied.result["rejected_rows"] == 0
+    assert Household.objects.get(external_id="HH1").location.x == pytest.approx(90.7)
