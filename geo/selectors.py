@@ -89,6 +89,21 @@ def area_import_list(*, user) -> QuerySet[AreaImport]:
     return AreaImport.objects.select_related("created_by")
 
 
+def audit_withheld_tables(user) -> set[str]:
+    """Tables whose audited values (before/after) the user may not read: an app names its personal-data tables and
+    the permission that opens them on its AppConfig (`personal_data_tables`, `personal_data_permission`), so geo
+    needs to know nothing of the app."""
+    from django.apps import apps
+
+    withheld: set[str] = set()
+    for config in apps.get_app_configs():
+        tables = getattr(config, "personal_data_tables", ())
+        permission = getattr(config, "personal_data_permission", None)
+        if tables and not (permission and user.has_perm(permission)):
+            withheld.update(tables)
+    return withheld
+
+
 def audit_event_list(*, table_name: str | None = None, row_id: str | None = None) -> QuerySet[AuditEvent]:
     queryset = AuditEvent.objects.all()
     if table_name:

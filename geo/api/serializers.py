@@ -39,7 +39,30 @@ class AreaImportSerializer(RedactedPathsMixin, serializers.ModelSerializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    values_withheld = serializers.SerializerMethodField(help_text="before/after hold personal data you may not see")
+
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "actor", "source", "table_name", "row_id", "action", "before", "after", "transaction_id"]
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "source",
+            "table_name",
+            "row_id",
+            "action",
+            "before",
+            "after",
+            "values_withheld",
+            "transaction_id",
+        ]
         read_only_fields = fields
+
+    def get_values_withheld(self, event) -> bool:
+        return event.table_name in self.context.get("withheld_tables", ())
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        if data["values_withheld"]:
+            data["before"] = data["after"] = None
+        return data
