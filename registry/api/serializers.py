@@ -232,6 +232,17 @@ class RegistryImportSerializer(RedactedPathsMixin, serializers.ModelSerializer):
         return f"/api/v1/registry/imports/{job.pk}/report/" if job.report else None
 
 
+class RegistryImportReducedSerializer(RegistryImportSerializer):
+    """An import job without the sample of rejected rows (their values: names, phones, ID numbers), for roles
+    without registry.view_personal_data."""
+
+    def to_representation(self, job):
+        data = super().to_representation(job)
+        if isinstance(data.get("result"), dict):
+            data["result"] = {key: value for key, value in data["result"].items() if key != "errors_sample"}
+        return data
+
+
 class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField()
     source = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)

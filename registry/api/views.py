@@ -210,6 +210,11 @@ class RegistryImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
     def get_queryset(self):
         return selectors.registry_import_list(user=self.request.user)
 
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
+            return s.RegistryImportSerializer
+        return s.RegistryImportReducedSerializer
+
     @extend_schema(request=s.RegistryImportCreateSerializer, responses={202: s.RegistryImportSerializer})
     def create(self, request, *args, **kwargs):
         payload = s.RegistryImportCreateSerializer(data=request.data)
@@ -230,7 +235,7 @@ class RegistryImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewS
             file=upload, original_name=upload.name, mapping=mapping, user=request.user, **data
         )
         job.refresh_from_db()
-        return Response(s.RegistryImportSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.get_serializer_class()(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])

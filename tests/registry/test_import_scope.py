@@ -114,7 +114,9 @@ def test_imports_and_dedup_runs_are_seen_by_area(
     assert len(colleague.get("/api/v1/registry/dedup-runs/").json()["results"]) == 1
     assert other.get("/api/v1/registry/dedup-runs/").json()["results"] == []
     auditor = client_for(roles=["auditor"])
-    assert auditor.get(f"{URL}{job.pk}/").status_code == 200
+    seen = auditor.get(f"{URL}{job.pk}/")
+    assert seen.status_code == 200 and "errors_sample" not in seen.json()["result"]
+    assert "errors_sample" in national.get(f"{URL}{job.pk}/").json()["result"]
     assert auditor.get(f"{URL}{job.pk}/report/").status_code == 403
 
 
