@@ -30,7 +30,7 @@ import numpy as np
 from django.db import DatabaseError, connection, transaction
 
 from response.classify import NO_CLASS, ClassSpec, classify_values, encode_binary_copy
-from response.models import ExposureRun, HazardClass
+from response.models import FACILITY_TABLES, ExposureRun, HazardClass
 
 Progress = Callable[[int, str], None]
 EDGE_METRES = 0.01
@@ -46,7 +46,6 @@ RESULT_COLUMNS = (
     "approximate",
     "reason",
 )
-FACILITY_TABLES = {"distribution_warehouse": "warehouse", "distribution_distributionpoint": "distribution point"}
 STRIP_PIXELS = 128 * 1024 * 1024
 
 

@@ -209,6 +209,10 @@ class ExposureResult(models.Model):
         return f"run {self.run_id} household {self.household_id}: rank {self.class_rank}"
 
 
+# The facility tables an analysis flags, and what a user calls each (never the table's name).
+FACILITY_TABLES = {"distribution_warehouse": "warehouse", "distribution_distributionpoint": "distribution point"}
+
+
 class ExposedFacility(models.Model):
     """A warehouse or distribution point inside a hazard zone of a run: flagged unusable for that analysis.
     Keyed by (table, id) so response does not depend on the distribution app."""
@@ -234,3 +238,7 @@ class ExposedFacility(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table_name}#{self.object_id} unusable in run {self.run_id}"
+
+    @property
+    def kind(self) -> str:
+        return FACILITY_TABLES.get(self.table_name, "facility")

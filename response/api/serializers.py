@@ -3,7 +3,6 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo.models import Area
 from response.classify import validate_bands
-from response.exposure import FACILITY_TABLES
 from response.models import (
     ExposedFacility,
     ExposureResult,
@@ -220,15 +219,12 @@ class ExposureResultSerializer(serializers.ModelSerializer):
 
 class ExposedFacilitySerializer(serializers.ModelSerializer):
     hazard_class = serializers.CharField(source="hazard_class.key", read_only=True)
-    kind = serializers.SerializerMethodField(help_text="warehouse or distribution point")
+    kind = serializers.CharField(read_only=True, help_text="warehouse or distribution point")
 
     class Meta:
         model = ExposedFacility
         fields = ["kind", "object_id", "code", "name", "zone", "hazard_class", "reason"]
         read_only_fields = fields
-
-    def get_kind(self, facility) -> str:
-        return FACILITY_TABLES.get(facility.table_name, "facility")
 
 
 class NeedsProfileSerializer(StrictFieldsMixin, serializers.ModelSerializer):

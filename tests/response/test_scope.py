@@ -73,3 +73,6 @@ def test_the_facility_list_of_a_run_stays_inside_the_users_areas(client_for, wes
     assert sorted(codes) == ["EAST", "WEST"]
     scoped = west_coordinator.get(f"{BASE}/exposure-runs/{run.pk}/facilities/")
     assert [f["code"] for f in scoped.json()] == ["WEST"]
+    report = west_coordinator.get(f"{BASE}/exposure-runs/{run.pk}/report/?level=1").content.decode()
+    assert "WEST" in report and "EAST" not in report and "warehouse" in report and "distribution_" not in report
+    assert scoped.json()[0]["kind"] == "warehouse" and "table_name" not in scoped.json()[0]
