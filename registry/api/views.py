@@ -72,22 +72,30 @@ def _require(request, permission: str) -> None:
         raise PermissionDenied("You do not have permission to do this.")
 
 
+class PersonalDataMixin:
+    """The one place the registry API chooses between a resource's full representation (`serializer_class`) and
+    the reduced one without personal data (`reduced_serializer_class`), by registry.view_personal_data. The schema
+    documents the full one (drf-spectacular calls this without a real user)."""
+
+    reduced_serializer_class = None
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
+            return self.serializer_class
+        return self.reduced_serializer_class
+
+
 @extend_schema(parameters=SEARCH_PARAMETERS)
-class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class HouseholdViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Households as GeoJSON with their current members; search parameters as for individuals."""
 
     queryset = Household.objects.none()
     serializer_class = s.HouseholdSerializer
+    reduced_serializer_class = s.HouseholdReducedSerializer
     pagination_class = GeoPagination
 
     def get_queryset(self):
         return selectors.household_list(user=self.request.user, search=search_from(self.request.query_params))
-
-    def get_serializer_class(self):
-        # The schema documents the full representation (drf-spectacular calls this with no real user).
-        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
-            return s.HouseholdSerializer
-        return s.HouseholdReducedSerializer
 
     @extend_schema(request=s.HouseholdCreateSerializer, responses={201: s.HouseholdSerializer})
     def create(self, request, *args, **kwargs):
@@ -122,20 +130,15 @@ class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(parameters=SEARCH_PARAMETERS)
-class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class IndividualViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Individuals with phones, ID documents and current households; search by name, IDs, phone, place."""
 
     queryset = Individual.objects.none()
     serializer_class = s.IndividualSerializer
+    reduced_serializer_class = s.IndividualReducedSerializer
 
     def get_queryset(self):
         return selectors.individual_list(user=self.request.user, search=search_from(self.request.query_params))
-
-    def get_serializer_class(self):
-        # The schema documents the full representation (drf-spectacular calls this with no real user).
-        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
-            return s.IndividualSerializer
-        return s.IndividualReducedSerializer
 
     @extend_schema(request=s.IndividualCreateSerializer, responses={201: s.IndividualSerializer})
     def create(self, request, *args, **kwargs):
@@ -153,19 +156,15 @@ class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return FileResponse(handle, as_attachment=True, filename="individuals.csv", content_type="text/csv")
 
 
-class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ChangeRequestViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Submit a change; a second user approves (it is then applied, with the diff stored) or rejects it."""
 
     queryset = ChangeRequest.objects.none()
     serializer_class = s.ChangeRequestSerializer
+    reduced_serializer_class = s.ChangeRequestReducedSerializer
 
     def get_queryset(self):
         return selectors.change_request_list(user=self.request.user)
-
-    def get_serializer_class(self):
-        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
-            return s.ChangeRequestSerializer
-        return s.ChangeRequestReducedSerializer
 
     @extend_schema(request=s.ChangeRequestCreateSerializer, responses={201: s.ChangeRequestSerializer})
     def create(self, request, *args, **kwargs):
@@ -200,20 +199,16 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         return Response(self.get_serializer_class()(change).data)
 
 
-class RegistryImportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class RegistryImportViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Upload a CSV, XLSX or GeoJSON file; poll the job; download the rejected-rows report."""
 
     queryset = RegistryImport.objects.none()
     serializer_class = s.RegistryImportSerializer
+    reduced_serializer_class = s.RegistryImportReducedSerializer
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
     def get_queryset(self):
         return selectors.registry_import_list(user=self.request.user)
-
-    def get_serializer_class(self):
-        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
-            return s.RegistryImportSerializer
-        return s.RegistryImportReducedSerializer
 
     @extend_schema(request=s.RegistryImportCreateSerializer, responses={202: s.RegistryImportSerializer})
     def create(self, request, *args, **kwargs):
