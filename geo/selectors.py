@@ -8,7 +8,7 @@ from django.contrib.gis.geos import Polygon
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import F, Func, Q, QuerySet, Value
 
-from geo.models import Area, AreaImport, AreaScope, AuditEvent
+from geo.models import Area, AreaImport, AreaPiece, AreaScope, AuditEvent
 
 
 def user_area_ids(user) -> list[int] | None:
@@ -56,6 +56,15 @@ def area_in_scope(user, area_id: int | None) -> bool:
     if area_id is None:
         return False
     return Area.objects.filter(id=area_id, lineage__overlap=ids).exists()
+
+
+def geometry_in_scope(user, geometry) -> bool:
+    """Whether a geometry (a hazard zone) touches the user's areas: always for national users. Tested against the
+    subdivided area pieces, so large boundaries cost a few index probes."""
+    ids = user_area_ids(user)
+    if ids is None:
+        return True
+    return bool(ids) and AreaPiece.objects.filter(area_id__in=ids, geom__intersects=geometry).exists()
 
 
 def area_list(

@@ -76,3 +76,29 @@ def test_the_facility_list_of_a_run_stays_inside_the_users_areas(client_for, wes
     report = west_coordinator.get(f"{BASE}/exposure-runs/{run.pk}/report/?level=1").content.decode()
     assert "WEST" in report and "EAST" not in report and "warehouse" in report and "distribution_" not in report
     assert scoped.json()[0]["kind"] == "warehouse" and "table_name" not in scoped.json()[0]
+
+
+def test_a_scoped_coordinator_works_on_the_zones_in_their_areas_only(west_coordinator, two_districts):
+    from response.models import HazardZone
+
+    shared = IncidentFactory()
+    shared.areas.set(two_districts[1:])
+    east_zone = HazardZoneFactory(incident=shared, geom=MultiPolygon(Polygon.from_bbox((91.2, 23.2, 91.4, 23.4))))
+
+    def polygon(x0):
+        return {
+            "type": "Polygon",
+            "coordinates": [[[x0, 23.2], [x0 + 0.2, 23.2], [x0 + 0.2, 23.4], [x0, 23.4], [x0, 23.2]]],
+        }
+
+    drawn = {"incident": shared.pk, "hazard_class": "high"}
+    assert west_coordinator.post(f"{BASE}/hazard-zones/", {**drawn, "geometry": polygon(90.2)}).status_code == 201
+    outside = west_coordinator.post(f"{BASE}/hazard-zones/", {**drawn, "geometry": polygon(91.6)})
+    assert outside.status_code == 403 and "outside your areas" in outside.json()["detail"]
+    url = f"{BASE}/hazard-zones/{east_zone.pk}/"
+    assert west_coordinator.patch(url, {"hazard_class": "low"}).status_code == 403
+    assert west_coordinator.delete(url).status_code == 403
+    assert HazardZone.objects.get(pk=east_zone.pk).is_current
+    national = APIClient()
+    national.force_authenticate(UserFactory(roles=["emergency_coordinator"]))
+    assert national.delete(url).status_code == 204
