@@ -125,6 +125,9 @@ REST_FRAMEWORK = {
     ],
     # Only sign-in is throttled (spmis.api.throttling); the rest of the API needs a valid token or session first.
     "DEFAULT_THROTTLE_RATES": {"login": env_str("SPMIS_LOGIN_RATE", "10/min")},
+    # How many proxies in front append to X-Forwarded-For; 0 trusts only the connecting address, so a client cannot
+    # dodge the sign-in limit by sending a made-up X-Forwarded-For.
+    "NUM_PROXIES": env_int("SPMIS_NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["spmis.api.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "spmis.api.pagination.DefaultPagination",
     "PAGE_SIZE": 100,
