@@ -301,6 +301,14 @@ class DuplicateCandidateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DuplicateCandidateReducedSerializer(DuplicateCandidateSerializer):
+    """A candidate pair without the merge's record (the ID documents and phones it moved)."""
+
+    class Meta(DuplicateCandidateSerializer.Meta):
+        fields = [f for f in DuplicateCandidateSerializer.Meta.fields if f != "merge_result"]
+        read_only_fields = fields
+
+
 class DedupRunSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     class Meta:
         model = DedupRun

@@ -309,11 +309,12 @@ class DedupRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(s.DedupRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class DuplicateCandidateViewSet(viewsets.ReadOnlyModelViewSet):
+class DuplicateCandidateViewSet(PersonalDataMixin, viewsets.ReadOnlyModelViewSet):
     """The review queue of possible duplicates: confirm, dismiss, merge."""
 
     queryset = DuplicateCandidate.objects.none()
     serializer_class = s.DuplicateCandidateSerializer
+    reduced_serializer_class = s.DuplicateCandidateReducedSerializer
 
     def get_queryset(self):
         return selectors.duplicate_list(user=self.request.user, status=self.request.query_params.get("status"))
@@ -325,7 +326,7 @@ class DuplicateCandidateViewSet(viewsets.ReadOnlyModelViewSet):
             candidate = services.duplicate_merge(user=request.user, candidate_id=int(pk))
         else:
             candidate = services.duplicate_review(user=request.user, candidate_id=int(pk), decision=decision)
-        return Response(s.DuplicateCandidateSerializer(candidate).data)
+        return Response(self.get_serializer_class()(candidate).data)
 
     @extend_schema(request=None, responses=s.DuplicateCandidateSerializer)
     @action(detail=True, methods=["post"])

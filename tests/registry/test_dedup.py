@@ -53,6 +53,9 @@ def test_duplicate_pair_is_found_reviewed_and_merged(two_districts, client_for, 
     assert list(original.phones.values_list("number", flat=True)) == ["+8801712345678"]
     assert original.wg_hearing == 3 and original.disability is True
     assert not copy.memberships.filter(end_date__isnull=True).exists()
+    # An auditor sees the decision, not the documents and phones the merge moved.
+    audited = client_for(roles=["auditor"]).get(f"/api/v1/registry/duplicates/{pair}/").json()
+    assert audited["status"] == "merged" and "merge_result" not in audited
     # A second run does not bring the merged pair back.
     dedup_find(options=DedupOptions())
     assert DuplicateCandidate.objects.filter(status="pending").count() == 0
