@@ -87,7 +87,9 @@ class PersonalDataMixin:
 
 @extend_schema(parameters=SEARCH_PARAMETERS)
 class HouseholdViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Households as GeoJSON with their current members; search parameters as for individuals."""
+    """Households as GeoJSON with their current members; search parameters as for individuals. Roles without the
+    personal-data permission get the reduced representation: no geometry, members, address, external id or custom
+    fields, and no search by name, phone, document, place or saved filter (docs/foundation.md)."""
 
     queryset = Household.objects.none()
     serializer_class = s.HouseholdSerializer
@@ -131,7 +133,8 @@ class HouseholdViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.Read
 
 @extend_schema(parameters=SEARCH_PARAMETERS)
 class IndividualViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Individuals with phones, ID documents and current households; search by name, IDs, phone, place."""
+    """Individuals with phones, ID documents and current households; search by name, IDs, phone, place. Roles
+    without the personal-data permission get id, registrant id, status and households only."""
 
     queryset = Individual.objects.none()
     serializer_class = s.IndividualSerializer
