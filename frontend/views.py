@@ -37,6 +37,8 @@ def _shell(request: HttpRequest, *, incident: Incident | None = None) -> dict:
         "current_incident": incident,
         "roles": sorted(user.groups.values_list("name", flat=True)) or (["Administrator"] if user.is_superuser else []),
         "scope": scope,
+        # A scope without areas sees nothing: say so rather than "All areas".
+        "no_areas": ids == [],
     }
 
 

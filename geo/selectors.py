@@ -8,7 +8,7 @@ from django.contrib.gis.geos import Polygon
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import F, Func, Q, QuerySet, Value
 
-from geo.models import Area, AreaImport, AreaScope, AuditEvent
+from geo.models import Area, AreaImport, AreaPiece, AreaScope, AuditEvent
 
 
 def user_area_ids(user) -> list[int] | None:
@@ -56,6 +56,15 @@ def area_in_scope(user, area_id: int | None) -> bool:
     if area_id is None:
         return False
     return Area.objects.filter(id=area_id, lineage__overlap=ids).exists()
+
+
+def geometry_in_scope(user, geometry) -> bool:
+    """Whether a geometry (a hazard zone) touches the user's areas: always for national users. Tested against the
+    subdivided area pieces, so large boundaries cost a few index probes."""
+    ids = user_area_ids(user)
+    if ids is None:
+        return True
+    return bool(ids) and AreaPiece.objects.filter(area_id__in=ids, geom__intersects=geometry).exists()
 
 
 def area_list(
@@ -134,6 +143,21 @@ def area_search(*, user, q: str, limit: int = 10) -> list[dict]:
 
 def area_import_list(*, user) -> QuerySet[AreaImport]:
     return AreaImport.objects.select_related("created_by")
+
+
+def audit_withheld_tables(user) -> set[str]:
+    """Tables whose audited values (before/after) the user may not read: an app names its personal-data tables and
+    the permission that opens them on its AppConfig (`personal_data_tables`, `personal_data_permission`), so geo
+    needs to know nothing of the app."""
+    from django.apps import apps
+
+    withheld: set[str] = set()
+    for config in apps.get_app_configs():
+        tables = getattr(config, "personal_data_tables", ())
+        permission = getattr(config, "personal_data_permission", None)
+        if tables and not (permission and user.has_perm(permission)):
+            withheld.update(tables)
+    return withheld
 
 
 def audit_event_list(*, table_name: str | None = None, row_id: str | None = None) -> QuerySet[AuditEvent]:

@@ -111,6 +111,12 @@ def open_source(
     suffix = path.suffix.lower()
     if not path.exists() or path.stat().st_size == 0:
         raise ValidationError({"file": "The file is empty."})
+    parts_beside = all(path.with_suffix(part).exists() for part in SHAPEFILE_REQUIRED)
+    if suffix in (".shp", ".shx", ".dbf", ".prj") and not parts_beside:
+        # One part of a shapefile alone (an upload): GDAL would answer with its own words about an index file.
+        raise ValidationError(
+            {"file": "A shapefile is several files (.shp, .shx, .dbf and .prj): upload them together in one .zip."}
+        )
     open_options: dict[str, str] = {}
     kind_label = "file"
     if suffix in (".zip", ".kmz") or zipfile.is_zipfile(path):

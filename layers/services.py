@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 
 from layers import cap as cap_parser
 from layers import ems, rasters, readers
+from layers.fetch import fetch_url
 from layers.models import CapAlert, LayerImport, LayerKind, LayerSource, RasterLayer, VectorLayer
 from spmis.core.bulk import copy_text, staging_table
 from spmis.core.jobs import JobOutcome, run_job
@@ -314,22 +315,9 @@ def raster_layer_delete(*, layer: RasterLayer) -> None:
 
 
 def cap_fetch(url: str) -> bytes:
-    """Download a CAP message (http/https only, 5 MB cap, 30 s timeout)."""
-    import requests
-
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValidationError({"url": "Only http:// and https:// addresses are accepted."})
-    try:
-        with requests.get(url, timeout=30, stream=True) as response:
-            response.raise_for_status()
-            data = b""
-            for piece in response.iter_content(64 * 1024):
-                data += piece
-                if len(data) > cap_parser.MAX_CAP_BYTES:
-                    raise ValidationError({"url": "The CAP message is larger than 5 MB."})
-    except requests.RequestException as error:
-        raise ValidationError({"url": f"Could not fetch the alert ({error})."}) from None
-    return data
+    """Download a CAP message (http/https, 5 MB cap, 30 s timeout) from a configured feed host or a public address
+    (layers.fetch: no loopback, private, link-local or multicast targets, redirects checked again)."""
+    return fetch_url(url, max_bytes=cap_parser.MAX_CAP_BYTES, timeout=30)
 
 
 def cap_alert_import(*, data: bytes, user=None, progress: Progress = _noop_progress) -> CapAlert:

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from psycopg import sql
 from rapidfuzz import fuzz
 
+from geo.selectors import user_area_ids
 from registry.models import DedupRun
 from spmis.core.bulk import copy_rows, staging_table
 from spmis.core.jobs import JobOutcome, run_job
@@ -79,8 +80,11 @@ SCORED_COLUMNS = [
 ]  # fmt: skip
 
 
-def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Progress = _noop) -> DedupResult:
-    """Find and score candidate pairs; queue new ones (pairs already reviewed keep their decision)."""
+def dedup_find(
+    *, options: DedupOptions, run_id: int | None = None, progress: Progress = _noop, area_ids: list[int] | None = None
+) -> DedupResult:
+    """Find and score candidate pairs; queue new ones (pairs already reviewed keep their decision). With `area_ids`
+    (the areas of the user who started the run), only people whose current household lies in them are compared."""
     options.validate()
     result = DedupResult()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -98,8 +102,10 @@ def dedup_find(*, options: DedupOptions, run_id: int | None = None, progress: Pr
             LEFT JOIN registry_membership m ON m.individual_id = i.id AND m.end_date IS NULL
             LEFT JOIN registry_household h ON h.id = m.household_id
             WHERE i.merged_into_id IS NULL AND i.status <> 'deceased'
+              AND (%(national)s OR h.area_id IN (SELECT id FROM geo_area WHERE lineage && %(area_ids)s::bigint[]))
             ORDER BY i.id, m.start_date DESC
-            """
+            """,
+            {"national": area_ids is None, "area_ids": list(area_ids or [])},
         )
         result.individuals = cursor.rowcount
         cursor.execute(
@@ -209,7 +215,9 @@ def dedup_run_start(*, user, **parameters) -> DedupRun:
 
 def dedup_run_execute(*, run_id: int) -> DedupRun:
     def work(run: DedupRun, progress) -> JobOutcome:
-        result = dedup_find(options=DedupOptions(**run.parameters), run_id=run.pk, progress=progress)
+        # A run started by a user bound to areas compares the people in those areas only; system runs are national.
+        area_ids = user_area_ids(run.created_by) if run.created_by_id else None
+        result = dedup_find(options=DedupOptions(**run.parameters), run_id=run.pk, progress=progress, area_ids=area_ids)
         return JobOutcome(result=asdict(result), message=f"{result.queued} pairs queued for review")
 
     return run_job(DedupRun, run_id, work, error_field="parameters")

@@ -357,11 +357,106 @@ def _build_stage(cursor, names: list[str], options: ImportOptions, custom: list[
     cursor.execute("ANALYZE registry_stage")
 
 
-def _validate(cursor, options: ImportOptions, custom: list[CustomField]) -> None:
-    """Fill registry_stage_error (row_no, reason) with every reason each row is rejected."""
+# A CASE, not AND: the planner may reorder AND-ed conditions, and casting text that is not a number would fail.
+VALID_COORDINATES = (
+    r"CASE WHEN longitude ~ '^-?[0-9]+(\.[0-9]+)?$' AND latitude ~ '^-?[0-9]+(\.[0-9]+)?$'"
+    " THEN longitude::float8 BETWEEN -180 AND 180 AND latitude::float8 BETWEEN -90 AND 90 ELSE false END"
+)
+
+
+def _scope_rules(cursor, area_ids: list[int]) -> list[str]:
+    """Rules for an importer bound to areas, set-based: every row of a household is rejected when any of its rows
+    places it outside those areas (a point in no area of theirs, an area code outside them) or when the household
+    already exists outside them; a row is rejected when it would move an existing person out of a household
+    outside them."""
+    scope = "ARRAY[" + ", ".join(str(int(i)) for i in area_ids) + "]::bigint[]"
+    inside = f"(a.id IS NOT NULL AND a.lineage && {scope})"
+    cursor.execute("DROP TABLE IF EXISTS registry_stage_point")
+    cursor.execute(
+        "CREATE TEMP TABLE registry_stage_point AS "
+        "SELECT row_no AS id, ST_SetSRID(ST_MakePoint(longitude::float8, latitude::float8), 4326) AS location "
+        f"FROM registry_stage WHERE longitude IS NOT NULL AND latitude IS NOT NULL AND {VALID_COORDINATES}"
+    )
+    cursor.execute("CREATE INDEX ON registry_stage_point USING gist (location)")
+    cursor.execute("ANALYZE registry_stage_point")
+    cursor.execute("DROP TABLE IF EXISTS registry_scope_violation")
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE registry_scope_violation AS
+        SELECT s.household_id, 'location ' || s.longitude || ', ' || s.latitude || ' (row ' || s.row_no || ') is '
+               || coalesce('in ' || a.code || ', ', 'in no known area, ') || 'outside your areas' AS reason
+        FROM registry_stage_point p JOIN registry_stage s ON s.row_no = p.id
+        LEFT JOIN ({lowest_area_sql("registry_stage_point")}) located ON located.id = p.id
+        LEFT JOIN geo_area a ON a.id = located.area_id
+        WHERE NOT {inside}
+        UNION
+        SELECT s.household_id, 'area ' || a.code || ' (row ' || s.row_no || ') is outside your areas'
+        FROM registry_stage s JOIN geo_area a ON a.code = s.area_code
+        WHERE NOT {inside}
+        UNION
+        SELECT DISTINCT s.household_id, 'the household is registered outside your areas'
+            || coalesce(' (in ' || a.code || ')', '')
+        FROM registry_stage s JOIN registry_household h ON h.external_id = s.household_id
+        LEFT JOIN geo_area a ON a.id = h.area_id
+        WHERE NOT {inside}
+        """
+    )
+    return [
+        "SELECT s.row_no, 'household ' || quote_literal(s.household_id) || ': ' || v.reason "
+        "FROM registry_stage s JOIN registry_scope_violation v USING (household_id)",
+        "SELECT DISTINCT s.row_no, 'individual ' || quote_literal(s.individual_id) || ' belongs to household '"
+        " || h.external_id || ' outside your areas' FROM registry_stage s"
+        " JOIN registry_individual i ON i.external_id = s.individual_id"
+        " JOIN registry_membership m ON m.individual_id = i.id AND m.end_date IS NULL"
+        " JOIN registry_household h ON h.id = m.household_id LEFT JOIN geo_area a ON a.id = h.area_id"
+        f" WHERE NOT {inside}",
+    ]
+
+
+NEEDS_REVIEW = "that needs a change request approved by a second user"
+
+
+def _four_eyes_rules() -> list[str]:
+    """Rules for an importer without registry.import_changes: changes that a change request would need a second
+    user to approve (moving a person to another household, moving a located household, a new phone number for
+    someone who has one) are rejected rather than applied by one person's upload."""
+    moved_point = (
+        f"CASE WHEN s.longitude IS NOT NULL AND s.latitude IS NOT NULL AND {VALID_COORDINATES} "
+        "THEN (ST_X(h.location), ST_Y(h.location)) IS DISTINCT FROM (s.longitude::float8, s.latitude::float8) "
+        "ELSE false END"
+    )
+    return [
+        "SELECT DISTINCT s.row_no, 'individual ' || quote_literal(s.individual_id) || ' would move from household '"
+        f" || h.external_id || ' to ' || s.household_id || ': {NEEDS_REVIEW}' FROM registry_stage s"
+        " JOIN registry_individual i ON i.external_id = s.individual_id"
+        " JOIN registry_membership m ON m.individual_id = i.id AND m.end_date IS NULL"
+        " JOIN registry_household h ON h.id = m.household_id WHERE h.external_id IS DISTINCT FROM s.household_id",
+        "SELECT s.row_no, 'household ' || quote_literal(s.household_id) || ' would move to ' || s.longitude || ', '"
+        f" || s.latitude || ': {NEEDS_REVIEW}' FROM registry_stage s"
+        " JOIN registry_household h ON h.external_id = s.household_id"
+        f" WHERE h.location IS NOT NULL AND {moved_point}",
+        "SELECT s.row_no, 'individual ' || quote_literal(s.individual_id) || ' would get a new phone number: "
+        f"{NEEDS_REVIEW}' FROM registry_stage s JOIN registry_individual i ON i.external_id = s.individual_id"
+        " WHERE s.phone_e164 IS NOT NULL AND EXISTS (SELECT 1 FROM registry_phone p WHERE p.individual_id = i.id)"
+        " AND NOT EXISTS (SELECT 1 FROM registry_phone p WHERE p.individual_id = i.id AND p.number = s.phone_e164)",
+    ]
+
+
+def _validate(
+    cursor,
+    options: ImportOptions,
+    custom: list[CustomField],
+    area_ids: list[int] | None = None,
+    four_eyes: bool = False,
+) -> None:
+    """Fill registry_stage_error (row_no, reason) with every reason each row is rejected. With `area_ids` (the
+    importing user's areas), rows outside them are rejected too (_scope_rules); with `four_eyes`, changes that need
+    a second user's approval (_four_eyes_rules)."""
     cursor.execute("DROP TABLE IF EXISTS registry_stage_error")
     cursor.execute("CREATE TEMP TABLE registry_stage_error (row_no bigint, reason text)")
-    rules: list[str] = []
+    rules: list[str] = _scope_rules(cursor, area_ids) if area_ids is not None else []
+    if four_eyes:
+        rules.extend(_four_eyes_rules())
     for target in REQUIRED:
         rules.append(f"SELECT row_no, 'missing field {target}' FROM registry_stage WHERE \"{target}\" IS NULL")
     for target in ("birth_date", "registered_on"):
@@ -788,6 +883,8 @@ def _merge(cursor, options: ImportOptions, custom: list[CustomField], result: Im
 
 def _drop_temp(cursor) -> None:
     for table in (
+        "registry_scope_violation",
+        "registry_stage_point",
         "registry_valid_link",
         "registry_valid_individual",
         "registry_new_household",
@@ -806,9 +903,16 @@ def registry_import_file(
     options: ImportOptions,
     report: io.BufferedWriter | None = None,
     progress: Progress = _noop_progress,
+    area_ids: list[int] | None = None,
+    four_eyes: bool = False,
 ) -> ImportResult:
     """Import a registry file. Rejected rows (with every reason) are written to `report` as CSV; valid rows are
-    upserted by external ID in one transaction. Raises ValidationError when the file itself is unusable."""
+    upserted by external ID in one transaction. Raises ValidationError when the file itself is unusable.
+
+    `area_ids` are the importing user's areas (geo.selectors.user_area_ids; None = national): rows that place a
+    household outside them, or touch households or people outside them, are rejected with the reason. With
+    `four_eyes`, rows that would move existing people or households or change their phones are rejected: those
+    changes go through change requests (two users)."""
     options.validate()
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
@@ -826,7 +930,7 @@ def registry_import_file(
             raise ValidationError({"file": "The file has a header but no rows."})
         _build_stage(cursor, names, options, custom)
         progress(40, f"Validating {result.rows} rows")
-        _validate(cursor, options, custom)
+        _validate(cursor, options, custom, area_ids, four_eyes)
         cursor.execute(
             "SELECT row_no, string_agg(reason, '; ' ORDER BY reason) FROM registry_stage_error "
             "GROUP BY row_no ORDER BY row_no LIMIT 20"

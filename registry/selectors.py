@@ -263,15 +263,24 @@ def duplicate_list(*, user, status: str | None = None) -> QuerySet[DuplicateCand
     return queryset
 
 
-def registry_import_list(*, user) -> QuerySet[RegistryImport]:
-    queryset = RegistryImport.objects.select_related("created_by")
-    if getattr(user, "is_superuser", False):
+def _created_in_scope(queryset: QuerySet, user) -> QuerySet:
+    """Jobs (imports, dedup runs) scoped by their creator's areas: a national user sees all; a user bound to areas
+    sees their own and those of creators whose areas all lie inside theirs (not a national creator's)."""
+    ids = user_area_ids(user)
+    if ids is None:
         return queryset
-    return queryset.filter(created_by=user) if not user.has_perm("registry.change_registryimport") else queryset
+    creator_areas = Area.objects.filter(scopes__user=OuterRef("created_by"))
+    return queryset.filter(
+        Q(created_by=user) | (Exists(creator_areas) & ~Exists(creator_areas.exclude(lineage__overlap=ids)))
+    )
+
+
+def registry_import_list(*, user) -> QuerySet[RegistryImport]:
+    return _created_in_scope(RegistryImport.objects.select_related("created_by"), user)
 
 
 def dedup_run_list(*, user) -> QuerySet[DedupRun]:
-    return DedupRun.objects.all()
+    return _created_in_scope(DedupRun.objects.all(), user)
 
 
 def user_may_edit_area(*, user, area_id: int | None) -> bool:

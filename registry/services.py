@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from geo.models import Area
-from geo.selectors import area_in_scope
+from geo.selectors import area_in_scope, user_area_ids
 from registry.custom import custom_values_validate, filter_conditions_validate
 from registry.importing import ImportOptions, registry_import_file
 from registry.models import (
@@ -70,13 +70,29 @@ def registry_import_start(
     return job
 
 
+IMPORT_CHANGES_PERMISSION = "registry.import_changes"
+
+
 def registry_import_run(*, import_id: int) -> RegistryImport:
-    """Run a queued import; the job row records progress, the result, the rejected-rows report or the error."""
+    """Run a queued import as the user who started it (rows outside their areas are rejected); the job row records
+    progress, the result, the rejected-rows report or the error. The uploaded file, which holds personal data, is
+    deleted afterwards whatever the outcome."""
 
     def work(job: RegistryImport, progress) -> JobOutcome:
+        user = job.created_by
+        # A job without a creator was queued by the system (a command or a test), which is national.
+        area_ids = user_area_ids(user) if user is not None else None
+        # Moves and phone changes of existing people need a second user (change requests) unless the uploader may
+        # import them (registry.import_changes: administrators).
+        four_eyes = user is not None and not user.has_perm(IMPORT_CHANGES_PERMISSION)
         with tempfile.TemporaryFile() as report, audit_context(actor=_actor(job), source="import"):
             result = registry_import_file(
-                path=job.file.path, options=ImportOptions(**job.parameters), report=report, progress=progress
+                path=job.file.path,
+                options=ImportOptions(**job.parameters),
+                report=report,
+                progress=progress,
+                area_ids=area_ids,
+                four_eyes=four_eyes,
             )
             if result.rejected_rows:
                 report.seek(0)
@@ -88,7 +104,14 @@ def registry_import_run(*, import_id: int) -> RegistryImport:
             fields={"report": job.report.name or ""},
         )
 
-    return run_job(RegistryImport, import_id, work, error_field="file")
+    return run_job(RegistryImport, import_id, work, error_field="file", cleanup=_upload_delete)
+
+
+def _upload_delete(job: RegistryImport) -> dict:
+    """The upload holds personal data: it goes after the job whatever the outcome (run_job's cleanup)."""
+    if job.file:
+        job.file.storage.delete(job.file.name)
+    return {"file": ""}
 
 
 def _actor(job) -> str:

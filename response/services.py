@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
 from geo.models import Area
-from geo.selectors import user_area_ids
+from geo.selectors import geometry_in_scope, user_area_ids
 from response.classify import ClassSpec, classify_values, validate_bands
 from response.models import ExposureRun, HazardClass, HazardZone, Incident
 from spmis.core.jobs import JobOutcome, run_job
@@ -194,7 +194,15 @@ def _sql_geometry(sql: str, params: list) -> MultiPolygon | None:
     return None if geometry.empty else geometry
 
 
+def _zone_in_scope(user, geometry) -> None:
+    """A user bound to areas draws, edits and retires zones that touch those areas only (not a neighbour's zone on
+    a shared incident)."""
+    if user is not None and geometry is not None and not geometry_in_scope(user, geometry):
+        raise PermissionDenied("The zone lies entirely outside your areas.")
+
+
 def _zone_create(*, incident, geometry, hazard_class, source_kind, source, name, user, zone_key=None, version=1):
+    _zone_in_scope(user, geometry)
     return HazardZone.objects.create(
         incident=incident,
         zone_key=zone_key or uuid.uuid4(),
@@ -372,7 +380,7 @@ def hazard_zone_from_raster(
                 source_kind=HazardZone.Source.RASTER,
                 source={
                     "raster_layer": raster_layer,
-                    "raster": str(path),
+                    "raster": Path(str(path)).name,  # the file's name only: no server path in the API
                     "band": band,
                     "min_value": classes[index].min_value,
                     "max_value": classes[index].max_value,
@@ -397,6 +405,7 @@ def hazard_zone_revise(
     current = HazardZone.objects.select_for_update().get(pk=zone.pk)
     if not current.is_current:
         raise ValidationError({"zone": "Only the current version of a zone can be edited."})
+    _zone_in_scope(user, current.geom)
     HazardZone.objects.filter(pk=current.pk).update(is_current=False)
     return _zone_create(
         incident=current.incident,
@@ -412,8 +421,9 @@ def hazard_zone_revise(
 
 
 @transaction.atomic(durable=True)
-def hazard_zone_retire(*, zone: HazardZone) -> None:
+def hazard_zone_retire(*, zone: HazardZone, user=None) -> None:
     """Withdraw a zone from future analyses; every version stays on record."""
+    _zone_in_scope(user, zone.geom)
     HazardZone.objects.filter(zone_key=zone.zone_key).update(is_current=False)
 
 

@@ -4,7 +4,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo.models import Area, AreaImport, AuditEvent
 from geo.services import PARENT_MATCH_CHOICES
-from spmis.api.serializers import JOB_FIELDS
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin
 
 
 class AreaSerializer(GeoFeatureModelSerializer):
@@ -31,7 +31,7 @@ class AreaImportCreateSerializer(serializers.Serializer):
     assume_crs = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-class AreaImportSerializer(serializers.ModelSerializer):
+class AreaImportSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     class Meta:
         model = AreaImport
         fields = ["id", "original_name", *JOB_FIELDS]
@@ -39,7 +39,30 @@ class AreaImportSerializer(serializers.ModelSerializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    values_withheld = serializers.SerializerMethodField(help_text="before/after hold personal data you may not see")
+
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "actor", "source", "table_name", "row_id", "action", "before", "after", "transaction_id"]
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "source",
+            "table_name",
+            "row_id",
+            "action",
+            "before",
+            "after",
+            "values_withheld",
+            "transaction_id",
+        ]
         read_only_fields = fields
+
+    def get_values_withheld(self, event) -> bool:
+        return event.table_name in self.context.get("withheld_tables", ())
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        if data["values_withheld"]:
+            data["before"] = data["after"] = None
+        return data

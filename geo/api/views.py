@@ -146,3 +146,9 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.audit_event_list(table_name=params.get("table"), row_id=params.get("row_id"))
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["withheld_tables"] = selectors.audit_withheld_tables(self.request.user)
+        return context

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from layers.models import CapAlert, LayerImport, LayerKind, RasterLayer, VectorLayer
-from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, StrictFieldsMixin
 
 
 class VectorLayerSerializer(serializers.ModelSerializer):
@@ -110,7 +110,7 @@ class LayerImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     style = serializers.JSONField(required=False, default=dict, binary=True)
 
 
-class LayerImportSerializer(serializers.ModelSerializer):
+class LayerImportSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     class Meta:
         model = LayerImport
         fields = ["id", "kind", "original_name", "vector_layer", "raster_layer", *JOB_FIELDS]

@@ -14,7 +14,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
-from spmis.api.serializers import JOB_FIELDS, JSONObjectField, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, JSONObjectField, RedactedPathsMixin, StrictFieldsMixin
 from spmis.country import country
 
 INDIVIDUAL_FIELDS = [
@@ -224,7 +224,7 @@ class RejectSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField()
 
 
-class RegistryImportSerializer(serializers.ModelSerializer):
+class RegistryImportSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     report_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -234,6 +234,17 @@ class RegistryImportSerializer(serializers.ModelSerializer):
 
     def get_report_url(self, job) -> str | None:
         return f"/api/v1/registry/imports/{job.pk}/report/" if job.report else None
+
+
+class RegistryImportReducedSerializer(RegistryImportSerializer):
+    """An import job without the sample of rejected rows (their values: names, phones, ID numbers), for roles
+    without registry.view_personal_data."""
+
+    def to_representation(self, job):
+        data = super().to_representation(job)
+        if isinstance(data.get("result"), dict):
+            data["result"] = {key: value for key, value in data["result"].items() if key != "errors_sample"}
+        return data
 
 
 class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -297,7 +308,15 @@ class DuplicateCandidateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DedupRunSerializer(serializers.ModelSerializer):
+class DuplicateCandidateReducedSerializer(DuplicateCandidateSerializer):
+    """A candidate pair without the merge's record (the ID documents and phones it moved)."""
+
+    class Meta(DuplicateCandidateSerializer.Meta):
+        fields = [f for f in DuplicateCandidateSerializer.Meta.fields if f != "merge_result"]
+        read_only_fields = fields
+
+
+class DedupRunSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     class Meta:
         model = DedupRun
         fields = ["id", *JOB_FIELDS]

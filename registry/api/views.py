@@ -76,22 +76,32 @@ def _require(request, permission: str) -> None:
         raise PermissionDenied("You do not have permission to do this.")
 
 
+class PersonalDataMixin:
+    """The one place the registry API chooses between a resource's full representation (`serializer_class`) and
+    the reduced one without personal data (`reduced_serializer_class`), by registry.view_personal_data. The schema
+    documents the full one (drf-spectacular calls this without a real user)."""
+
+    reduced_serializer_class = None
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
+            return self.serializer_class
+        return self.reduced_serializer_class
+
+
 @extend_schema(parameters=SEARCH_PARAMETERS)
-class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Households as GeoJSON with their current members; search parameters as for individuals."""
+class HouseholdViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Households as GeoJSON with their current members; search parameters as for individuals. Roles without the
+    personal-data permission get the reduced representation: no geometry, members, address, external id or custom
+    fields, and no search by name, phone, document, place or saved filter (docs/foundation.md)."""
 
     queryset = Household.objects.none()
     serializer_class = s.HouseholdSerializer
+    reduced_serializer_class = s.HouseholdReducedSerializer
     pagination_class = GeoPagination
 
     def get_queryset(self):
         return selectors.household_list(user=self.request.user, search=search_from(self.request.query_params))
-
-    def get_serializer_class(self):
-        # The schema documents the full representation (drf-spectacular calls this with no real user).
-        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
-            return s.HouseholdSerializer
-        return s.HouseholdReducedSerializer
 
     @extend_schema(request=s.HouseholdCreateSerializer, responses={201: s.HouseholdSerializer})
     def create(self, request, *args, **kwargs):
@@ -123,20 +133,16 @@ class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(parameters=SEARCH_PARAMETERS)
-class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
-    """Individuals with phones, ID documents and current households; search by name, IDs, phone, place."""
+class IndividualViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Individuals with phones, ID documents and current households; search by name, IDs, phone, place. Roles
+    without the personal-data permission get id, registrant id, status and households only."""
 
     queryset = Individual.objects.none()
     serializer_class = s.IndividualSerializer
+    reduced_serializer_class = s.IndividualReducedSerializer
 
     def get_queryset(self):
         return selectors.individual_list(user=self.request.user, search=search_from(self.request.query_params))
-
-    def get_serializer_class(self):
-        # The schema documents the full representation (drf-spectacular calls this with no real user).
-        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
-            return s.IndividualSerializer
-        return s.IndividualReducedSerializer
 
     @extend_schema(request=s.IndividualCreateSerializer, responses={201: s.IndividualSerializer})
     def create(self, request, *args, **kwargs):
@@ -154,19 +160,15 @@ class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return FileResponse(handle, as_attachment=True, filename="individuals.csv", content_type="text/csv")
 
 
-class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ChangeRequestViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Submit a change; a second user approves (it is then applied, with the diff stored) or rejects it."""
 
     queryset = ChangeRequest.objects.none()
     serializer_class = s.ChangeRequestSerializer
+    reduced_serializer_class = s.ChangeRequestReducedSerializer
 
     def get_queryset(self):
         return selectors.change_request_list(user=self.request.user)
-
-    def get_serializer_class(self):
-        if getattr(self, "swagger_fake_view", False) or selectors.personal_data_allowed(self.request.user):
-            return s.ChangeRequestSerializer
-        return s.ChangeRequestReducedSerializer
 
     @extend_schema(request=s.ChangeRequestCreateSerializer, responses={201: s.ChangeRequestSerializer})
     def create(self, request, *args, **kwargs):
@@ -201,11 +203,14 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         return Response(self.get_serializer_class()(change).data)
 
 
-class RegistryImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class RegistryImportViewSet(
+    PersonalDataMixin, LimitedUploadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """Upload a CSV, XLSX or GeoJSON file; poll the job; download the rejected-rows report."""
 
     queryset = RegistryImport.objects.none()
     serializer_class = s.RegistryImportSerializer
+    reduced_serializer_class = s.RegistryImportReducedSerializer
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
     upload_limit_settings = ("REGISTRY_IMPORT_MAX_BYTES",)
 
@@ -232,12 +237,15 @@ class RegistryImportViewSet(LimitedUploadMixin, mixins.CreateModelMixin, viewset
             file=upload, original_name=upload.name, mapping=mapping, user=request.user, **data
         )
         job.refresh_from_db()
-        return Response(s.RegistryImportSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.get_serializer_class()(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def report(self, request, pk=None):
+        """The rejected rows as uploaded (names, dates, phones) with every reason: personal data."""
         job = self.get_object()
+        if not selectors.personal_data_allowed(request.user):
+            raise PermissionDenied("The report holds the rejected rows' personal data, which your role may not see.")
         if not job.report:
             raise Http404("This import rejected no rows.")
         return FileResponse(job.report.open("rb"), as_attachment=True, filename=f"rejected-rows-{job.pk}.csv")
@@ -308,11 +316,12 @@ class DedupRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return Response(s.DedupRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-class DuplicateCandidateViewSet(viewsets.ReadOnlyModelViewSet):
+class DuplicateCandidateViewSet(PersonalDataMixin, viewsets.ReadOnlyModelViewSet):
     """The review queue of possible duplicates: confirm, dismiss, merge."""
 
     queryset = DuplicateCandidate.objects.none()
     serializer_class = s.DuplicateCandidateSerializer
+    reduced_serializer_class = s.DuplicateCandidateReducedSerializer
 
     def get_queryset(self):
         return selectors.duplicate_list(user=self.request.user, status=self.request.query_params.get("status"))
@@ -324,7 +333,7 @@ class DuplicateCandidateViewSet(viewsets.ReadOnlyModelViewSet):
             candidate = services.duplicate_merge(user=request.user, candidate_id=int(pk))
         else:
             candidate = services.duplicate_review(user=request.user, candidate_id=int(pk), decision=decision)
-        return Response(s.DuplicateCandidateSerializer(candidate).data)
+        return Response(self.get_serializer_class()(candidate).data)
 
     @extend_schema(request=None, responses=s.DuplicateCandidateSerializer)
     @action(detail=True, methods=["post"])

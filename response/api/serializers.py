@@ -11,7 +11,8 @@ from response.models import (
     Incident,
     NeedsProfile,
 )
-from spmis.api.serializers import JOB_FIELDS, StrictFieldsMixin
+from spmis.api.redact import redact_paths
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, StrictFieldsMixin
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -90,6 +91,8 @@ class HazardClassTableSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class HazardZoneSerializer(GeoFeatureModelSerializer):
+    # Zones made before raster zones stopped recording their file's server path may still hold it.
+    source = serializers.SerializerMethodField()
     hazard_class = serializers.CharField(source="hazard_class.key", read_only=True)
     class_name = serializers.CharField(source="hazard_class.name", read_only=True)
     class_rank = serializers.IntegerField(source="hazard_class.rank", read_only=True)
@@ -112,6 +115,9 @@ class HazardZoneSerializer(GeoFeatureModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_source(self, zone) -> dict:
+        return redact_paths(zone.source)
 
 
 class ZoneDrawSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -173,7 +179,7 @@ class ZoneFromLayerSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ExposureRunSerializer(serializers.ModelSerializer):
+class ExposureRunSerializer(RedactedPathsMixin, serializers.ModelSerializer):
     zones = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:

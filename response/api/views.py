@@ -182,7 +182,7 @@ class HazardZoneViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.HazardZoneSerializer(zone).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.hazard_zone_retire(zone=self.get_object())
+        services.hazard_zone_retire(zone=self.get_object(), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.ZoneCircleSerializer, responses={201: s.HazardZoneSerializer})

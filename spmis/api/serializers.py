@@ -5,6 +5,8 @@ import json
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from spmis.api.redact import redact_paths
+
 # The fields of every job row (geo.models.Job), for the serializers that return jobs to poll.
 JOB_FIELDS = [
     "parameters",
@@ -43,6 +45,19 @@ class JSONObjectField(serializers.JSONField):
             wrong = sorted(str(key) for key, value in data.items() if not isinstance(value, str))
             if wrong:
                 raise serializers.ValidationError(f"Expected text for: {', '.join(wrong)}.")
+
+
+class RedactedPathsMixin:
+    """Output without server file paths (spmis.api.redact) in the fields named in `redacted_fields`: job rows keep
+    the paths they worked with in parameters and results, and libraries name files in their error messages."""
+
+    redacted_fields: tuple[str, ...] = ("parameters", "message", "result", "error")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name in self.redacted_fields:
+            if name in data:
+                data[name] = redact_paths(data[name])
         return data
 
 

@@ -150,6 +150,9 @@ REST_FRAMEWORK = {
     ],
     # Only sign-in is throttled (spmis.api.throttling); the rest of the API needs a valid token or session first.
     "DEFAULT_THROTTLE_RATES": {"login": env_str("SPMIS_LOGIN_RATE", "10/min")},
+    # How many proxies in front append to X-Forwarded-For; 0 trusts only the connecting address, so a client cannot
+    # dodge the sign-in limit by sending a made-up X-Forwarded-For.
+    "NUM_PROXIES": env_int("SPMIS_NUM_PROXIES", 0),
     "DEFAULT_PERMISSION_CLASSES": ["spmis.api.permissions.RolePermission"],
     "DEFAULT_PARSER_CLASSES": [
         "spmis.api.parsers.JSONObjectParser",
@@ -223,6 +226,9 @@ SPMIS = {
     "JOB_TRANSIENT_RETRIES": env_int("SPMIS_JOB_TRANSIENT_RETRIES", 3),
     # How long the pages poll a job before saying it is taking too long.
     "JOB_POLL_DEADLINE_S": env_int("SPMIS_JOB_POLL_DEADLINE_S", 1800),
+    # Hosts CAP alerts may be fetched from even when they resolve to private addresses (an internal feed); any
+    # other URL must resolve to public internet addresses only (layers.fetch).
+    "CAP_FEED_HOSTS": env_list("SPMIS_CAP_FEED_HOSTS", []),
     # API tokens older than this are refused (401); POST /api/v1/auth/token/ issues a new one.
     "TOKEN_TTL_HOURS": env_int("SPMIS_TOKEN_TTL_HOURS", 24 * 7),
 }

@@ -43,6 +43,7 @@ def test_an_analysis_flags_facilities_inside_its_zones_with_real_foreign_keys(cl
     rows = listed.json()["results"]
     assert sorted(row["code"] for row in rows) == ["EAST", "WEST", "WPT"]
     point = next(row for row in rows if row["code"] == "WPT")
+    assert "table_name" not in point
     assert point["kind"] == "distribution point" and point["distribution_point"] == flooded["west_point"].id
     assert point["reason"].startswith("distribution point inside") and point["reason"].endswith(
         "unusable for this response"
@@ -69,6 +70,7 @@ def test_the_situation_report_shows_the_users_unusable_facilities(client_for, fl
     html = report.content.decode()
     assert "Warehouses and distribution points inside hazard zones (unusable)" in html
     assert "WEST" in html and "WPT" in html and "EAST" not in html
+    assert "Warehouse" in html and "distribution_" not in html  # kinds in words, never table names
 
 
 def test_facility_flags_are_audited_like_the_rest_of_the_analysis(client_for, flooded):

@@ -88,3 +88,36 @@ def write_geotiff(
         dst.write(data, 1)
         dst.set_band_description(1, "flood depth")
     return path, data.astype(np.float64)
+
+
+@pytest.fixture
+def http_server():
+    """A local HTTP server on 127.0.0.1: http_server.routes[path] = (status, headers, body); .url(path); .hits."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    routes: dict[str, tuple[int, dict, bytes]] = {}
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            status, headers, body = routes.get(self.path, (404, {}, b"not here"))
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.routes, server.hits = routes, hits
+    server.url = lambda path, host="127.0.0.1": f"http://{host}:{server.server_address[1]}{path}"
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -277,3 +277,20 @@ def test_ogc_items_paging_parameters_out_of_range(analyst, vector_layer, params,
 def test_ogc_item_with_an_id_beyond_any_row_is_not_found(analyst, vector_layer):
     response = analyst.get(f"/api/v1/layers/ogc/collections/{vector_layer.pk}/items/99999999999999999999")
     assert response.status_code == 404
+
+
+def test_a_bare_shp_upload_is_refused_in_plain_words(
+    client_for, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    client = client_for(roles=["gis_analyst"])
+    upload = SimpleUploadedFile("rivers.shp", b"\x00\x00\x27\x0a" + b"\x00" * 96)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/layers/layer-imports/", {"file": upload, "kind": "vector"}, format="multipart")
+    job = client.get(f"/api/v1/layers/layer-imports/{response.json()['id']}/").json()
+    assert job["status"] == "failed"
+    assert job["error"] == {
+        "file": ["A shapefile is several files (.shp, .shx, .dbf and .prj): upload them together in one .zip."]
+    }

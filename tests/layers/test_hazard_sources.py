@@ -202,33 +202,20 @@ def test_ems_package_without_observed_event(tmp_path, districts):
     assert VectorLayer.objects.count() == 0
 
 
-def test_cap_alert_by_url(client_for, districts, monkeypatch, django_capture_on_commit_callbacks):
-    import requests
-
+def test_cap_alert_by_url(client_for, districts, http_server, settings, django_capture_on_commit_callbacks):
     body = cap_xml("BMD-URL", polygons=[largest(district(districts, "Sylhet"))])
-
-    class FakeResponse:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def raise_for_status(self):
-            return None
-
-        def iter_content(self, size):
-            yield body
-
-    requested = []
-    monkeypatch.setattr(requests, "get", lambda url, **kw: requested.append(url) or FakeResponse())
+    http_server.routes["/bmd.xml"] = (200, {"Content-Type": "application/xml"}, body)
+    # The local test server stands in for the national feed, configured as a feed host (it is not public).
+    settings.SPMIS = {**settings.SPMIS, "CAP_FEED_HOSTS": ["localhost"]}
     client = client_for(roles=["emergency_coordinator"])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            "/api/v1/layers/layer-imports/", {"kind": "cap", "url": "https://alerts.example.org/bmd.xml"}, format="json"
+            "/api/v1/layers/layer-imports/",
+            {"kind": "cap", "url": http_server.url("/bmd.xml", host="localhost")},
+            format="json",
         )
     assert response.status_code == 202, response.content
-    assert requested == ["https://alerts.example.org/bmd.xml"]
+    assert http_server.hits == ["/bmd.xml"]
     assert CapAlert.objects.get().identifier == "BMD-URL"
     response = client.post("/api/v1/layers/layer-imports/", {"kind": "vector"}, format="json")
     assert response.status_code == 400 and "file" in response.json()

@@ -82,6 +82,11 @@ def test_token_endpoint_is_throttled_per_address_and_name():
     refused = client.post("/api/v1/auth/token/", {"username": "amina", "password": PASSWORD})
     assert refused.status_code == 429
     assert "Too many sign-in attempts" in refused.json()["detail"]
+    # A made-up X-Forwarded-For does not reset the count.
+    spoofed = client.post(
+        "/api/v1/auth/token/", {"username": "amina", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="1.2.3.4"
+    )
+    assert spoofed.status_code == 429
     # Another name from the same address is counted apart.
     UserFactory(username="rahim")
     assert client.post("/api/v1/auth/token/", {"username": "rahim", "password": PASSWORD}).status_code == 200

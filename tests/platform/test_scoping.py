@@ -81,6 +81,11 @@ def test_a_scope_without_areas_sees_nothing(client_for, two_districts, warehouse
     assert client.get("/api/v1/response/incidents/").json()["count"] == 0
     assert client.post("/api/v1/distribution/warehouses/", feature("W9", 90.3, 23.3), format="json").status_code == 403
 
+    from django.test import Client
+
+    page = Client()
+    page.force_login(user)
+    assert "No areas: ask an administrator" in page.get("/map/").content.decode()
     national = client_for(roles=["emergency_coordinator"])  # no scope row at all
     assert national.get("/api/v1/response/incidents/").json()["count"] == 1
     root = UserFactory(username="root-with-empty-scope", is_superuser=True)

@@ -53,6 +53,9 @@ def test_duplicate_pair_is_found_reviewed_and_merged(two_districts, client_for, 
     assert list(original.phones.values_list("number", flat=True)) == ["+8801712345678"]
     assert original.wg_hearing == 3 and original.disability is True
     assert not copy.memberships.filter(end_date__isnull=True).exists()
+    # An auditor sees the decision, not the documents and phones the merge moved.
+    audited = client_for(roles=["auditor"]).get(f"/api/v1/registry/duplicates/{pair}/").json()
+    assert audited["status"] == "merged" and "merge_result" not in audited
     # A second run does not bring the merged pair back.
     dedup_find(options=DedupOptions())
     assert DuplicateCandidate.objects.filter(status="pending").count() == 0
@@ -69,3 +72,22 @@ def test_oversized_name_blocks_fall_back_to_other_blockers(two_districts):
     assert result.oversized_name_blocks == 1
     assert result.by_reason == {"same_birth_date_nearby": 1}
     assert DuplicateCandidate.objects.get().reasons == ["same_birth_date_nearby"]
+
+
+def test_a_scoped_users_run_compares_only_the_people_in_their_areas(
+    two_districts, client_for, django_capture_on_commit_callbacks
+):
+    pairs = {}
+    for side, lon in (("west", 90.5), ("east", 91.5)):
+        home = HouseholdFactory(location=Point(lon, 23.5, srid=4326))
+        near = HouseholdFactory(location=Point(lon + 0.0005, 23.5005, srid=4326))
+        a = IndividualFactory(given_name="Rahim", family_name="Uddin", birth_date="1980-05-01")
+        b = IndividualFactory(given_name="Rahim", family_name="Udin", birth_date="1980-05-01")
+        MembershipFactory(household=home, individual=a)
+        MembershipFactory(household=near, individual=b)
+        pairs[side] = (a.pk, b.pk)
+    west = client_for(roles=["program_officer"], areas=[two_districts[1]])
+    with django_capture_on_commit_callbacks(execute=True):
+        run = west.post("/api/v1/registry/dedup-runs/", {}, format="json")
+    assert run.status_code == 202
+    assert list(DuplicateCandidate.objects.values_list("first", "second")) == [pairs["west"]]

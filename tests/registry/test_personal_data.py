@@ -158,3 +158,16 @@ def test_auditor_sees_change_requests_without_their_payload(client_for, registry
     assert "1799999999" not in body(listing) and "payload" not in listing.json()["results"][0]
     officer = client_for(roles=["program_officer"]).get(f"{BASE}/change-requests/")
     assert "1799999999" in body(officer)
+
+
+def test_the_audit_log_withholds_registry_values_from_auditors(client_for, registry):
+    auditor = client_for(roles=["auditor"])
+    events = auditor.get("/api/v1/geo/audit-events/", {"table": "registry_individual"})
+    assert events.status_code == 200 and events.json()["count"] >= 1
+    assert_no_secrets(body(events))
+    first = events.json()["results"][0]
+    assert first["values_withheld"] is True and first["after"] is None and first["action"] == "insert"
+    areas = auditor.get("/api/v1/geo/audit-events/", {"table": "geo_area"}).json()["results"]
+    assert areas and areas[0]["values_withheld"] is False and areas[0]["after"]
+    administrator = client_for(roles=["administrator"])
+    assert "Núñez" in body(administrator.get("/api/v1/geo/audit-events/", {"table": "registry_individual"}))

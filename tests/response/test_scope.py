@@ -2,12 +2,13 @@
 them cannot be made or removed."""
 
 import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.test import Client
 from rest_framework.test import APIClient
 
 from response.models import Incident
 from tests.factories import UserFactory
-from tests.response.factories import IncidentFactory
+from tests.response.factories import HazardZoneFactory, IncidentFactory
 from tests.response.test_api import BASE
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +59,29 @@ def test_a_scoped_coordinator_cannot_unlink_or_link_areas_outside_their_scope(we
     national = APIClient()
     national.force_authenticate(UserFactory(roles=["emergency_coordinator"]))
     assert national.patch(url, {"area_codes": ["C-W"]}).status_code == 200
+
+
+def test_a_scoped_coordinator_works_on_the_zones_in_their_areas_only(west_coordinator, two_districts):
+    from response.models import HazardZone
+
+    shared = IncidentFactory()
+    shared.areas.set(two_districts[1:])
+    east_zone = HazardZoneFactory(incident=shared, geom=MultiPolygon(Polygon.from_bbox((91.2, 23.2, 91.4, 23.4))))
+
+    def polygon(x0):
+        return {
+            "type": "Polygon",
+            "coordinates": [[[x0, 23.2], [x0 + 0.2, 23.2], [x0 + 0.2, 23.4], [x0, 23.4], [x0, 23.2]]],
+        }
+
+    drawn = {"incident": shared.pk, "hazard_class": "high"}
+    assert west_coordinator.post(f"{BASE}/hazard-zones/", {**drawn, "geometry": polygon(90.2)}).status_code == 201
+    outside = west_coordinator.post(f"{BASE}/hazard-zones/", {**drawn, "geometry": polygon(91.6)})
+    assert outside.status_code == 403 and "outside your areas" in outside.json()["detail"]
+    url = f"{BASE}/hazard-zones/{east_zone.pk}/"
+    assert west_coordinator.patch(url, {"hazard_class": "low"}).status_code == 403
+    assert west_coordinator.delete(url).status_code == 403
+    assert HazardZone.objects.get(pk=east_zone.pk).is_current
+    national = APIClient()
+    national.force_authenticate(UserFactory(roles=["emergency_coordinator"]))
+    assert national.delete(url).status_code == 204
