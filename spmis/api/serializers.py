@@ -45,6 +45,7 @@ class JSONObjectField(serializers.JSONField):
             wrong = sorted(str(key) for key, value in data.items() if not isinstance(value, str))
             if wrong:
                 raise serializers.ValidationError(f"Expected text for: {', '.join(wrong)}.")
+        return data
 
 
 class RedactedPathsMixin:

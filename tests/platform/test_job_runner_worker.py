@@ -50,7 +50,9 @@ def test_a_killed_worker_s_job_is_redelivered_taken_over_and_finished_once(redis
             second = spawn_worker(redis_url, tmp_path, env=FAST_CLOCKS, name="second")
             wait_for(
                 lambda: AreaImport.objects.filter(pk=job.pk, status="succeeded").exists(),
-                timeout=90,
+                # Redis restores unacknowledged messages on a 10-second cycle once the visibility timeout passed;
+                # a loaded machine also takes a while to start a worker.
+                timeout=240,
                 what="the redelivered task to finish the job",
             )
         job.refresh_from_db()
