@@ -98,6 +98,16 @@ def bangladesh_frames():
     return tuple(frame.copy() for frame in _frames())
 
 
+def demo_areas_loaded() -> bool:
+    """Whether every demo area is stored, at its level (then importing the same boundaries again changes nothing)."""
+    from geo.models import Area
+
+    for level, frame in enumerate(_frames()):
+        if Area.objects.filter(level=level, code__in=list(frame["code"])).count() != len(frame):
+            return False
+    return True
+
+
 def load_bangladesh_areas(progress: Progress | None = None) -> list[AreaImportResult]:
     """Import the four levels through the ordinary import service, parents matched by P-code (idempotent)."""
     path = boundaries_path()

@@ -145,3 +145,34 @@ def test_household_density_and_the_report_follow_the_configured_levels_and_centr
     script = situation_map_html(run)["script"]
     lat, lon = (float(n) for n in re.search(r"center: \[([-0-9.e]+), ([-0-9.e]+)\]", script).groups())
     assert (lat, lon) == pytest.approx((0.15, 37.9)) and '"zoom": 6' in script
+
+
+def test_the_dashboard_breaks_down_by_the_configured_level(settings, client_for, two_districts):
+    import datetime
+
+    from django.contrib.gis.geos import Point
+    from django.test import TestCase
+
+    from tests.factories import HouseholdFactory
+
+    api = client_for(roles=["emergency_coordinator"])
+    HouseholdFactory(location=Point(90.3, 23.3, srid=4326))
+    incident = api.post(
+        "/api/v1/response/incidents/",
+        {"name": "Flood", "hazard_type": "flood", "started_on": str(datetime.date(2026, 7, 1))},
+        format="json",
+    ).json()
+    ring = [[90.2, 23.2], [90.4, 23.2], [90.4, 23.4], [90.2, 23.4], [90.2, 23.2]]
+    zone = {"incident": incident["id"], "geometry": {"type": "Polygon", "coordinates": [ring]}, "hazard_class": "high"}
+    assert api.post("/api/v1/response/hazard-zones/", zone, format="json").status_code == 201
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        api.post("/api/v1/response/exposure-runs/", {"incident": incident["id"]}, format="json")
+    page = _signed_in(api.user)
+
+    html = page.get(f"/incidents/{incident['id']}/dashboard/").content.decode()
+    assert "Households by district" in html and "report/?level=2" in html
+    assert "<span>West</span>" not in html  # no level-2 areas in this test country
+    settings.SPMIS_COUNTRY = KENYA  # chart level 1: West and East
+    html = page.get(f"/incidents/{incident['id']}/dashboard/").content.decode()
+    assert "Households by county" in html and "report/?level=1" in html
+    assert "<span>West</span>" in html

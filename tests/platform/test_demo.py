@@ -10,13 +10,18 @@ from distribution.models import DistributionPoint, Warehouse
 from geo.models import Area
 from registry.demo import generate_batches
 from registry.models import Household, Individual, Membership
+from tests.factories import AreaFactory, HouseholdFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tmp_path):
     settings.BASE_DIR = tmp_path  # the demo password file goes under var/
+    # What an earlier demo left: areas coded BD-<DIV>-<DISTRICT>, and demo households in them.
+    legacy = AreaFactory(code="BD-SYL-SYLHET", parent=AreaFactory(code="BD-SYL", parent=AreaFactory(code="BD")))
+    HouseholdFactory(area=legacy, location=None, source="demo")
     call_command("load_demo", households=400, chunk=150, verbosity=0)
+    assert not Area.objects.filter(code__startswith="BD-").exists()
 
     assert Area.objects.filter(level=0).count() == 1
     assert Area.objects.filter(level=1).count() == 8

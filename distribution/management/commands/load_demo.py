@@ -3,12 +3,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from tqdm import tqdm
 
 from distribution.demo import load_demo_facilities
-from geo.demo import LEVELS, load_bangladesh_areas
+from distribution.models import DistributionPoint, Warehouse
+from geo.demo import LEVELS, demo_areas_loaded, load_bangladesh_areas
 from geo.models import Area, AreaScope
 from registry.demo import demo_household_count, load_demo_households
 from spmis.core.audit import audit_context
@@ -32,12 +34,22 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--chunk", type=int, default=50_000)
         parser.add_argument("--url", default="http://127.0.0.1:8000/", help="where the app will be served")
+        parser.add_argument(
+            "--reload-boundaries",
+            action="store_true",
+            help="import the boundaries again even when every demo area is already there",
+        )
 
     def handle(self, *args, households: int, seed: int, chunk: int, url: str, verbosity: int, **options):
         quiet = verbosity == 0
         with audit_context(actor="command:load_demo", source="command"):
-            with tqdm(total=LEVELS, desc="boundaries", unit="level", disable=quiet) as bar:
-                load_bangladesh_areas(progress=lambda done, message: bar.update(done - bar.n))
+            self._retire_legacy_demo()
+            if options["reload_boundaries"] or not demo_areas_loaded():
+                with tqdm(total=LEVELS, desc="boundaries", unit="level", disable=quiet) as bar:
+                    load_bangladesh_areas(progress=lambda done, message: bar.update(done - bar.n))
+            else:
+                # Re-importing unchanged boundaries changes nothing but re-checks every household's area.
+                self.stdout.write("Demo boundaries already loaded; skipping (--reload-boundaries to import again).")
             existing = demo_household_count()
             if existing >= households:
                 self.stdout.write(f"Demo registry already loaded ({existing:,} households); skipping.")
@@ -63,6 +75,27 @@ class Command(BaseCommand):
                 + ")"
             )
         )
+
+    def _retire_legacy_demo(self) -> None:
+        """Demo databases loaded before the COD-AB boundaries hold divisions and districts coded `BD-<DIV>` and
+        `BD-<DIV>-<DISTRICT>`, and households and facilities placed in them. Those go first (the synthetic registry
+        is loaded again), so that maps and lists do not show both sets and no household has to be moved."""
+        legacy = Area.objects.filter(code__startswith="BD-")
+        if not legacy.exists():
+            return
+        self.stdout.write("Replacing the previous demo (boundaries coded BD-…) with the COD-AB one.")
+        try:
+            with transaction.atomic():
+                _delete_demo_registry()
+                Warehouse.objects.filter(code__startswith="WH-").delete()
+                DistributionPoint.objects.filter(code__startswith="DP-").delete()
+                for level in sorted(set(legacy.values_list("level", flat=True)), reverse=True):
+                    legacy.filter(level=level).delete()
+        except (ProtectedError, IntegrityError):
+            raise CommandError(
+                "This database holds the previous demo's areas (codes BD-…) and records of yours point at them. "
+                "For the new demo, start from a fresh database: make db-stop, remove var/pg, make demo."
+            ) from None
 
 
 def _delete_demo_registry() -> None:
