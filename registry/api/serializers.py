@@ -14,7 +14,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
-from spmis.api.serializers import JOB_FIELDS, JSONObjectField, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, JSONObjectField, StrictFieldsMixin, UploadField
 
 INDIVIDUAL_FIELDS = [
     "id",
@@ -198,7 +198,7 @@ class RegistryImportSerializer(serializers.ModelSerializer):
 
 
 class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    file = serializers.FileField()
+    file = UploadField()
     source = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     mapping = JSONObjectField(required=False, allow_null=True, default=None, text_values=True)
     phone_region = serializers.CharField(required=False, default="BD")

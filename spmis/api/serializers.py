@@ -2,6 +2,7 @@
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -18,6 +19,12 @@ JOB_FIELDS = [
     "started_at",
     "finished_at",
 ]
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """An uploaded file, documented as binary (drf-spectacular would type a FileField as a URI, the way it is
+    shown in responses, since request and response share one component here)."""
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
