@@ -110,9 +110,23 @@ def read_frame(vector: VectorFile, *, assume_crs: int | None = None, field: str 
 GEOMETRY_PROBLEMS = (
     ("closed linestring", "a polygon ring is not closed: its last point must repeat the first"),
     ("number of points in linearring", "a polygon ring needs at least four points, the last repeating the first"),
-    ("at least", "a line or ring has too few points"),
-    ("nan", "a coordinate is not a number"),
+    ("must have at least", "a line or ring has too few points"),
+    ("geos c function", "the coordinates do not form a geometry of that type"),
 )
+
+
+def _geojson_problem(value: dict, error: Exception) -> str:
+    """Why GeoJSON did not make a geometry: Django's GEOS wrapper only says that a C function failed, so ask
+    shapely, whose GEOS message names the problem."""
+    import json
+
+    import shapely
+
+    try:
+        shapely.from_geojson(json.dumps(value))
+    except Exception as detailed:
+        return plain_gdal_message(detailed)
+    return plain_gdal_message(error)
 
 
 def plain_gdal_message(error: Exception, path: str | Path | None = None) -> str:
@@ -244,7 +258,7 @@ def geometry_from_client(value, *, field: str = "geometry", allowed: tuple[str, 
     try:
         geometry = GEOSGeometry(json.dumps(value), srid=WGS84)
     except (GEOSException, GDALException, ValueError, TypeError) as error:
-        raise ValidationError({field: f"Malformed GeoJSON geometry ({error})."}) from None
+        raise ValidationError({field: f"Malformed GeoJSON geometry ({_geojson_problem(value, error)})."}) from None
     if geometry.hasz:
         # Every geometry column is 2D; silently dropping a third value could hide a swapped or projected
         # coordinate, so the client is asked to send plain positions.
