@@ -103,7 +103,21 @@ def read_frame(vector: VectorFile, *, assume_crs: int | None = None, field: str 
     if frame.crs.to_epsg() != WGS84:
         frame = frame.to_crs(epsg=WGS84)
     check_geometries(frame.geometry.values, first_feature=1, field=field)
-    return frame
+    return frame.set_geometry(drop_elevation(frame.geometry, crs=frame.crs))
+
+
+def drop_elevation(geometries, *, crs=None):
+    """The geometries in 2D. Files often carry a third coordinate (KML always writes an altitude); every geometry
+    column here is 2D and nothing uses elevation, so it is dropped rather than refused. (Clients of the API are
+    asked to send 2D instead: see geometry_from_client.)"""
+    import geopandas
+    import numpy as np
+    import shapely
+
+    values = np.asarray(geometries, dtype=object)
+    if shapely.has_z(values).any():
+        values = shapely.force_2d(values)
+    return geopandas.GeoSeries(values, crs=crs, index=getattr(geometries, "index", None)) if crs else values
 
 
 # GEOS's words for geometries it cannot build, and what they mean to the person who made the file.

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
-from geo.spatial import WGS84, check_geometries, open_vector, plain_gdal_message, read_error_message
+from geo.spatial import (
+    WGS84,
+    check_geometries,
+    drop_elevation,
+    open_vector,
+    plain_gdal_message,
+    read_error_message,
+)
 
 CHUNK_FEATURES = 100_000
 CSV_X_NAMES = ("lon", "longitude", "lng", "long", "x")
@@ -292,7 +299,7 @@ def _read_chunks(source: VectorSource, *, crs: str, chunk_size: int) -> Iterator
             frame = frame.set_crs(crs)
         if frame.crs.to_epsg() != WGS84:
             frame = frame.to_crs(epsg=WGS84)
-        geoms = np.asarray(frame.geometry.values, dtype=object)
+        geoms = drop_elevation(frame.geometry.values)
         fids = np.arange(offset + 1, offset + len(frame) + 1)
         check_geometries(geoms, first_feature=offset + 1)
         keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))

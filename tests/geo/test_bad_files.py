@@ -107,3 +107,17 @@ def test_bare_shp_without_its_sidecar_files(tmp_path, importer):
     text = problem_text(error.value)
     assert ".shx" in text and ".dbf" in text and "zip" in text, text
     assert str(tmp_path) not in text and "/vsi" not in text, text
+
+
+@pytest.mark.parametrize("importer", [import_areas, import_layer], ids=["areas", "layer"])
+def test_elevations_in_a_file_are_dropped(tmp_path, importer):
+    polygon_3d = {"type": "Polygon", "coordinates": [[[*point, 12.0] for point in ring(90.0, 23.0)]]}
+    importer(write(tmp_path, collection(polygon_3d)))
+    if importer is import_areas:
+        geometry = Area.objects.get().geom
+    else:
+        from layers.models import VectorFeature
+
+        geometry = VectorFeature.objects.get().geom
+    assert not geometry.hasz
+    assert geometry.extent == pytest.approx((90.0, 23.0, 90.1, 23.1))
