@@ -65,3 +65,10 @@ def test_bbox_that_is_not_four_finite_numbers_is_a_400(admin_user_client, bbox):
     response = admin_user_client.get("/api/v1/geo/areas/", {"in_bbox": bbox})
     assert response.status_code == 400, response.content
     assert "in_bbox" in response.json()
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_number_beyond_any_float_in_a_json_body_is_a_400(admin_user_client, number):
+    body = '{"name_threshold": ' + number + "}"
+    response = admin_user_client.post("/api/v1/registry/dedup-runs/", body, content_type="application/json")
+    assert response.status_code == 400, response.content

@@ -60,3 +60,11 @@ def test_nul_byte_in_a_search_parameter_is_a_400_naming_it(admin_user_client, ur
     response = admin_user_client.get(url, {param: "ab\x00c"})
     assert response.status_code == 400, response.content
     assert "NUL" in json.dumps(response.json()[param])
+
+
+@pytest.mark.parametrize("condition", [{"field": ["x"], "op": "eq", "value": 1}, {"field": "size", "op": ["eq"]}])
+def test_custom_filter_condition_with_a_field_that_is_not_text_is_a_400(admin_user_client, condition):
+    body = {"name": "f", "applies_to": "individual", "conditions": [condition]}
+    response = admin_user_client.post(FILTERS, body, format="json")
+    assert response.status_code == 400, response.content
+    assert "conditions" in response.json()
