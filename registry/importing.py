@@ -230,10 +230,16 @@ def _stage_records(cursor, records: Iterator[dict[str, str | None]]) -> list[str
     return names
 
 
+NOT_UTF8 = "The file is not UTF-8 text: save it as “CSV UTF-8” (or upload the XLSX itself)."
+
+
 def _csv_header(path: Path) -> tuple[list[str], str]:
     """The header's column names and the delimiter (comma, or the semicolon or tab some spreadsheets write)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        first = handle.readline()
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError:
+        raise ValidationError({"file": NOT_UTF8}) from None
     delimiter = max((",", ";", "\t"), key=first.count)
     header = next(csv.reader([first], delimiter=delimiter), None)
     if not header:

@@ -68,3 +68,15 @@ def test_custom_filter_condition_with_a_field_that_is_not_text_is_a_400(admin_us
     response = admin_user_client.post(FILTERS, body, format="json")
     assert response.status_code == 400, response.content
     assert "conditions" in response.json()
+
+
+def test_csv_that_is_not_utf8_is_refused_in_plain_words(tmp_path):
+    from django.core.exceptions import ValidationError
+
+    from registry.importing import ImportOptions, registry_import_file
+
+    path = tmp_path / "people.csv"
+    path.write_bytes(b"\xff\xfe\x00h\x00o\x00u\x00s\x00e\x00\n")  # UTF-16, as some spreadsheets save it
+    with pytest.raises(ValidationError) as error:
+        registry_import_file(path=path, options=ImportOptions())
+    assert "UTF-8" in error.value.message_dict["file"][0]
