@@ -44,8 +44,11 @@ DATABASE = "spmis_fuzz"
 USERS = ("admin", "sylhet.coordinator")
 
 
+STARTED = time.monotonic()
+
+
 def log(message: str) -> None:
-    print(f"fuzz: {message}", file=sys.stderr, flush=True)
+    print(f"fuzz [{time.monotonic() - STARTED:4.0f}s]: {message}", file=sys.stderr, flush=True)
 
 
 def server_url() -> str:
@@ -254,8 +257,8 @@ def main() -> int:
     parser.add_argument("--scoped-phases", default="examples,fuzzing", help="phases for the scoped user")
     # Time budgets keep the whole run near ten minutes on a loaded two-core machine (0: no limit; unbounded, the
     # admin's coverage phase alone takes 10-15 minutes there).
-    parser.add_argument("--max-time", type=int, default=330, help="seconds for the admin's run")
-    parser.add_argument("--scoped-max-time", type=int, default=150, help="seconds for the scoped user's run")
+    parser.add_argument("--max-time", type=int, default=300, help="seconds for the admin's run")
+    parser.add_argument("--scoped-max-time", type=int, default=120, help="seconds for the scoped user's run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
