@@ -20,13 +20,13 @@ class JSONObjectParser(parsers.JSONParser):
             raise serializers.ValidationError(
                 {"non_field_errors": [f"The request body must be a JSON object of named fields, not {kind}."]}
             )
-        problems = dict(_problems(data))
+        problems = dict(json_problems(data))
         if problems:
             raise serializers.ValidationError({path: [message] for path, message in problems.items()})
         return data
 
 
-def _problems(value, path: str = ""):
+def json_problems(value, path: str = ""):
     """(dotted path, message) for each key or string holding a NUL character and each number that is not finite,
     e.g. `columns.given_name` or `conditions.0.value`."""
     here = path or "non_field_errors"
@@ -42,7 +42,7 @@ def _problems(value, path: str = ""):
             if NUL in str(key):
                 yield child.replace(NUL, "\\x00"), NUL_MESSAGE
             else:
-                yield from _problems(item, child)
+                yield from json_problems(item, child)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _problems(item, f"{path}.{index}" if path else str(index))
+            yield from json_problems(item, f"{path}.{index}" if path else str(index))

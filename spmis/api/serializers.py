@@ -6,6 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from spmis.api.parsers import json_problems
+
 # The fields of every job row (geo.models.Job), for the serializers that return jobs to poll.
 JOB_FIELDS = [
     "parameters",
@@ -46,6 +48,9 @@ class JSONObjectField(serializers.JSONField):
         if not isinstance(data, dict):
             kind = "null" if data is None else type(data).__name__
             raise serializers.ValidationError(f"Expected a JSON object, got {kind}.")
+        problems = dict(json_problems(data))
+        if problems:
+            raise serializers.ValidationError([f"{path}: {message}" for path, message in problems.items()])
         if self.text_values:
             wrong = sorted(str(key) for key, value in data.items() if not isinstance(value, str))
             if wrong:

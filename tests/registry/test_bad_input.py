@@ -12,7 +12,9 @@ MAPPINGS = "/api/v1/registry/import-mappings/"
 FILTERS = "/api/v1/registry/custom-filters/"
 
 
-@pytest.mark.parametrize("columns", ["null", "123", "[1, 2]", "not json", '{"given_name": 5}'])
+@pytest.mark.parametrize(
+    "columns", ["null", "123", "[1, 2]", "not json", '{"given_name": 5}', '{"given_name": "a\\u0000b"}']
+)
 def test_import_mapping_columns_from_a_form_must_be_an_object_of_column_names(admin_user_client, columns):
     response = admin_user_client.post(MAPPINGS, {"source": "ngo", "columns": columns}, format="multipart")
     assert response.status_code == 400, response.content
