@@ -72,3 +72,9 @@ def test_number_beyond_any_float_in_a_json_body_is_a_400(admin_user_client, numb
     body = '{"name_threshold": ' + number + "}"
     response = admin_user_client.post("/api/v1/registry/dedup-runs/", body, content_type="application/json")
     assert response.status_code == 400, response.content
+
+
+def test_body_that_is_not_json_is_a_400_in_the_one_error_shape(admin_user_client):
+    response = admin_user_client.post("/api/v1/registry/households/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["non_field_errors"][0]
