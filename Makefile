@@ -8,11 +8,11 @@ DEMO_HOUSEHOLDS ?= 50000
 # targets).
 BENCHES := $(patsubst bench/%.py,bench-%,$(filter-out bench/_%,$(wildcard bench/*.py)))
 
-.PHONY: help bootstrap bootstrap-test demo serve test lint format db-start db-stop db-status migrate lock worker \
+.PHONY: help bootstrap bootstrap-test demo serve test lint format db-start db-stop db-status migrate lock worker fuzz \
         $(BENCHES)
 
 help:
-	@echo "make demo | make test | make lint | make db-status | make bench-<topic>"
+	@echo "make demo | make test | make fuzz | make lint | make db-status | make bench-<topic>"
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -36,6 +36,11 @@ worker: bootstrap
 
 test: bootstrap-test
 	.venv/bin/pytest $(PYTEST_ARGS)
+
+# Schemathesis over the whole API as admin and as a scoped user, on its own small demo database and server (minutes;
+# not part of `make test`). Last line: RESULT fuzz cases=N server_errors=N schema_violations=N.
+fuzz: bootstrap
+	$(PY) scripts/fuzz.py $(FUZZ_ARGS)
 
 lint: bootstrap
 	.venv/bin/ruff check .

@@ -40,10 +40,21 @@ def open_vector(path: str | Path, *, layer: str | None = None, field: str = "fil
     gdal_path = str(path)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         gdal_path = _zip_gdal_path(path, field)
+    elif path.suffix.lower() == ".shp":
+        missing = [ext for ext in SHAPEFILE_PARTS[1:] if not path.with_suffix(ext).exists()]
+        if missing:
+            raise ValidationError(
+                {
+                    field: f"A shapefile comes in several files and {', '.join(missing)} did not come with the .shp: "
+                    "upload the .shp, .shx, .dbf and .prj together in one .zip."
+                }
+            )
     try:
         listed = pyogrio.list_layers(gdal_path)
     except Exception as error:  # pyogrio raises several GDAL-derived types for unreadable data
-        raise ValidationError({field: f"The file could not be read as a vector data set ({error})."}) from None
+        raise ValidationError(
+            {field: f"The file could not be read as a vector data set ({plain_gdal_message(error, path)})."}
+        ) from None
     names = [str(row[0]) for row in listed]
     if not names:
         raise ValidationError({field: "The file contains no layers."})
@@ -77,7 +88,7 @@ def read_frame(vector: VectorFile, *, assume_crs: int | None = None, field: str 
     try:
         frame = pyogrio.read_dataframe(vector.gdal_path, layer=vector.layer)
     except Exception as error:
-        raise ValidationError({field: f"The layer could not be read ({error})."}) from None
+        raise ValidationError({field: read_error_message(error, vector.gdal_path, layer=vector.layer)}) from None
     if frame.crs is None:
         if assume_crs is None:
             raise ValidationError(
@@ -86,7 +97,145 @@ def read_frame(vector: VectorFile, *, assume_crs: int | None = None, field: str 
         frame = frame.set_crs(epsg=assume_crs)
     if frame.crs.to_epsg() != WGS84:
         frame = frame.to_crs(epsg=WGS84)
-    return frame
+    check_geometries(frame.geometry.values, first_feature=1, field=field)
+    return frame.set_geometry(drop_elevation(frame.geometry, crs=frame.crs))
+
+
+def drop_elevation(geometries, *, crs=None):
+    """The geometries in 2D. Files often carry a third coordinate (KML always writes an altitude); every geometry
+    column here is 2D and nothing uses elevation, so it is dropped rather than refused. (Clients of the API are
+    asked to send 2D instead: see geometry_from_client.)"""
+    import geopandas
+    import numpy as np
+    import shapely
+
+    values = np.asarray(geometries, dtype=object)
+    if shapely.has_z(values).any():
+        values = shapely.force_2d(values)
+    return geopandas.GeoSeries(values, crs=crs, index=getattr(geometries, "index", None)) if crs else values
+
+
+# GEOS's words for geometries it cannot build, and what they mean to the person who made the file.
+GEOMETRY_PROBLEMS = (
+    ("closed linestring", "a polygon ring is not closed: its last point must repeat the first"),
+    ("number of points in linearring", "a polygon ring needs at least four points, the last repeating the first"),
+    ("must have at least", "a line or ring has too few points"),
+    ("geos c function", "the coordinates do not form a geometry of that type"),
+)
+
+
+def _geojson_problem(value: dict, error: Exception) -> str:
+    """Why GeoJSON did not make a geometry: Django's GEOS wrapper only says that a C function failed, so ask
+    shapely, whose GEOS message names the problem."""
+    import json
+
+    import shapely
+
+    try:
+        shapely.from_geojson(json.dumps(value))
+    except Exception as detailed:
+        return plain_gdal_message(detailed)
+    return plain_gdal_message(error)
+
+
+def plain_gdal_message(error: Exception, path: str | Path | None = None) -> str:
+    """GDAL's or GEOS's message without server file paths or library jargon, for an upload's error."""
+    import re
+
+    text = str(error)
+    for marker in ("IllegalArgumentException: ", "ParseException: ", "GEOSException: "):
+        text = text.replace(marker, "")
+    lowered = text.lower()
+    for words, meaning in GEOMETRY_PROBLEMS:
+        if words in lowered:
+            return meaning
+    if path is not None:
+        text = text.replace(str(path), Path(str(path)).name)
+    # Any other absolute path (the upload folder, a /vsizip/ prefix) is the server's business, not the user's.
+    return re.sub(r"(/vsi[a-z]+)?(/[^\s/()'\"]*)+/([^\s/()'\"]+)", r"\3", text).strip().rstrip(".")
+
+
+def read_error_message(error: Exception, gdal_path: str, *, layer: str | None, **read_options) -> str:
+    """Explain why a layer could not be read, naming the first feature whose geometry is at fault when there is
+    one (GEOS refuses a whole layer for a single broken ring)."""
+    import pyogrio
+    import shapely
+
+    reason = plain_gdal_message(error, gdal_path)
+    if not any(reason == meaning for _words, meaning in GEOMETRY_PROBLEMS):
+        return f"The layer could not be read ({reason})."
+    try:
+        _meta, _fids, wkbs, _fields = pyogrio.raw.read(gdal_path, layer=layer, read_geometry=True, **read_options)
+    except Exception:
+        return f"A geometry could not be read: {reason}."
+    skip = int(read_options.get("skip_features", 0) or 0)
+    for index, wkb in enumerate(wkbs):
+        if wkb is None:
+            continue
+        try:
+            shapely.from_wkb(wkb)
+        except Exception as feature_error:
+            return f"feature {skip + index + 1}: {plain_gdal_message(feature_error)}."
+    return f"A geometry could not be read: {reason}."
+
+
+def check_geometries(geometries, *, first_feature: int, field: str = "file") -> None:
+    """Refuse, naming the first features at fault, what no repair can make sense of: coordinates that are not a
+    place on Earth once in EPSG:4326 (latitude 95; latitude and longitude swapped for most of the world; a wrong
+    or missing projection) and polygon rings of fewer than four points. `geometries` is an array of shapely
+    geometries (None allowed), numbered from `first_feature`."""
+    import numpy as np
+    import shapely
+
+    geometries = np.asarray(geometries, dtype=object)
+    if len(geometries) == 0:
+        return
+    parts, part_of = shapely.get_parts(geometries, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    short = np.flatnonzero(shapely.get_num_coordinates(rings) < 4)
+    if len(short):
+        features = sorted({int(part_of[ring_of[index]]) + first_feature for index in short})
+        listed = ", ".join(f"feature {number}" for number in features[:5])
+        more = f" and {len(features) - 5} more" if len(features) > 5 else ""
+        raise ValidationError(
+            {field: f"{listed}{more}: a polygon ring needs at least four points, the last repeating the first."}
+        )
+    _check_coordinate_range(geometries, first_feature=first_feature, field=field)
+
+
+def _check_coordinate_range(geometries, *, first_feature: int, field: str) -> None:
+    import numpy as np
+    import shapely
+
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(geometries)
+        present = ~np.isnan(bounds).all(axis=1)
+        bad = present & ~(
+            np.isfinite(bounds).all(axis=1)
+            & (bounds[:, 0] >= -180)
+            & (bounds[:, 2] <= 180)
+            & (bounds[:, 1] >= -90)
+            & (bounds[:, 3] <= 90)
+        )
+    if not bad.any():
+        return
+    numbers = np.arange(first_feature, first_feature + len(geometries))
+    wrong = np.flatnonzero(bad)
+    listed = []
+    for index in wrong[:5]:
+        min_x, min_y, max_x, max_y = bounds[index]
+        listed.append(
+            f"feature {int(numbers[index])} reaches longitude {min_x:g}…{max_x:g}, latitude {min_y:g}…{max_y:g}"
+        )
+    more = f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+    raise ValidationError(
+        {
+            field: "Coordinates outside longitude −180…180 / latitude −90…90: "
+            + "; ".join(listed)
+            + more
+            + ". Are latitude and longitude swapped, or is the coordinate reference system wrong?"
+        }
+    )
 
 
 def geometry_from_client(value, *, field: str = "geometry", allowed: tuple[str, ...] | None = None) -> GEOSGeometry:
@@ -118,7 +267,7 @@ def geometry_from_client(value, *, field: str = "geometry", allowed: tuple[str, 
     try:
         geometry = GEOSGeometry(json.dumps(value), srid=WGS84)
     except (GEOSException, GDALException, ValueError, TypeError) as error:
-        raise ValidationError({field: f"Malformed GeoJSON geometry ({error})."}) from None
+        raise ValidationError({field: f"Malformed GeoJSON geometry ({_geojson_problem(value, error)})."}) from None
     if geometry.hasz:
         # Every geometry column is 2D; silently dropping a third value could hide a swapped or projected
         # coordinate, so the client is asked to send plain positions.

@@ -12,7 +12,14 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
-from geo.spatial import WGS84, open_vector
+from geo.spatial import (
+    WGS84,
+    check_geometries,
+    drop_elevation,
+    open_vector,
+    plain_gdal_message,
+    read_error_message,
+)
 from spmis.core.uploads import zip_members
 
 CHUNK_FEATURES = 100_000
@@ -142,7 +149,7 @@ def open_source(
     try:
         info = pyogrio.read_info(gdal_path, layer=vector.layer, force_feature_count=True, **open_options)
     except Exception as error:  # GDAL-derived errors of several types
-        raise ValidationError({"file": f"The layer could not be read ({error})."}) from None
+        raise ValidationError({"file": f"The layer could not be read ({plain_gdal_message(error, path)})."}) from None
     fields = {str(name): _field_type(dtype) for name, dtype in zip(info["fields"], info["dtypes"], strict=True)}
     if info["geometry_type"] is None:
         if kind_label == "CSV":
@@ -174,7 +181,9 @@ def _list(gdal_path: str, layer: str | None):
     try:
         names = [str(row[0]) for row in pyogrio.list_layers(gdal_path)]
     except Exception as error:
-        raise ValidationError({"file": f"The file could not be read as a vector data set ({error})."}) from None
+        raise ValidationError(
+            {"file": f"The file could not be read as a vector data set ({plain_gdal_message(error)})."}
+        ) from None
     if not names:
         raise ValidationError({"file": "The KML file has no placemarks."})
     if layer is None:
@@ -275,15 +284,24 @@ def _read_chunks(source: VectorSource, *, crs: str, chunk_size: int) -> Iterator
                 **source.open_options,
             )
         except Exception as error:
-            raise ValidationError({"file": f"The layer could not be read ({error})."}) from None
+            message = read_error_message(
+                error,
+                source.gdal_path,
+                layer=source.layer,
+                skip_features=offset,
+                max_features=chunk_size,
+                **source.open_options,
+            )
+            raise ValidationError({"file": message}) from None
         if len(frame) == 0:
             break
         if frame.crs is None:
             frame = frame.set_crs(crs)
         if frame.crs.to_epsg() != WGS84:
             frame = frame.to_crs(epsg=WGS84)
-        geoms = np.asarray(frame.geometry.values, dtype=object)
+        geoms = drop_elevation(frame.geometry.values)
         fids = np.arange(offset + 1, offset + len(frame) + 1)
+        check_geometries(geoms, first_feature=offset + 1)
         keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         dropped = int((~keep).sum())
         type_ids = shapely.get_type_id(geoms[keep])

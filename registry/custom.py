@@ -129,6 +129,8 @@ def filter_q(*, applies_to: str, conditions) -> Q:
         if not isinstance(condition, dict):
             raise ValidationError({"conditions": f"condition {number}: expected an object."})
         field, op, value = condition.get("field"), condition.get("op", "eq"), condition.get("value")
+        if not isinstance(field, str) or not isinstance(op, str):
+            raise ValidationError({"conditions": f"condition {number}: field and op must be text."})
         if op not in FILTER_OPS:
             raise ValidationError({"conditions": f"condition {number}: op must be one of {', '.join(FILTER_OPS)}."})
         if isinstance(field, str) and field.startswith("custom."):

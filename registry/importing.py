@@ -232,10 +232,16 @@ def _stage_records(cursor, records: Iterator[dict[str, str | None]]) -> list[str
     return names
 
 
+NOT_UTF8 = "The file is not UTF-8 text: save it as “CSV UTF-8” (or upload the XLSX itself)."
+
+
 def _csv_header(path: Path) -> tuple[list[str], str]:
     """The header's column names and the delimiter (comma, or the semicolon or tab some spreadsheets write)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        first = handle.readline()
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError:
+        raise ValidationError({"file": NOT_UTF8}) from None
     delimiter = max((",", ";", "\t"), key=first.count)
     header = next(csv.reader([first], delimiter=delimiter), None)
     if not header:
@@ -503,6 +509,18 @@ def _validate(
         "WHERE (longitude IS NOT NULL OR latitude IS NOT NULL) AND NOT ("
         f" coalesce(longitude ~ {number} AND latitude ~ {number}, false)"
         " AND longitude::float8 BETWEEN -180 AND 180 AND latitude::float8 BETWEEN -90 AND 90)"
+    )
+    # A point inside the valid range but outside every area (a typo, a point at sea, the wrong country) would be
+    # stored with no area: invisible to every scoped user and missing from every area count. Rejected like any bad
+    # value, once areas are loaded at all (a bare installation has none yet).
+    rules.append(
+        "SELECT s.row_no, 'location ' || s.longitude || ', ' || s.latitude || ' lies outside every area' FROM ("
+        " SELECT row_no, longitude, latitude, CASE WHEN longitude ~ "
+        f"{number} AND latitude ~ {number} THEN ST_SetSRID(ST_MakePoint(longitude::float8, latitude::float8), 4326)"
+        " END AS point FROM registry_stage WHERE longitude IS NOT NULL AND latitude IS NOT NULL) s"
+        " WHERE ST_X(point) BETWEEN -180 AND 180 AND ST_Y(point) BETWEEN -90 AND 90"
+        " AND EXISTS (SELECT 1 FROM geo_areapiece)"
+        " AND NOT EXISTS (SELECT 1 FROM geo_areapiece p WHERE ST_Intersects(p.geom, s.point))"
     )
     # A household needs a point or an area somewhere among its rows.
     rules.append(

@@ -4,7 +4,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geo.models import Area, AreaImport, AuditEvent
 from geo.services import PARENT_MATCH_CHOICES
-from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, UploadField
 
 
 class AreaSerializer(GeoFeatureModelSerializer):
@@ -20,7 +20,7 @@ class AreaSerializer(GeoFeatureModelSerializer):
 
 
 class AreaImportCreateSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = UploadField()
     level = serializers.IntegerField(min_value=0)
     code_field = serializers.CharField(default="code")
     name_field = serializers.CharField(default="name")

@@ -1,3 +1,5 @@
+import math
+
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +22,9 @@ def parse_bbox(raw: str | None, *, field: str = "in_bbox") -> tuple[float, float
         parts = tuple(float(part) for part in raw.split(","))
     except ValueError:
         raise ValidationError({field: "Expected four numbers: min_lon,min_lat,max_lon,max_lat."}) from None
-    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+    if len(parts) != 4 or not all(math.isfinite(part) for part in parts):
+        raise ValidationError({field: "Expected four numbers: min_lon,min_lat,max_lon,max_lat."})
+    if parts[0] > parts[2] or parts[1] > parts[3]:
         raise ValidationError({field: "Expected min_lon,min_lat,max_lon,max_lat with min ≤ max."})
     return parts
 

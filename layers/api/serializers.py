@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from layers.models import CapAlert, LayerImport, LayerKind, RasterLayer, VectorLayer
-from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, StrictFieldsMixin, UploadField
 
 
 class VectorLayerSerializer(serializers.ModelSerializer):
@@ -92,7 +92,7 @@ class RasterLayerUpdateSerializer(VectorLayerUpdateSerializer):
 
 class LayerImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     kind = serializers.ChoiceField(choices=LayerImport.Kind.choices)
-    file = serializers.FileField(required=False)
+    file = UploadField(required=False)
     url = serializers.URLField(required=False, allow_null=True, default=None, help_text="CAP alerts only")
     name = serializers.CharField(max_length=200, required=False, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")

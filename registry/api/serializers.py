@@ -14,7 +14,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
-from spmis.api.serializers import JOB_FIELDS, JSONObjectField, RedactedPathsMixin, StrictFieldsMixin
+from spmis.api.serializers import JOB_FIELDS, JSONObjectField, RedactedPathsMixin, StrictFieldsMixin, UploadField
 from spmis.country import country
 
 INDIVIDUAL_FIELDS = [
@@ -248,7 +248,7 @@ class RegistryImportReducedSerializer(RegistryImportSerializer):
 
 
 class RegistryImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
-    file = serializers.FileField()
+    file = UploadField()
     source = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
     mapping = JSONObjectField(required=False, allow_null=True, default=None, text_values=True)
     phone_region = serializers.CharField(required=False, default=lambda: country().phone_region)

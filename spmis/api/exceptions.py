@@ -72,6 +72,9 @@ def _django_validation_detail(error: DjangoValidationError) -> dict | list:
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=redact_paths(_django_validation_detail(exc)))
+    elif isinstance(exc, exceptions.ParseError):
+        # A body that is not JSON (or not valid multipart) has no field to name: the request as a whole is wrong.
+        exc = exceptions.ValidationError(detail={"non_field_errors": [str(exc.detail)]})
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(detail=str(exc) or None)
     elif isinstance(exc, IntegrityError):

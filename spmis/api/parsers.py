@@ -1,5 +1,7 @@
 """Request-body parsing shared by every endpoint."""
 
+import math
+
 from rest_framework import parsers, serializers
 
 from spmis.api.params import NUL, NUL_MESSAGE
@@ -8,7 +10,8 @@ from spmis.api.params import NUL, NUL_MESSAGE
 class JSONObjectParser(parsers.JSONParser):
     """JSON bodies, which must be one object: every endpoint takes named fields, and a bare number, string, list
     or null would otherwise reach serializers that index into it. A NUL character in any key or string is refused
-    here too, naming its field, since PostgreSQL can store it neither in text nor in JSON."""
+    here too, naming its field, since PostgreSQL can store it neither in text nor in JSON; so is a number too large
+    for any float (1e400 reads as infinity, which no JSON column or response can carry)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
@@ -17,25 +20,29 @@ class JSONObjectParser(parsers.JSONParser):
             raise serializers.ValidationError(
                 {"non_field_errors": [f"The request body must be a JSON object of named fields, not {kind}."]}
             )
-        paths = list(_nul_paths(data))
-        if paths:
-            raise serializers.ValidationError({path: [NUL_MESSAGE] for path in paths})
+        problems = dict(json_problems(data))
+        if problems:
+            raise serializers.ValidationError({path: [message] for path, message in problems.items()})
         return data
 
 
-def _nul_paths(value, path: str = ""):
-    """Dotted paths (`columns.given_name`, `conditions.0.value`) of the keys and strings holding a NUL character,
-    which PostgreSQL cannot store in text or JSON."""
+def json_problems(value, path: str = ""):
+    """(dotted path, message) for each key or string holding a NUL character and each number that is not finite,
+    e.g. `columns.given_name` or `conditions.0.value`."""
+    here = path or "non_field_errors"
     if isinstance(value, str):
         if NUL in value:
-            yield path or "non_field_errors"
+            yield here, NUL_MESSAGE
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            yield here, "Not a finite number."
     elif isinstance(value, dict):
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
             if NUL in str(key):
-                yield child.replace(NUL, "\\x00")
+                yield child.replace(NUL, "\\x00"), NUL_MESSAGE
             else:
-                yield from _nul_paths(item, child)
+                yield from json_problems(item, child)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _nul_paths(item, f"{path}.{index}" if path else str(index))
+            yield from json_problems(item, f"{path}.{index}" if path else str(index))

@@ -2,9 +2,11 @@
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from spmis.api.parsers import json_problems
 from spmis.api.redact import redact_paths
 
 # The fields of every job row (geo.models.Job), for the serializers that return jobs to poll.
@@ -20,6 +22,12 @@ JOB_FIELDS = [
     "started_at",
     "finished_at",
 ]
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """An uploaded file, documented as binary (drf-spectacular would type a FileField as a URI, the way it is
+    shown in responses, since request and response share one component here)."""
 
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
@@ -41,6 +49,9 @@ class JSONObjectField(serializers.JSONField):
         if not isinstance(data, dict):
             kind = "null" if data is None else type(data).__name__
             raise serializers.ValidationError(f"Expected a JSON object, got {kind}.")
+        problems = dict(json_problems(data))
+        if problems:
+            raise serializers.ValidationError([f"{path}: {message}" for path, message in problems.items()])
         if self.text_values:
             wrong = sorted(str(key) for key, value in data.items() if not isinstance(value, str))
             if wrong:

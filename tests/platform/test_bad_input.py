@@ -58,3 +58,23 @@ def test_nul_character_inside_a_json_body_is_a_400_naming_the_field(admin_user_c
     )
     assert response.status_code == 400, response.content
     assert "columns.given_name" in response.json()
+
+
+@pytest.mark.parametrize("bbox", ["nan,nan,nan,nan", "-inf,0,inf,1", "1,2,3"])
+def test_bbox_that_is_not_four_finite_numbers_is_a_400(admin_user_client, bbox):
+    response = admin_user_client.get("/api/v1/geo/areas/", {"in_bbox": bbox})
+    assert response.status_code == 400, response.content
+    assert "in_bbox" in response.json()
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity"])
+def test_number_beyond_any_float_in_a_json_body_is_a_400(admin_user_client, number):
+    body = '{"name_threshold": ' + number + "}"
+    response = admin_user_client.post("/api/v1/registry/dedup-runs/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+
+
+def test_body_that_is_not_json_is_a_400_in_the_one_error_shape(admin_user_client):
+    response = admin_user_client.post("/api/v1/registry/households/", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["non_field_errors"][0]

@@ -67,3 +67,9 @@ def test_refusals_match_the_documented_error_shape(api, two_districts):
     )
     assert response.status_code == 400
     assert "name" in response.json()
+
+
+def test_upload_fields_are_binary(admin_user_client):
+    components = admin_user_client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    for name in ("AreaImportCreate", "LayerImportCreate", "RegistryImportCreate"):
+        assert components[name]["properties"]["file"]["format"] == "binary", name

@@ -62,3 +62,12 @@ def test_crs_member_that_is_not_an_object_is_refused(coordinator, incident, crs)
     response = coordinator.post(f"{BASE}/hazard-zones/", body, format="json")
     assert response.status_code == 400, response.content
     assert "crs" in json.dumps(response.json()["geometry"]).lower()
+
+
+def test_unclosed_ring_is_explained_in_plain_words(coordinator, incident):
+    ring = [[90.5, 23.5], [90.51, 23.5], [90.51, 23.51], [90.5, 23.51]]
+    body = {"incident": incident["id"], "geometry": {"type": "Polygon", "coordinates": [ring]}, "hazard_class": "high"}
+    response = coordinator.post(f"{BASE}/hazard-zones/", body, format="json")
+    assert response.status_code == 400
+    message = json.dumps(response.json()["geometry"])
+    assert "not closed" in message and "LinearRing" not in message and "Exception" not in message
