@@ -20,10 +20,12 @@ from pathlib import Path
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from psycopg import sql
 
 from geo.spatial import lowest_area_sql
 from registry.geojson import feature_collection
 from registry.models import CustomField, Membership
+from spmis.core.bulk import copy_rows, staging_table
 from spmis.country import country
 
 Progress = Callable[[int, str], None]
@@ -204,9 +206,8 @@ def _stage_records(cursor, records: Iterator[dict[str, str | None]]) -> list[str
     """Stage records whose keys are only known as they come, without holding them: COPY runs until a record brings
     a key not seen before, then that column is added and COPY goes on. Returns the column names in order of first
     appearance."""
-    cursor.execute("DROP TABLE IF EXISTS registry_raw_stage")
     # Row numbers are written here, counted from 2 as for the other formats (whose header is row 1).
-    cursor.execute("CREATE TEMP TABLE registry_raw_stage (row_no bigint)")
+    staging_table(cursor, "registry_raw_stage", [("row_no", "bigint")])
     names: list[str] = []
     index: dict[str, int] = {}
     row_no = 1
@@ -218,11 +219,15 @@ def _stage_records(cursor, records: Iterator[dict[str, str | None]]) -> list[str
                 index[name] = len(names)
                 names.append(name)
             cursor.execute(
-                "ALTER TABLE registry_raw_stage " + ", ".join(f"ADD COLUMN c{index[name]} text" for name in new)
+                sql.SQL("ALTER TABLE registry_raw_stage {}").format(
+                    sql.SQL(", ").join(
+                        sql.SQL("ADD COLUMN {} text").format(sql.Identifier(f"c{index[n]}")) for n in new
+                    )
+                )
             )
-        columns = ", ".join(["row_no", *(f"c{i}" for i in range(len(names)))])
+        columns = sql.SQL(", ").join(map(sql.Identifier, ["row_no", *(f"c{i}" for i in range(len(names)))]))
         record, pending = pending, None
-        with cursor.cursor.copy(f"COPY registry_raw_stage ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(sql.SQL("COPY registry_raw_stage ({}) FROM STDIN").format(columns)) as copy:
             while record is not None:
                 row_no += 1
                 copy.write_row([row_no, *(record.get(name) for name in names)])
@@ -253,11 +258,14 @@ def _create_raw_stage(cursor, names: list[str]) -> None:
     if len(set(names)) != len(names):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         raise ValidationError({"file": f"Column names repeat: {', '.join(duplicated)}."})
-    cursor.execute("DROP TABLE IF EXISTS registry_raw_stage")
-    columns = ", ".join(f"c{i} text" for i in range(len(names)))
     # Row numbers as a spreadsheet shows them: the header is row 1.
-    cursor.execute(
-        f"CREATE TEMP TABLE registry_raw_stage (row_no bigint GENERATED ALWAYS AS IDENTITY (START WITH 2), {columns})"
+    staging_table(
+        cursor,
+        "registry_raw_stage",
+        [
+            ("row_no", "bigint GENERATED ALWAYS AS IDENTITY (START WITH 2)"),
+            *((f"c{i}", "text") for i in range(len(names))),
+        ],
     )
 
 
@@ -295,10 +303,7 @@ def _stage_file(cursor, path: Path, options: ImportOptions, progress: Progress) 
         return names
     names, rows = _xlsx_rows(path, options.sheet)
     _create_raw_stage(cursor, names)
-    column_list = ", ".join(f"c{i}" for i in range(len(names)))
-    with cursor.cursor.copy(f"COPY registry_raw_stage ({column_list}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    copy_rows("registry_raw_stage", [f"c{i}" for i in range(len(names))], rows, cursor=cursor)
     return names
 
 
@@ -330,7 +335,8 @@ def _python_phone(raw: str, region: str) -> str | None:
 
 
 def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """A text value as an SQL literal, quoted by psycopg (for statements that take no parameters, such as COPY)."""
+    return sql.quote(value)
 
 
 def _build_stage(cursor, names: list[str], options: ImportOptions, custom: list[CustomField]) -> None:
@@ -639,10 +645,8 @@ def _normalise_phones(cursor, options: ImportOptions) -> None:
     cursor.execute("SELECT DISTINCT phone FROM registry_stage WHERE phone IS NOT NULL AND phone_e164 IS NULL")
     decided = [(raw, _python_phone(raw, options.phone_region)) for (raw,) in cursor.fetchall()]
     if decided:
-        cursor.execute("CREATE TEMP TABLE registry_phone_decided (raw text, e164 text) ON COMMIT DROP")
-        with cursor.cursor.copy("COPY registry_phone_decided (raw, e164) FROM STDIN") as copy:
-            for row in decided:
-                copy.write_row(row)
+        staging_table(cursor, "registry_phone_decided", [("raw", "text"), ("e164", "text")], on_commit_drop=True)
+        copy_rows("registry_phone_decided", ("raw", "e164"), decided, cursor=cursor)
         cursor.execute(
             "UPDATE registry_stage s SET phone_e164 = d.e164, phone_bad = d.e164 IS NULL "
             "FROM registry_phone_decided d WHERE s.phone = d.raw AND s.phone_e164 IS NULL"
