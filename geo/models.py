@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import BrinIndex, GinIndex
+from django.contrib.postgres.indexes import GinIndex
 
 from spmis.core.models import Job
 
@@ -69,32 +69,3 @@ class AreaImport(Job):
 
     def __str__(self) -> str:
         return f"area import {self.pk} ({self.status})"
-
-
-class AuditEvent(models.Model):
-    """One inserted, updated or deleted domain row, written by database triggers (see geo/sql/0002_audit.sql).
-
-    Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE on this table, and no API or admin edits it.
-    """
-
-    at = models.DateTimeField()
-    actor = models.CharField(max_length=150)
-    source = models.CharField(max_length=32)
-    table_name = models.CharField(max_length=128)
-    row_id = models.BigIntegerField()
-    action = models.CharField(max_length=8)
-    before = models.JSONField(null=True)
-    after = models.JSONField(null=True)
-    transaction_id = models.BigIntegerField()
-
-    class Meta:
-        ordering = ["-id"]
-        default_permissions = ("view",)
-        indexes = [
-            models.Index(fields=["table_name", "row_id"], name="geo_audit_row_idx"),
-            # Rows arrive in time order, so a BRIN index serves time ranges at almost no cost to bulk writes.
-            BrinIndex(fields=["at"], name="geo_audit_at_brin"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.table_name}#{self.row_id} by {self.actor}"

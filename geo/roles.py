@@ -5,5 +5,5 @@ ROLE_GRANTS = {
     "gis_analyst": ["area:*", "areaimport:*"],
     "program_officer": ["area:view"],
     "logistics_officer": ["area:view"],
-    "auditor": ["area:view", "areaimport:view", "auditevent:view"],
+    "auditor": ["area:view", "areaimport:view"],
 }

@@ -8,7 +8,8 @@ from django.contrib.gis.geos import Polygon
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import F, Func, Q, QuerySet, Value
 
-from geo.models import Area, AreaImport, AreaPiece, AreaScope, AuditEvent
+from geo.models import Area, AreaImport, AreaPiece, AreaScope
+from spmis.core.models import AuditEvent
 
 
 def user_area_ids(user) -> list[int] | None:

@@ -2,9 +2,10 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from geo.models import Area, AreaImport, AuditEvent
+from geo.models import Area, AreaImport
 from geo.services import PARENT_MATCH_CHOICES
 from spmis.api.serializers import JOB_FIELDS, RedactedPathsMixin, UploadField
+from spmis.core.models import AuditEvent
 
 
 class AreaSerializer(GeoFeatureModelSerializer):

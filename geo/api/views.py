@@ -9,9 +9,10 @@ from rest_framework.response import Response
 
 from geo import selectors, services
 from geo.api.serializers import AreaImportCreateSerializer, AreaImportSerializer, AreaSerializer, AuditEventSerializer
-from geo.models import Area, AreaImport, AuditEvent
+from geo.models import Area, AreaImport
 from spmis.api.pagination import GeoPagination
 from spmis.api.uploads import LimitedUploadMixin
+from spmis.core.models import AuditEvent
 from spmis.country import country
 
 

@@ -1,6 +1,7 @@
-"""The abstract job row every long job's table is made of. The kernel's only models are abstract."""
+"""The kernel's models: the abstract job row every long job's table is made of, and the audit log."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -46,3 +47,35 @@ class Job(models.Model):
         type(self).objects.filter(pk=self.pk).update(
             status=self.Status.FAILED, error=error, message="Failed", finished_at=timezone.now(), **fields
         )
+
+
+class AuditEvent(models.Model):
+    """One inserted, updated or deleted domain row, written by database triggers (installed by
+    geo/sql/0002_audit.sql); spmis.core.audit attributes each write to its actor.
+
+    Append-only: a trigger rejects UPDATE, DELETE and TRUNCATE on this table, and no API or admin edits it.
+    """
+
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    source = models.CharField(max_length=32)
+    table_name = models.CharField(max_length=128)
+    row_id = models.BigIntegerField()
+    action = models.CharField(max_length=8)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    transaction_id = models.BigIntegerField()
+
+    class Meta:
+        # The table kept its name when the model moved from geo to the kernel: no data moved.
+        db_table = "geo_auditevent"
+        ordering = ["-id"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["table_name", "row_id"], name="geo_audit_row_idx"),
+            # Rows arrive in time order, so a BRIN index serves time ranges at almost no cost to bulk writes.
+            BrinIndex(fields=["at"], name="geo_audit_at_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.table_name}#{self.row_id} by {self.actor}"

@@ -22,6 +22,9 @@ ROLES: dict[str, str] = {
 }
 ACTIONS = ("view", "add", "change", "delete")
 
+# The kernel's own model: the audit log, read by auditors (administrators hold every permission).
+ROLE_GRANTS = {"auditor": ["auditevent:view"]}
+
 
 def _collect_grants() -> dict[str, set[tuple[str, str]]]:
     """{role: {(app_label, codename)}} from every installed app's roles.ROLE_GRANTS."""

@@ -74,7 +74,7 @@ def test_the_situation_report_shows_the_users_unusable_facilities(client_for, fl
 
 
 def test_facility_flags_are_audited_like_the_rest_of_the_analysis(client_for, flooded):
-    from geo.models import AuditEvent
+    from spmis.core.models import AuditEvent
 
     run = start_run(client_for(roles=["emergency_coordinator"]), flooded["incident"].pk)
     flagged = set(FacilityExposure.objects.filter(run=run).values_list("id", flat=True))

@@ -2,9 +2,9 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.db import DatabaseError, connection, transaction
 
-from geo.models import AuditEvent
 from registry.models import Household
 from spmis.core.audit import audit_context
+from spmis.core.models import AuditEvent
 from tests.factories import HouseholdFactory, UserFactory, WarehouseFactory
 
 pytestmark = pytest.mark.django_db

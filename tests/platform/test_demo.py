@@ -80,9 +80,9 @@ def test_generator_is_deterministic(two_districts):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_chunks_commit_each_on_their_own_connection_and_keep_the_actor(two_districts):
-    from geo.models import AuditEvent
     from registry.demo import load_demo_households
     from spmis.core.audit import audit_context
+    from spmis.core.models import AuditEvent
 
     with audit_context(actor="command:test", source="command"):
         counts = load_demo_households(300, seed=3, chunk=70, workers=2)

@@ -6,9 +6,10 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
-from geo.models import AreaImport, AuditEvent
+from geo.models import AreaImport
 from spmis.core.audit import audit_context
 from spmis.core.jobs import ProgressWriter
+from spmis.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,8 @@ from celery.result import allow_join_result
 from django.conf import settings
 from django.db import connection
 
-from geo.models import Area, AreaImport, AuditEvent
+from geo.models import Area, AreaImport
+from spmis.core.models import AuditEvent
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

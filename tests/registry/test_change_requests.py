@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.gis.geos import Point
 
-from geo.models import AuditEvent
 from registry.models import ChangeRequest
+from spmis.core.models import AuditEvent
 from tests.factories import HouseholdFactory, IndividualFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

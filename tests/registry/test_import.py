@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from geo.models import AuditEvent
 from registry.importing import ImportOptions, registry_import_file, rows_to_csv
 from registry.models import CustomField, Household, IdDocument, Individual, Membership, Phone
+from spmis.core.models import AuditEvent
 from tests.registry.factories import CustomFieldFactory, IdTypeFactory
 
 pytestmark = pytest.mark.django_db
