@@ -9,10 +9,10 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from geo.api.views import parse_number
 from geo.models import Area
 from geo.selectors import user_area_ids
 from geo.tiles import MVT_CONTENT_TYPE, Tile, render_mvt
+from spmis.api.params import parse_number
 
 TILE_CACHE_SECONDS = 60
 

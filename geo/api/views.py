@@ -1,5 +1,3 @@
-import math
-
 from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,48 +9,10 @@ from geo import selectors, services
 from geo.api.serializers import AreaImportCreateSerializer, AreaImportSerializer, AreaSerializer, AuditEventSerializer
 from geo.models import Area, AreaImport
 from spmis.api.pagination import GeoPagination
+from spmis.api.params import parse_bbox, parse_number, parse_text
 from spmis.api.uploads import LimitedUploadMixin
 from spmis.core.models import AuditEvent
 from spmis.country import country
-
-
-def parse_bbox(raw: str | None, *, field: str = "in_bbox") -> tuple[float, float, float, float] | None:
-    if not raw:
-        return None
-    try:
-        parts = tuple(float(part) for part in raw.split(","))
-    except ValueError:
-        raise ValidationError({field: "Expected four numbers: min_lon,min_lat,max_lon,max_lat."}) from None
-    if len(parts) != 4 or not all(math.isfinite(part) for part in parts):
-        raise ValidationError({field: "Expected four numbers: min_lon,min_lat,max_lon,max_lat."})
-    if parts[0] > parts[2] or parts[1] > parts[3]:
-        raise ValidationError({field: "Expected min_lon,min_lat,max_lon,max_lat with min ≤ max."})
-    return parts
-
-
-def parse_number(raw: str | None, *, field: str, minimum: float = 0, maximum: float = 1e9) -> float | None:
-    if raw in (None, ""):
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValidationError({field: "Must be a number."}) from None
-    if not minimum <= value <= maximum:
-        raise ValidationError({field: f"Must be between {minimum} and {maximum}."})
-    return value
-
-
-def parse_text(raw: str | None, *, field: str, max_length: int = 100) -> str | None:
-    """A short search text: trimmed, None when empty; refused when too long or holding control characters (a NUL
-    byte cannot even reach PostgreSQL)."""
-    if raw is None or not raw.strip():
-        return None
-    text = raw.strip()
-    if len(text) > max_length:
-        raise ValidationError({field: f"At most {max_length} characters."})
-    if any(ord(char) < 32 for char in text):
-        raise ValidationError({field: "Must not contain control characters."})
-    return text
 
 
 class AreaSearchResultSerializer(serializers.Serializer):

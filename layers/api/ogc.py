@@ -10,10 +10,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
-from geo.api.views import parse_bbox
 from layers import selectors
 from layers.api.views import AnyAcceptNegotiation
-from spmis.api.params import parse_int
+from spmis.api.params import parse_bbox, parse_int
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = [

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo.api.tiles import AnyAcceptNegotiation, tile_response
-from geo.api.views import parse_number
 from geo.tiles import MVT_CONTENT_TYPE, Tile
 from layers import rasters, selectors, services
 from layers.api.serializers import (
@@ -22,6 +21,7 @@ from layers.api.serializers import (
     VectorLayerUpdateSerializer,
 )
 from layers.models import CapAlert, LayerImport, RasterLayer, VectorLayer
+from spmis.api.params import parse_number
 from spmis.api.parsers import JSONObjectParser
 from spmis.api.uploads import LimitedUploadMixin
 

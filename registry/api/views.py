@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geo.api.tiles import AnyAcceptNegotiation, tile_response
-from geo.api.views import parse_number
 from geo.spatial import geometry_from_client
 from geo.tiles import MVT_CONTENT_TYPE, Tile
 from registry import exports, selectors, services
@@ -30,6 +29,7 @@ from registry.models import (
 )
 from spmis.api.files import temporary_file_response
 from spmis.api.pagination import GeoPagination
+from spmis.api.params import parse_number
 from spmis.api.uploads import LimitedUploadMixin
 
 SEARCH_PARAMETERS = [

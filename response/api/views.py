@@ -15,19 +15,11 @@ from response.models import ExposureRun, HazardClass, HazardZone, Incident, Need
 from response.report import situation_report_html
 from spmis.api.files import temporary_file_response
 from spmis.api.pagination import DefaultPagination, GeoPagination
+from spmis.api.params import parse_int
 
 
 def _int_param(request, name: str, default: int | None = None, *, minimum: int = 0, maximum: int = 10**9):
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: "Must be a whole number."}) from None
-    if not minimum <= value <= maximum:
-        raise ValidationError({name: f"Must be between {minimum} and {maximum}."})
-    return value
+    return parse_int(request.query_params.get(name), field=name, default=default, minimum=minimum, maximum=maximum)
 
 
 def _visible_incident(user, incident: Incident) -> Incident:
