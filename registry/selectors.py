@@ -4,6 +4,7 @@ individuals through the households they currently belong to."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -30,6 +31,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
+from spmis.api.sqljson import json_object, json_rows, model_columns
 
 
 class FoldedName(Func):
@@ -155,7 +157,9 @@ def _saved_filter(reference: str, applies_to: str) -> Q:
     return filter_q(applies_to=applies_to, conditions=saved.conditions)
 
 
-def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
+def household_filter(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
+    """The households the user may see that match the search, ordered by id: no annotation and no prefetch, so
+    counting and paging it reads only what it must."""
     search = search or RegistrySearch()
     queryset = scoped_households(user).filter(_household_filters(search))
     if search.status:
@@ -177,9 +181,14 @@ def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Ho
         queryset = queryset.filter(
             Exists(Membership.objects.filter(household=OuterRef("pk"), end_date__isnull=True, individual__in=members))
         )
+    return queryset.order_by("id")
+
+
+def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
+    """household_filter with each household's size and current members, for serializers and exports."""
     return (
-        queryset.annotate(size=Count("memberships", filter=Q(memberships__end_date__isnull=True), distinct=True))
-        .order_by("id")
+        household_filter(user=user, search=search)
+        .annotate(size=Count("memberships", filter=Q(memberships__end_date__isnull=True), distinct=True))
         .prefetch_related(
             Prefetch(
                 "memberships",
@@ -188,6 +197,95 @@ def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Ho
             )
         )
     )
+
+
+# JSON pages built in SQL (spmis.api.sqljson): one statement per page whatever the number of members. The
+# expressions are keyed by output field; which fields a page carries is the caller's (the role's serializer).
+
+HOUSEHOLD_COLUMNS = {
+    **model_columns(Household, "h"),
+    "area_code": sql.SQL("a.code"),
+    "size": sql.SQL("coalesce(m.size, 0)"),
+    "members": sql.SQL("coalesce(m.members, '[]'::json)"),
+}
+MEMBER_COLUMNS = {
+    "individual": sql.SQL("ms.individual_id"),
+    "registrant_id": sql.SQL("i.registrant_id"),
+    "given_name": sql.SQL("i.given_name"),
+    "family_name": sql.SQL("i.family_name"),
+    "birth_date": sql.SQL("i.birth_date"),
+    "sex": sql.SQL("i.sex"),
+    "role": sql.SQL("ms.role"),
+    "start_date": sql.SQL("ms.start_date"),
+}
+
+
+def household_page_json(
+    *, ids: list[int], fields: Sequence[str], member_fields: Sequence[str] = (), geometry: bool = True
+) -> str:
+    """GeoJSON Features (a JSON array, as text) for the households `ids`, in that order: `id`, `geometry` (the
+    exact point, or null when `geometry` is false) and `properties` with `fields` (`members` with
+    `member_fields`). The caller has checked that the user may see these ids."""
+    properties = [field for field in fields if field != "id"]
+    members = sql.SQL("NULL::json")
+    if "members" in properties:
+        members = sql.SQL("json_agg({} ORDER BY ms.id)").format(
+            json_object(MEMBER_COLUMNS, member_fields, what="member")
+        )
+    query = sql.SQL(
+        """
+        SELECT json_agg(json_build_object(
+                   'id', h.id, 'type', 'Feature', 'geometry', {geometry}, 'properties', {properties}) ORDER BY p.ord)
+        FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)
+        JOIN registry_household h ON h.id = p.id
+        LEFT JOIN geo_area a ON a.id = h.area_id
+        LEFT JOIN LATERAL (
+            SELECT count(*) AS size, {members} AS members
+            FROM registry_membership ms JOIN registry_individual i ON i.id = ms.individual_id
+            WHERE ms.household_id = h.id AND ms.end_date IS NULL
+        ) m ON true
+        """
+    ).format(
+        geometry=sql.SQL("ST_AsGeoJSON(h.location)::json" if geometry else "NULL::json"),
+        properties=json_object(HOUSEHOLD_COLUMNS, properties, what="household"),
+        members=members,
+    )
+    return json_rows(query, [list(ids)])
+
+
+INDIVIDUAL_COLUMNS = {
+    **model_columns(Individual, "i"),
+    "phones": sql.SQL(
+        "(SELECT coalesce(json_agg(ph.number ORDER BY ph.id), '[]'::json) FROM registry_phone ph "
+        "WHERE ph.individual_id = i.id)"
+    ),
+    "documents": sql.SQL(
+        "(SELECT coalesce(json_agg(json_build_object('id_type', t.code, 'number', d.number) ORDER BY d.id), "
+        "'[]'::json) FROM registry_iddocument d JOIN registry_idtype t ON t.id = d.id_type_id "
+        "WHERE d.individual_id = i.id)"
+    ),
+    "households": sql.SQL(
+        "(SELECT coalesce(json_agg(json_build_object('household', ms.household_id, 'role', ms.role, "
+        "'since', ms.start_date) ORDER BY ms.id), '[]'::json) FROM registry_membership ms "
+        "WHERE ms.individual_id = i.id AND ms.end_date IS NULL)"
+    ),
+    "name_score": sql.SQL("p.name_score"),
+}
+
+
+def individual_page_json(*, ids: list[int], fields: Sequence[str], name_scores: Sequence[float] | None = None) -> str:
+    """Individuals (a JSON array, as text) for `ids`, in that order, with `fields`; `name_score` only with
+    `name_scores` (one per id, from a name search). The caller has checked that the user may see these ids."""
+    if name_scores is None:
+        fields = [field for field in fields if field != "name_score"]
+    query = sql.SQL(
+        """
+        SELECT json_agg({row} ORDER BY p.ord)
+        FROM unnest(%s::bigint[], %s::float8[]) WITH ORDINALITY AS p(id, name_score, ord)
+        JOIN registry_individual i ON i.id = p.id
+        """
+    ).format(row=json_object(INDIVIDUAL_COLUMNS, fields, what="individual"))
+    return json_rows(query, [list(ids), list(name_scores) if name_scores is not None else [None] * len(ids)])
 
 
 def household_size(household: Household) -> int:
