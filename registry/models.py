@@ -64,6 +64,8 @@ class Household(models.Model):
                 condition=models.Q(status="active")
                 & (models.Q(location__isnull=True) | models.Q(location_precision="area")),
             ),
+            # A scoped user's household list in id order, page by page (keyset), from their areas' rows only.
+            models.Index(fields=["area", "id"], name="registry_household_area_key"),
         ]
 
     def __str__(self) -> str:

@@ -66,14 +66,29 @@ def scoped_households(user) -> QuerySet[Household]:
     return scope_queryset(Household.objects.all(), user, area_field="area")
 
 
-def scoped_individuals(user) -> QuerySet[Individual]:
+def scoped_individuals(user, *, after: int | None = None) -> QuerySet[Individual]:
     """Individuals visible to the user: national users see everyone; scoped users see the members (current or
-    past) of households in their areas."""
+    past) of households in their areas. With `after`, only ids above it (keyset paging): the bound is repeated
+    inside the membership test, because the planner does not carry it across the semi-join by itself and would
+    otherwise walk every membership from the first."""
     queryset = Individual.objects.all()
+    if after is not None:
+        queryset = queryset.filter(pk__gt=after)
     if user_area_ids(user) is None:
         return queryset
-    households = scoped_households(user).values("pk")
-    return queryset.filter(Exists(Membership.objects.filter(individual=OuterRef("pk"), household__in=households)))
+    memberships = Membership.objects.filter(individual=OuterRef("pk"), household__in=scoped_households(user))
+    if after is not None:
+        memberships = memberships.filter(individual_id__gt=after)
+    return queryset.filter(Exists(memberships))
+
+
+def scoped_individual_memberships(user) -> QuerySet[Membership] | None:
+    """For counting a scoped user's individuals from the household side (their areas' households, then their
+    memberships, by index), where walking every individual would not stop early: the memberships (current or past)
+    of the households in their areas. None for national users."""
+    if user_area_ids(user) is None:
+        return None
+    return Membership.objects.filter(household__in=scoped_households(user).values("pk"))
 
 
 def _phone_e164(raw: str, region: str) -> str:
@@ -101,9 +116,9 @@ def _household_filters(search: RegistrySearch) -> Q:
     return query
 
 
-def individual_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Individual]:
+def individual_list(*, user, search: RegistrySearch | None = None, after: int | None = None) -> QuerySet[Individual]:
     search = search or RegistrySearch()
-    queryset = scoped_individuals(user)
+    queryset = scoped_individuals(user, after=after)
     if search.name:
         query = Func(Value(search.name), function="registry_fold", output_field=CharField())
         queryset = (

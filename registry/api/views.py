@@ -173,12 +173,25 @@ class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         search = search_from(request.query_params)
-        queryset = selectors.individual_list(user=request.user, search=search)
         if search.name:  # ordered by name score: page numbers only, and the score goes with each row
+            queryset = selectors.individual_list(user=request.user, search=search)
             page = KeysetPagination(key="id", extra=("name_score",)).paginate(queryset, request, keyset=False)
             scores = [page.extra[pk]["name_score"] for pk in page.keys]
             return KeysetPagination.response(page, self._rows(page.keys, scores))
-        page = KeysetPagination(key="id").paginate(queryset, request)
+        # Neither the page nor the count walks the individuals from the first one: the page's rows are bounded by
+        # `after` inside the scope test too, and a scoped user's unfiltered list is counted from their households'
+        # memberships.
+        counted = (
+            selectors.scoped_individual_memberships(request.user) if search == selectors.RegistrySearch() else None
+        )
+        after = KeysetPagination.after(request)
+        page = KeysetPagination(key="id").paginate(
+            selectors.individual_list(user=request.user, search=search),
+            request,
+            counted=counted,
+            column="individual_id" if counted is not None else "pk",
+            rows=selectors.individual_list(user=request.user, search=search, after=after),
+        )
         return KeysetPagination.response(page, self._rows(page.keys))
 
     def retrieve(self, request, *args, **kwargs):

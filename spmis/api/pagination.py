@@ -77,18 +77,26 @@ class KeysetGeoSchemaPagination(GeoPagination):
         return [*super().get_schema_operation_parameters(view), _AFTER_PARAMETER]
 
 
-def bounded_count(queryset: QuerySet, limit: int) -> tuple[int, bool]:
-    """(count, is_estimate): exact when the queryset holds at most `limit` rows (no more than limit + 1 are
-    read), else the planner's row estimate for it (never below limit + 1)."""
-    ids = queryset.order_by().values("pk")
-    capped, params = ids[: limit + 1].query.sql_with_params()
+def bounded_count(
+    queryset: QuerySet, limit: int, *, counted: QuerySet | None = None, column: str = "pk"
+) -> tuple[int, bool]:
+    """(count, is_estimate) of `queryset`: exact when it holds at most `limit` rows (no more than limit + 1 are
+    read), else the planner's row estimate (never below limit + 1).
+
+    `counted` (with `column`, counted distinct) is an equivalent set that is cheaper to read up to the limit, such
+    as a scoped user's individuals counted from their households' memberships."""
+    capped, params = (
+        (counted if counted is not None else queryset).order_by().values(column)[: limit + 1].query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         # The ORM's own SQL for the queryset, wrapped (it carries its placeholders; values go as parameters).
-        cursor.execute(sql.SQL("SELECT count(*) FROM ({}) AS capped").format(sql.SQL(capped)), params)
-        (count,) = cursor.fetchone()
-        if count <= limit:
-            return count, False
-        query, params = ids.query.sql_with_params()
+        cursor.execute(
+            sql.SQL("SELECT count(*), count(DISTINCT key) FROM ({}) AS capped(key)").format(sql.SQL(capped)), params
+        )
+        rows, distinct = cursor.fetchone()
+        if rows <= limit:
+            return distinct, False
+        query, params = queryset.order_by().values("pk").query.sql_with_params()
         cursor.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(sql.SQL(query)), params)
         (plan,) = cursor.fetchone()
     if isinstance(plan, str):
@@ -131,25 +139,45 @@ class KeysetPagination:
         self.key = key
         self.extra = extra
 
-    def paginate(self, queryset: QuerySet, request, *, keyset: bool = True) -> KeysetPage:
-        """`keyset=False` when the queryset is ordered by something other than the key (then only page numbers)."""
+    @staticmethod
+    def after(request, *, keyset: bool = True) -> int | None:
+        """The keyset bound `after` of the request (None on a first or numbered page), checked."""
+        params = request.query_params
+        after = params.get("after")
+        if after in (None, ""):
+            return None
+        if params.get("page") not in (None, "") or not keyset:
+            field = "page" if params.get("page") not in (None, "") else "after"
+            raise ValidationError({field: "Use either page or after (after only without a name search)."})
+        return _whole_number(after, "after", minimum=0, maximum=2**63 - 1)
+
+    def paginate(
+        self,
+        queryset: QuerySet,
+        request,
+        *,
+        keyset: bool = True,
+        counted: QuerySet | None = None,
+        column: str = "pk",
+        rows: QuerySet | None = None,
+    ) -> KeysetPage:
+        """A page of `queryset`. `keyset=False` when it is ordered by something other than the key (then only page
+        numbers); `counted`/`column` as for bounded_count; `rows`, the same list already bounded by after() where
+        the caller can bound it better than a filter on the key can, to read the page from."""
         params = request.query_params
         size = _whole_number(params.get("page_size"), "page_size", minimum=1) or self.page_size
         size = min(size, self.max_page_size)
         page = _whole_number(params.get("page"), "page", minimum=1, maximum=10**7)
-        after = params.get("after")
-        if after not in (None, "") and (page is not None or not keyset):
-            field = "page" if page is not None else "after"
-            raise ValidationError({field: "Use either page or after (after only without a name search)."})
-        count, estimate = bounded_count(queryset, settings.SPMIS["API_EXACT_COUNT_LIMIT"])
+        after = self.after(request, keyset=keyset)
+        limit = settings.SPMIS["API_EXACT_COUNT_LIMIT"]
+        count, estimate = bounded_count(queryset, limit, counted=counted, column=column)
 
         url = request.build_absolute_uri()
         columns = (self.key, *self.extra)
         if page is None and keyset:
-            rows = queryset
-            if after not in (None, ""):
-                value = _whole_number(after, "after", minimum=0, maximum=2**63 - 1)
-                rows = rows.filter(**{f"{self.key}__gt": value})
+            rows = rows if rows is not None else queryset
+            if after is not None:
+                rows = rows.filter(**{f"{self.key}__gt": after})
             rows = list(rows.order_by(self.key).values_list(*columns)[: size + 1])
             more = len(rows) > size
             rows = rows[:size]
@@ -158,7 +186,7 @@ class KeysetPagination:
         else:
             page = page or 1
             start = (page - 1) * size
-            rows = list(queryset.values_list(*columns)[start : start + size + 1])
+            rows = list((rows if rows is not None else queryset).values_list(*columns)[start : start + size + 1])
             more = len(rows) > size
             rows = rows[:size]
             base = remove_query_param(url, "after")
