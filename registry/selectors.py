@@ -235,13 +235,28 @@ MEMBER_COLUMNS = {
 }
 
 
+def _within(queryset: QuerySet | None, column: str) -> tuple[sql.Composable, list]:
+    """`AND <column> IN (<the queryset's ids>)`, to check visibility inside the page statement itself."""
+    if queryset is None:
+        return sql.SQL(""), []
+    query, params = queryset.order_by().values("pk").query.sql_with_params()
+    return sql.SQL("WHERE {} IN ({})").format(sql.SQL(column), sql.SQL(query)), list(params)
+
+
 def household_page_json(
-    *, ids: list[int], fields: Sequence[str], member_fields: Sequence[str] = (), geometry: bool = True
+    *,
+    ids: list[int],
+    fields: Sequence[str],
+    member_fields: Sequence[str] = (),
+    geometry: bool = True,
+    within: QuerySet | None = None,
 ) -> str:
     """GeoJSON Features (a JSON array, as text) for the households `ids`, in that order: `id`, `geometry` (the
     exact point, or null when `geometry` is false) and `properties` with `fields` (`members` with
-    `member_fields`). The caller has checked that the user may see these ids."""
+    `member_fields`). Only ids in `within` (the user's visible households) when given; otherwise the caller has
+    checked them."""
     properties = [field for field in fields if field != "id"]
+    within_sql, within_params = _within(within, "h.id")
     members = sql.SQL("NULL::json")
     if "members" in properties:
         members = sql.SQL("json_agg({} ORDER BY ms.id)").format(
@@ -259,13 +274,15 @@ def household_page_json(
             FROM registry_membership ms JOIN registry_individual i ON i.id = ms.individual_id
             WHERE ms.household_id = h.id AND ms.end_date IS NULL
         ) m ON true
+        {within}
         """
     ).format(
         geometry=sql.SQL("ST_AsGeoJSON(h.location)::json" if geometry else "NULL::json"),
         properties=json_object(HOUSEHOLD_COLUMNS, properties, what="household"),
         members=members,
+        within=within_sql,
     )
-    return json_rows(query, [list(ids)])
+    return json_rows(query, [list(ids), *within_params])
 
 
 INDIVIDUAL_COLUMNS = {
@@ -288,19 +305,28 @@ INDIVIDUAL_COLUMNS = {
 }
 
 
-def individual_page_json(*, ids: list[int], fields: Sequence[str], name_scores: Sequence[float] | None = None) -> str:
+def individual_page_json(
+    *,
+    ids: list[int],
+    fields: Sequence[str],
+    name_scores: Sequence[float] | None = None,
+    within: QuerySet | None = None,
+) -> str:
     """Individuals (a JSON array, as text) for `ids`, in that order, with `fields`; `name_score` only with
-    `name_scores` (one per id, from a name search). The caller has checked that the user may see these ids."""
+    `name_scores` (one per id, from a name search). Only ids in `within` when given (as for households)."""
     if name_scores is None:
         fields = [field for field in fields if field != "name_score"]
+    within_sql, within_params = _within(within, "i.id")
     query = sql.SQL(
         """
         SELECT json_agg({row} ORDER BY p.ord)
         FROM unnest(%s::bigint[], %s::float8[]) WITH ORDINALITY AS p(id, name_score, ord)
         JOIN registry_individual i ON i.id = p.id
+        {within}
         """
-    ).format(row=json_object(INDIVIDUAL_COLUMNS, fields, what="individual"))
-    return json_rows(query, [list(ids), list(name_scores) if name_scores is not None else [None] * len(ids)])
+    ).format(row=json_object(INDIVIDUAL_COLUMNS, fields, what="individual"), within=within_sql)
+    scores = list(name_scores) if name_scores is not None else [None] * len(ids)
+    return json_rows(query, [list(ids), scores, *within_params])
 
 
 def household_size(household: Household) -> int:

@@ -84,7 +84,7 @@ def _lookup_id(raw: str) -> int:
 def _one(rows_json: str) -> HttpResponse:
     """The single object of a one-row JSON array built in SQL."""
     if rows_json == "[]":
-        raise Http404("Not found.")
+        raise Http404("No such record in your areas.")
     return HttpResponse(rows_json[1:-1].strip().encode(), content_type="application/json")
 
 
@@ -104,7 +104,7 @@ class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.household_list(user=self.request.user, search=search_from(self.request.query_params))
 
-    def _features(self, ids: list[int]) -> str:
+    def _features(self, ids: list[int], within=None) -> str:
         # The role's field set plugs in here: whatever serializer get_serializer_class() picks for the user decides
         # the fields, the members' fields and whether the exact point is shown; the SQL follows.
         serializer = self.get_serializer_class()
@@ -114,6 +114,7 @@ class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             fields=fields,
             member_fields=serializer_fields(s.MemberSerializer) if "members" in fields else (),
             geometry=bool(serializer.Meta.geo_field),
+            within=within,
         )
 
     def list(self, request, *args, **kwargs):
@@ -122,10 +123,9 @@ class HouseholdViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return KeysetPagination.response(page, self._features(page.keys), geojson=True)
 
     def retrieve(self, request, *args, **kwargs):
+        # One statement: the visibility check is inside the page query (no row: 404).
         pk = _lookup_id(kwargs["pk"])
-        if not selectors.scoped_households(request.user).filter(pk=pk).exists():
-            raise Http404("No such household in your areas.")
-        return _one(self._features([pk]))
+        return _one(self._features([pk], within=selectors.scoped_households(request.user).filter(pk=pk)))
 
     @extend_schema(request=s.HouseholdCreateSerializer, responses={201: s.HouseholdSerializer})
     def create(self, request, *args, **kwargs):
@@ -166,10 +166,10 @@ class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.individual_list(user=self.request.user, search=search_from(self.request.query_params))
 
-    def _rows(self, ids: list[int], name_scores: list[float] | None = None) -> str:
+    def _rows(self, ids: list[int], name_scores: list[float] | None = None, within=None) -> str:
         # The role's field set plugs in here, as for households: the fields of get_serializer_class().
         fields = serializer_fields(self.get_serializer_class())
-        return selectors.individual_page_json(ids=ids, fields=fields, name_scores=name_scores)
+        return selectors.individual_page_json(ids=ids, fields=fields, name_scores=name_scores, within=within)
 
     def list(self, request, *args, **kwargs):
         search = search_from(request.query_params)
@@ -196,9 +196,7 @@ class IndividualViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         pk = _lookup_id(kwargs["pk"])
-        if not selectors.scoped_individuals(request.user).filter(pk=pk).exists():
-            raise Http404("No such individual in your areas.")
-        return _one(self._rows([pk]))
+        return _one(self._rows([pk], within=selectors.scoped_individuals(request.user).filter(pk=pk)))
 
     @extend_schema(request=s.IndividualCreateSerializer, responses={201: s.IndividualSerializer})
     def create(self, request, *args, **kwargs):
