@@ -191,12 +191,23 @@ def data_sizes(run_id: int, district_id: int) -> dict:
                      WHERE a.lineage && ARRAY[%s]::bigint[]),
                    (SELECT count(*) FROM response_exposureresult r JOIN geo_area a ON a.id = r.area_id
                      WHERE r.run_id = %s AND a.lineage && ARRAY[%s]::bigint[]),
+                   (SELECT count(DISTINCT m.individual_id) FROM registry_membership m
+                     JOIN registry_household h ON h.id = m.household_id JOIN geo_area a ON a.id = h.area_id
+                     WHERE a.lineage && ARRAY[%s]::bigint[]),
                    pg_total_relation_size('registry_household') + pg_total_relation_size('registry_individual')
                      + pg_total_relation_size('registry_membership')
             """,
-            [run_id, district_id, run_id, district_id],
+            [run_id, district_id, run_id, district_id, district_id],
         )
-        keys = ("households", "individuals", "memberships", "results", "district_households", "district_results")
+        keys = (
+            "households",
+            "individuals",
+            "memberships",
+            "results",
+            "district_households",
+            "district_results",
+            "district_individuals",
+        )
         *counts, size = cursor.fetchone()
     return {**dict(zip(keys, counts, strict=True)), "registry_mb": size / 2**20}
 
@@ -391,7 +402,8 @@ def main() -> None:
             f"{sizes['memberships']:,} memberships ({sizes['registry_mb']:,.0f} MiB with indexes); "
             f"run {info['run']}: {sizes['results']:,} affected households "
             f"({sizes['results'] / sizes['households']:.0%}); district {info['name']} ({info['code']}): "
-            f"{sizes['district_households']:,} households, {sizes['district_results']:,} affected",
+            f"{sizes['district_households']:,} households, {sizes['district_individuals']:,} individuals, "
+            f"{sizes['district_results']:,} affected",
             flush=True,
         )
         print(
@@ -418,6 +430,20 @@ def main() -> None:
                 f"(estimate: {first.get('count_is_estimate', False)})",
                 flush=True,
             )
+            # What each list's first page says about its size, against the true size.
+            true_sizes = {
+                ("households", False): sizes["households"],
+                ("households", True): sizes["district_households"],
+                ("individuals", False): sizes["individuals"],
+                ("individuals", True): sizes["district_individuals"],
+                ("results", False): sizes["results"],
+                ("results", True): sizes["district_results"],
+            }
+            for (name, scoped), true in true_sizes.items():
+                body = _get_json(port, f"{bases[name]}?page_size=1", tokens[scoped])
+                flag = "estimate" if body.get("count_is_estimate") else "exact"
+                who = "district" if scoped else "national"
+                print(f"count {name:11} {who:8}: {body['count']:>10,} ({flag}); true {true:,}", flush=True)
             cases = [{"name": "baseline_id_types", "token": national, "paths": ["/api/v1/registry/id-types/"] * 40}]
             for scoped in (False, True):
                 suffix = "_district" if scoped else ""
