@@ -6,7 +6,8 @@
   read by keyset (`after=<last key of the previous page>`, ordered by the key), so the thousandth page costs what
   the first does; `page=<n>` still works (OFFSET, for small lists and for orderings other than by the key, such as
   a name search by score). The count is exact up to SPMIS["API_EXACT_COUNT_LIMIT"] rows and otherwise the
-  planner's estimate, flagged `count_is_estimate: true`: counting never scans more than that many rows.
+  planner's estimate, flagged `count_is_estimate: true`: counting never reads more than that many rows, and not
+  at all when the planner expects more than twice as many.
 """
 
 from __future__ import annotations
@@ -77,31 +78,39 @@ class KeysetGeoSchemaPagination(GeoPagination):
         return [*super().get_schema_operation_parameters(view), _AFTER_PARAMETER]
 
 
+def _planner_rows(queryset: QuerySet) -> int:
+    query, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(sql.SQL(query)), params)
+        (plan,) = cursor.fetchone()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 def bounded_count(
     queryset: QuerySet, limit: int, *, counted: QuerySet | None = None, column: str = "pk"
 ) -> tuple[int, bool]:
     """(count, is_estimate) of `queryset`: exact when it holds at most `limit` rows (no more than limit + 1 are
-    read), else the planner's row estimate (never below limit + 1).
+    read), else the planner's row estimate (never below limit + 1). When the planner already expects more than
+    twice the limit, its estimate is given without counting at all.
 
     `counted` (with `column`, counted distinct) is an equivalent set that is cheaper to read up to the limit, such
     as a scoped user's individuals counted from their households' memberships."""
-    capped, params = (
-        (counted if counted is not None else queryset).order_by().values(column)[: limit + 1].query.sql_with_params()
-    )
+    estimate = _planner_rows(queryset)
+    if estimate > 2 * limit:
+        return estimate, True
+    source = counted if counted is not None else queryset
+    capped, params = source.order_by().values(column)[: limit + 1].query.sql_with_params()
     with connection.cursor() as cursor:
         # The ORM's own SQL for the queryset, wrapped (it carries its placeholders; values go as parameters).
         cursor.execute(
             sql.SQL("SELECT count(*), count(DISTINCT key) FROM ({}) AS capped(key)").format(sql.SQL(capped)), params
         )
         rows, distinct = cursor.fetchone()
-        if rows <= limit:
-            return distinct, False
-        query, params = queryset.order_by().values("pk").query.sql_with_params()
-        cursor.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(sql.SQL(query)), params)
-        (plan,) = cursor.fetchone()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return max(int(plan[0]["Plan"]["Plan Rows"]), limit + 1), True
+    if rows <= limit:
+        return distinct, False
+    return max(estimate, limit + 1), True
 
 
 def _whole_number(raw: str | None, name: str, *, minimum: int, maximum: int | None = None) -> int | None:

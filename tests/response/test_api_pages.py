@@ -63,7 +63,7 @@ def test_result_page_matches_the_serializer_and_pages_by_keyset(run, client_for,
 def test_result_page_queries_are_pinned(run, client_for, django_assert_num_queries):
     client = client_for(roles=["emergency_coordinator"])
     client.get(url(run))
-    # Token, areas, permissions (2), the run, its incident's visibility, count, page keys, page JSON, audit context.
-    with django_assert_num_queries(10):
+    # Token, areas, permissions (2), the run, its zones, estimate, count, page keys, page JSON, audit context.
+    with django_assert_num_queries(11):
         response = client.get(url(run))
     assert response.status_code == 200 and len(response.json()["results"]) == 7
