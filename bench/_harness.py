@@ -27,14 +27,15 @@ def setup_django() -> None:
 
 
 @contextlib.contextmanager
-def bench_database(topic: str, *, keep: bool = False) -> Iterator[str]:
-    """Create and migrate a fresh database `bench_<topic>` on the configured server; drop it afterwards."""
+def bench_database(topic: str, *, keep: bool = False, reuse: bool = False) -> Iterator[str]:
+    """Create and migrate a fresh database `bench_<topic>` on the configured server; drop it afterwards (unless
+    `keep`). With `reuse`, an existing `bench_<topic>` is kept and only migrated, so a benchmark can skip its load."""
     setup_django()
     from django.db import connection
 
     name = f"bench_{topic}"
     connection.settings_dict.setdefault("TEST", {})["NAME"] = name
-    created = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
+    created = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=reuse, serialize=False)
     try:
         yield created
     finally:

@@ -37,7 +37,8 @@ class Household(models.Model):
     external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
     location = models.PointField(srid=4326, null=True, blank=True)
     location_precision = models.CharField(max_length=16, choices=Precision.choices, default=Precision.GPS)
-    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed by (area, id) below, which serves every lookup by area too.
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     address = models.TextField(blank=True)
     registered_on = models.DateField(default=timezone.localdate)
     source = models.CharField(max_length=64, blank=True)
@@ -67,6 +68,10 @@ class Household(models.Model):
                 condition=models.Q(status="active")
                 & (models.Q(location__isnull=True) | models.Q(location_precision="area")),
             ),
+            # A scoped user's households: counted from their areas' rows (area, id), and paged in id order with the
+            # area read from the index (id INCLUDE area), never from the table.
+            models.Index(fields=["area", "id"], name="registry_household_area_key"),
+            models.Index(fields=["id"], include=["area"], name="registry_household_key_area"),
         ]
 
     def __str__(self) -> str:
@@ -131,13 +136,20 @@ class Membership(models.Model):
         OTHER_RELATIVE = "other_relative", "Other relative"
         NON_RELATIVE = "non_relative", "Non-relative"
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="memberships")
-    individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="memberships")
+    # Both looked up through the covering indexes below rather than single-column foreign-key indexes.
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     role = models.CharField(max_length=16, choices=Role.choices)
     start_date = models.DateField(default=timezone.localdate)
     end_date = models.DateField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            # A scoped user's individuals in id order (keyset pages): each one's households from the index alone;
+            # and counted from their households' memberships, also from the index alone.
+            models.Index(fields=["individual"], include=["household", "end_date"], name="registry_membership_person"),
+            models.Index(fields=["household", "individual"], name="registry_membership_household"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["household", "individual"],

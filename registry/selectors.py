@@ -4,6 +4,7 @@ individuals through the households they currently belong to."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -30,6 +31,7 @@ from registry.models import (
     Membership,
     RegistryImport,
 )
+from spmis.api.sqljson import json_object, json_rows, model_columns
 from spmis.country import country
 
 
@@ -97,14 +99,29 @@ def scoped_households(user) -> QuerySet[Household]:
     return scope_queryset(Household.objects.all(), user, area_field="area")
 
 
-def scoped_individuals(user) -> QuerySet[Individual]:
+def scoped_individuals(user, *, after: int | None = None) -> QuerySet[Individual]:
     """Individuals visible to the user: national users see everyone; scoped users see the members (current or
-    past) of households in their areas."""
+    past) of households in their areas. With `after`, only ids above it (keyset paging): the bound is repeated
+    inside the membership test, because the planner does not carry it across the semi-join by itself and would
+    otherwise walk every membership from the first."""
     queryset = Individual.objects.all()
+    if after is not None:
+        queryset = queryset.filter(pk__gt=after)
     if user_area_ids(user) is None:
         return queryset
-    households = scoped_households(user).values("pk")
-    return queryset.filter(Exists(Membership.objects.filter(individual=OuterRef("pk"), household__in=households)))
+    memberships = Membership.objects.filter(individual=OuterRef("pk"), household__in=scoped_households(user))
+    if after is not None:
+        memberships = memberships.filter(individual_id__gt=after)
+    return queryset.filter(Exists(memberships))
+
+
+def scoped_individual_memberships(user) -> QuerySet[Membership] | None:
+    """For counting a scoped user's individuals from the household side (their areas' households, then their
+    memberships, by index), where walking every individual would not stop early: the memberships (current or past)
+    of the households in their areas. None for national users."""
+    if user_area_ids(user) is None:
+        return None
+    return Membership.objects.filter(household__in=scoped_households(user).values("pk"))
 
 
 def _phone_e164(raw: str, region: str) -> str:
@@ -132,10 +149,10 @@ def _household_filters(search: RegistrySearch) -> Q:
     return query
 
 
-def individual_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Individual]:
+def individual_list(*, user, search: RegistrySearch | None = None, after: int | None = None) -> QuerySet[Individual]:
     search = search or RegistrySearch()
     _refuse_personal_search(user, search)
-    queryset = scoped_individuals(user)
+    queryset = scoped_individuals(user, after=after)
     if search.name:
         query = Func(Value(search.name), function="registry_fold", output_field=CharField())
         queryset = (
@@ -189,7 +206,9 @@ def _saved_filter(reference: str, applies_to: str) -> Q:
     return filter_q(applies_to=applies_to, conditions=saved.conditions)
 
 
-def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
+def household_filter(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
+    """The households the user may see that match the search, ordered by id: no annotation and no prefetch, so
+    counting and paging it reads only what it must."""
     search = search or RegistrySearch()
     _refuse_personal_search(user, search)
     queryset = scoped_households(user).filter(_household_filters(search))
@@ -212,9 +231,15 @@ def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Ho
         queryset = queryset.filter(
             Exists(Membership.objects.filter(household=OuterRef("pk"), end_date__isnull=True, individual__in=members))
         )
-    queryset = queryset.annotate(
+    return queryset.order_by("id")
+
+
+def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Household]:
+    """household_filter with each household's size and, for roles that may see them, its current members: for
+    serializers and exports."""
+    queryset = household_filter(user=user, search=search).annotate(
         size=Count("memberships", filter=Q(memberships__end_date__isnull=True), distinct=True)
-    ).order_by("id")
+    )
     if not personal_data_allowed(user):
         return queryset.select_related("area")  # the reduced representation lists no members
     return queryset.prefetch_related(
@@ -224,6 +249,121 @@ def household_list(*, user, search: RegistrySearch | None = None) -> QuerySet[Ho
             to_attr="open_memberships",
         )
     )
+
+
+# JSON pages built in SQL (spmis.api.sqljson): one statement per page whatever the number of members. The
+# expressions are keyed by output field; which fields a page carries is the caller's (the role's serializer).
+
+HOUSEHOLD_COLUMNS = {
+    **model_columns(Household, "h"),
+    "area_code": sql.SQL("a.code"),
+    "size": sql.SQL("coalesce(m.size, 0)"),
+    "members": sql.SQL("coalesce(m.members, '[]'::json)"),
+}
+MEMBER_COLUMNS = {
+    "individual": sql.SQL("ms.individual_id"),
+    "registrant_id": sql.SQL("i.registrant_id"),
+    "given_name": sql.SQL("i.given_name"),
+    "family_name": sql.SQL("i.family_name"),
+    "birth_date": sql.SQL("i.birth_date"),
+    "sex": sql.SQL("i.sex"),
+    "role": sql.SQL("ms.role"),
+    "start_date": sql.SQL("ms.start_date"),
+}
+
+
+def _within(queryset: QuerySet | None, column: str) -> tuple[sql.Composable, list]:
+    """`AND <column> IN (<the queryset's ids>)`, to check visibility inside the page statement itself."""
+    if queryset is None:
+        return sql.SQL(""), []
+    query, params = queryset.order_by().values("pk").query.sql_with_params()
+    return sql.SQL("WHERE {} IN ({})").format(sql.SQL(column), sql.SQL(query)), list(params)
+
+
+def household_page_json(
+    *,
+    ids: list[int],
+    fields: Sequence[str],
+    member_fields: Sequence[str] = (),
+    geometry: bool = True,
+    within: QuerySet | None = None,
+) -> str:
+    """GeoJSON Features (a JSON array, as text) for the households `ids`, in that order: `id`, `geometry` (the
+    exact point, or null when `geometry` is false) and `properties` with `fields` (`members` with
+    `member_fields`). Only ids in `within` (the user's visible households) when given; otherwise the caller has
+    checked them."""
+    properties = [field for field in fields if field != "id"]
+    within_sql, within_params = _within(within, "h.id")
+    members = sql.SQL("NULL::json")
+    if "members" in properties:
+        members = sql.SQL("json_agg({} ORDER BY ms.id)").format(
+            json_object(MEMBER_COLUMNS, member_fields, what="member")
+        )
+    query = sql.SQL(
+        """
+        SELECT json_agg(json_build_object(
+                   'id', h.id, 'type', 'Feature', 'geometry', {geometry}, 'properties', {properties}) ORDER BY p.ord)
+        FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)
+        JOIN registry_household h ON h.id = p.id
+        LEFT JOIN geo_area a ON a.id = h.area_id
+        LEFT JOIN LATERAL (
+            SELECT count(*) AS size, {members} AS members
+            FROM registry_membership ms JOIN registry_individual i ON i.id = ms.individual_id
+            WHERE ms.household_id = h.id AND ms.end_date IS NULL
+        ) m ON true
+        {within}
+        """
+    ).format(
+        geometry=sql.SQL("ST_AsGeoJSON(h.location)::json" if geometry else "NULL::json"),
+        properties=json_object(HOUSEHOLD_COLUMNS, properties, what="household"),
+        members=members,
+        within=within_sql,
+    )
+    return json_rows(query, [list(ids), *within_params])
+
+
+INDIVIDUAL_COLUMNS = {
+    **model_columns(Individual, "i"),
+    "phones": sql.SQL(
+        "(SELECT coalesce(json_agg(ph.number ORDER BY ph.id), '[]'::json) FROM registry_phone ph "
+        "WHERE ph.individual_id = i.id)"
+    ),
+    "documents": sql.SQL(
+        "(SELECT coalesce(json_agg(json_build_object('id_type', t.code, 'number', d.number) ORDER BY d.id), "
+        "'[]'::json) FROM registry_iddocument d JOIN registry_idtype t ON t.id = d.id_type_id "
+        "WHERE d.individual_id = i.id)"
+    ),
+    "households": sql.SQL(
+        "(SELECT coalesce(json_agg(json_build_object('household', ms.household_id, 'role', ms.role, "
+        "'since', ms.start_date) ORDER BY ms.id), '[]'::json) FROM registry_membership ms "
+        "WHERE ms.individual_id = i.id AND ms.end_date IS NULL)"
+    ),
+    "name_score": sql.SQL("p.name_score"),
+}
+
+
+def individual_page_json(
+    *,
+    ids: list[int],
+    fields: Sequence[str],
+    name_scores: Sequence[float] | None = None,
+    within: QuerySet | None = None,
+) -> str:
+    """Individuals (a JSON array, as text) for `ids`, in that order, with `fields`; `name_score` only with
+    `name_scores` (one per id, from a name search). Only ids in `within` when given (as for households)."""
+    if name_scores is None:
+        fields = [field for field in fields if field != "name_score"]
+    within_sql, within_params = _within(within, "i.id")
+    query = sql.SQL(
+        """
+        SELECT json_agg({row} ORDER BY p.ord)
+        FROM unnest(%s::bigint[], %s::float8[]) WITH ORDINALITY AS p(id, name_score, ord)
+        JOIN registry_individual i ON i.id = p.id
+        {within}
+        """
+    ).format(row=json_object(INDIVIDUAL_COLUMNS, fields, what="individual"), within=within_sql)
+    scores = list(name_scores) if name_scores is not None else [None] * len(ids)
+    return json_rows(query, [list(ids), scores, *within_params])
 
 
 def household_size(household: Household) -> int:

@@ -4,11 +4,13 @@ here only, through geo.selectors.scope_queryset; raw SQL embeds the scoped query
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
+from psycopg import sql
 
 from geo.selectors import scope_queryset, user_area_ids
 from response.models import (
@@ -19,6 +21,7 @@ from response.models import (
     Incident,
     NeedsProfile,
 )
+from spmis.api.sqljson import json_object, json_rows, model_columns
 
 DEFAULT_K = 5
 
@@ -91,6 +94,30 @@ def exposure_result_list(
     if area_code:
         queryset = queryset.filter(area__lineage__contains=[_area_id(area_code)])
     return queryset.order_by("household_id")
+
+
+# The JSON page of a run's results, built in SQL (spmis.api.sqljson): expressions keyed by output field, the field
+# list the caller's (the serializer the view picked).
+RESULT_COLUMNS_JSON = {
+    **model_columns(ExposureResult, "r"),
+    "hazard_class": sql.SQL("c.key"),
+    "area_code": sql.SQL("a.code"),
+}
+
+
+def exposure_result_page_json(*, run: ExposureRun, household_ids: list[int], fields: Sequence[str]) -> str:
+    """The run's result rows (a JSON array, as text) for `household_ids`, in that order, with `fields`. The caller
+    has checked that the user may see them."""
+    query = sql.SQL(
+        """
+        SELECT json_agg({row} ORDER BY p.ord)
+        FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(id, ord)
+        JOIN response_exposureresult r ON r.run_id = %s AND r.household_id = p.id
+        LEFT JOIN response_hazardclass c ON c.id = r.hazard_class_id
+        LEFT JOIN geo_area a ON a.id = r.area_id
+        """
+    ).format(row=json_object(RESULT_COLUMNS_JSON, fields, what="exposure result"))
+    return json_rows(query, [list(household_ids), run.pk])
 
 
 def _area_id(code: str) -> int:

@@ -1,7 +1,7 @@
 import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
@@ -28,8 +28,9 @@ from registry.models import (
     RegistryImport,
 )
 from spmis.api.files import temporary_file_response
-from spmis.api.pagination import GeoPagination
+from spmis.api.pagination import KeysetGeoSchemaPagination, KeysetPagination, KeysetSchemaPagination
 from spmis.api.params import parse_number
+from spmis.api.sqljson import serializer_fields
 from spmis.api.uploads import LimitedUploadMixin
 
 SEARCH_PARAMETERS = [
@@ -71,6 +72,23 @@ def search_from(params) -> selectors.RegistrySearch:
     )
 
 
+def _lookup_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise Http404("Not found.") from None
+    if not 0 < value < 2**63:
+        raise Http404("Not found.")
+    return value
+
+
+def _one(rows_json: str) -> HttpResponse:
+    """The single object of a one-row JSON array built in SQL."""
+    if rows_json == "[]":
+        raise Http404("No such record in your areas.")
+    return HttpResponse(rows_json[1:-1].strip().encode(), content_type="application/json")
+
+
 def _require(request, permission: str) -> None:
     if not request.user.has_perm(permission):
         raise PermissionDenied("You do not have permission to do this.")
@@ -98,10 +116,33 @@ class HouseholdViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.Read
     queryset = Household.objects.none()
     serializer_class = s.HouseholdSerializer
     reduced_serializer_class = s.HouseholdReducedSerializer
-    pagination_class = GeoPagination
+    pagination_class = KeysetGeoSchemaPagination  # documents the page; list() pages by keyset itself
 
     def get_queryset(self):
         return selectors.household_list(user=self.request.user, search=search_from(self.request.query_params))
+
+    def _features(self, ids: list[int], within=None) -> str:
+        # The role's field set plugs in here: whatever serializer get_serializer_class() picks for the user decides
+        # the fields, the members' fields and whether the exact point is shown; the SQL follows.
+        serializer = self.get_serializer_class()
+        fields = [field for field in serializer_fields(serializer) if field != serializer.Meta.geo_field]
+        return selectors.household_page_json(
+            ids=ids,
+            fields=fields,
+            member_fields=serializer_fields(s.MemberSerializer) if "members" in fields else (),
+            geometry=bool(serializer.Meta.geo_field),
+            within=within,
+        )
+
+    def list(self, request, *args, **kwargs):
+        queryset = selectors.household_filter(user=request.user, search=search_from(request.query_params))
+        page = KeysetPagination(key="id").paginate(queryset, request)
+        return KeysetPagination.response(page, self._features(page.keys), geojson=True)
+
+    def retrieve(self, request, *args, **kwargs):
+        # One statement: the visibility check is inside the page query (no row: 404).
+        pk = _lookup_id(kwargs["pk"])
+        return _one(self._features([pk], within=selectors.scoped_households(request.user).filter(pk=pk)))
 
     @extend_schema(request=s.HouseholdCreateSerializer, responses={201: s.HouseholdSerializer})
     def create(self, request, *args, **kwargs):
@@ -140,9 +181,42 @@ class IndividualViewSet(PersonalDataMixin, mixins.CreateModelMixin, viewsets.Rea
     queryset = Individual.objects.none()
     serializer_class = s.IndividualSerializer
     reduced_serializer_class = s.IndividualReducedSerializer
+    pagination_class = KeysetSchemaPagination  # documents the page; list() pages by keyset itself
 
     def get_queryset(self):
         return selectors.individual_list(user=self.request.user, search=search_from(self.request.query_params))
+
+    def _rows(self, ids: list[int], name_scores: list[float] | None = None, within=None) -> str:
+        # The role's field set plugs in here, as for households: the fields of get_serializer_class().
+        fields = serializer_fields(self.get_serializer_class())
+        return selectors.individual_page_json(ids=ids, fields=fields, name_scores=name_scores, within=within)
+
+    def list(self, request, *args, **kwargs):
+        search = search_from(request.query_params)
+        if search.name:  # ordered by name score: page numbers only, and the score goes with each row
+            queryset = selectors.individual_list(user=request.user, search=search)
+            page = KeysetPagination(key="id", extra=("name_score",)).paginate(queryset, request, keyset=False)
+            scores = [page.extra[pk]["name_score"] for pk in page.keys]
+            return KeysetPagination.response(page, self._rows(page.keys, scores))
+        # Neither the page nor the count walks the individuals from the first one: the page's rows are bounded by
+        # `after` inside the scope test too, and a scoped user's unfiltered list is counted from their households'
+        # memberships.
+        counted = (
+            selectors.scoped_individual_memberships(request.user) if search == selectors.RegistrySearch() else None
+        )
+        after = KeysetPagination.after(request)
+        page = KeysetPagination(key="id").paginate(
+            selectors.individual_list(user=request.user, search=search),
+            request,
+            counted=counted,
+            column="individual_id" if counted is not None else "pk",
+            rows=selectors.individual_list(user=request.user, search=search, after=after),
+        )
+        return KeysetPagination.response(page, self._rows(page.keys))
+
+    def retrieve(self, request, *args, **kwargs):
+        pk = _lookup_id(kwargs["pk"])
+        return _one(self._rows([pk], within=selectors.scoped_individuals(request.user).filter(pk=pk)))
 
     @extend_schema(request=s.IndividualCreateSerializer, responses={201: s.IndividualSerializer})
     def create(self, request, *args, **kwargs):

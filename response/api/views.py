@@ -2,8 +2,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, status, viewsets
+from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -14,8 +15,9 @@ from response.api import serializers as s
 from response.models import ExposureRun, HazardClass, HazardZone, Incident, NeedsProfile
 from response.report import situation_report_html
 from spmis.api.files import temporary_file_response
-from spmis.api.pagination import DefaultPagination, GeoPagination
+from spmis.api.pagination import GeoPagination, KeysetPagination
 from spmis.api.params import parse_int
+from spmis.api.sqljson import serializer_fields
 
 
 def _int_param(request, name: str, default: int | None = None, *, minimum: int = 0, maximum: int = 10**9):
@@ -300,18 +302,34 @@ class ExposureRunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, view
             OpenApiParameter("hazard_class", OpenApiTypes.STR),
             OpenApiParameter("approximate", OpenApiTypes.BOOL),
             OpenApiParameter("area", OpenApiTypes.STR, description="Area code (any level)"),
+            OpenApiParameter("page", OpenApiTypes.INT, description="Page number (OFFSET paging; not with after)"),
+            OpenApiParameter("page_size", OpenApiTypes.INT),
+            OpenApiParameter("after", OpenApiTypes.INT, description="Keyset paging: rows after this household id"),
         ],
-        responses={200: s.ExposureResultSerializer(many=True)},
+        responses={
+            200: inline_serializer(
+                "ExposureResultPage",
+                fields={
+                    "count": drf_serializers.IntegerField(),
+                    "count_is_estimate": drf_serializers.BooleanField(),
+                    "next": drf_serializers.URLField(allow_null=True),
+                    "previous": drf_serializers.URLField(allow_null=True),
+                    "results": s.ExposureResultSerializer(many=True),
+                },
+            )
+        },
     )
     @action(detail=True, methods=["get"])
     def results(self, request, pk=None):
         """Affected households, one row each: class, raster value, distance to the zone edge, reason."""
         self._named_list_allowed()
-        queryset = selectors.exposure_result_list(run=self.get_object(), user=request.user, **self._filters())
-        queryset = queryset.select_related("hazard_class", "area")
-        paginator = DefaultPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(s.ExposureResultSerializer(page, many=True).data)
+        run = self.get_object()
+        queryset = selectors.exposure_result_list(run=run, user=request.user, **self._filters())
+        page = KeysetPagination(key="household_id").paginate(queryset, request)
+        # The field set is the serializer's: a per-role serializer chosen here changes the page's fields.
+        fields = serializer_fields(s.ExposureResultSerializer)
+        rows = selectors.exposure_result_page_json(run=run, household_ids=page.keys, fields=fields)
+        return KeysetPagination.response(page, rows)
 
     @extend_schema(
         parameters=[

@@ -217,6 +217,8 @@ SPMIS = {
     "ZIP_MAX_MEMBERS": env_int("SPMIS_ZIP_MAX_MEMBERS", 10_000),
     "ZIP_MAX_UNPACKED_BYTES": env_int("SPMIS_ZIP_MAX_UNPACKED_BYTES", 8 * 1024 * 1024 * 1024),
     "API_MAX_PAGE_SIZE": env_int("SPMIS_API_MAX_PAGE_SIZE", 1000),
+    # Registry-scale lists count exactly up to this many rows, and give the planner's estimate above it.
+    "API_EXACT_COUNT_LIMIT": env_int("SPMIS_API_EXACT_COUNT_LIMIT", 10_000),
     "LAYER_VECTOR_MAX_BYTES": env_int("SPMIS_LAYER_VECTOR_MAX_BYTES", 500 * 1024 * 1024),
     "LAYER_RASTER_MAX_BYTES": env_int("SPMIS_LAYER_RASTER_MAX_BYTES", 2 * 1024 * 1024 * 1024),
     # Jobs (spmis.core.jobs): a running worker stamps its row every JOB_HEARTBEAT_S seconds; a row unstamped for
