@@ -6,7 +6,7 @@ from django.contrib.gis.db.models import FloatField, MultiPolygonField
 from django.contrib.gis.db.models.functions import Transform
 from django.contrib.gis.geos import Polygon
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import F, Func, Q, QuerySet, Value
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 
 from geo.models import Area, AreaImport, AreaPiece, AreaScope
 from spmis.core.models import AuditEvent
@@ -55,6 +55,10 @@ def scope_queryset(queryset: QuerySet, user, *, area_field: str = "area") -> Que
     ids = user_area_ids(user)
     if ids is None:
         return queryset
+    if not ids:
+        # Nothing is visible. A false condition rather than none() or an empty IN list: Django refuses to compile
+        # either into SQL, and pages built in SQL embed the compiled query.
+        return queryset.filter(Value(False, output_field=BooleanField()))
     prefix = f"{area_field}__" if area_field else ""
     if area_field == "":
         # An area is visible when it lies inside a scope area, or is an ancestor of one (for context maps).

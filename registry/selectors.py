@@ -349,10 +349,9 @@ def individual_page_json(
     name_scores: Sequence[float] | None = None,
     within: QuerySet | None = None,
 ) -> str:
-    """Individuals (a JSON array, as text) for `ids`, in that order, with `fields`; `name_score` only with
-    `name_scores` (one per id, from a name search). Only ids in `within` when given (as for households)."""
-    if name_scores is None:
-        fields = [field for field in fields if field != "name_score"]
+    """Individuals (a JSON array, as text) for `ids`, in that order, with `fields`; `name_score` comes from
+    `name_scores` (one per id, from a name search) and is null without one, as the serializer gives it. Only ids
+    in `within` when given (as for households)."""
     within_sql, within_params = _within(within, "i.id")
     query = sql.SQL(
         """
