@@ -28,3 +28,13 @@ def document_errors(result: dict, generator, request, public) -> dict:
             if "requestBody" in operation or operation.get("parameters"):
                 operation.setdefault("responses", {}).setdefault("400", error)
     return result
+
+
+def nullable_feature_geometries(result: dict, generator, request, public) -> dict:
+    """A GeoJSON Feature's geometry may be null (RFC 7946 §3.2): a household located only to an area has none. The
+    GeoJSON extension documents it as an object always; say null is allowed."""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        properties = component.get("properties", {})
+        if "geometry" in properties and properties.get("type", {}).get("$ref", "").endswith("GisFeatureEnum"):
+            properties["geometry"]["nullable"] = True
+    return result

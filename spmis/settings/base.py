@@ -179,7 +179,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # The GeoJSON schema extension expects the read-only id in every component, so request and response share one.
     "COMPONENT_SPLIT_REQUEST": False,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "spmis.api.schema.document_errors"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "spmis.api.schema.document_errors",
+        "spmis.api.schema.nullable_feature_geometries",
+    ],
 }
 
 LEAFLET_CONFIG = {

@@ -43,6 +43,22 @@ def test_geojson_pages_match_the_schema(api, two_districts):
         assert response.status_code == 200 and response.json()["features"], template
 
 
+def test_a_household_located_only_to_an_area_matches_the_schema(api, two_districts):
+    """Its Feature has a null geometry (RFC 7946 allows it): found by make fuzz when such a household is created."""
+    _, west, _ = two_districts
+    created = api(
+        "post",
+        "/api/v1/registry/households/",
+        "/api/v1/registry/households/",
+        data={"area_code": west.code},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["geometry"] is None
+    page = api("get", "/api/v1/registry/households/", "/api/v1/registry/households/")
+    assert [f["geometry"] for f in page.json()["features"]] == [None]
+
+
 def test_individuals_match_the_schema_with_and_without_a_name_search(api, two_districts):
     person = IndividualFactory(given_name="Rahima")
     MembershipFactory(household=HouseholdFactory(), individual=person)
