@@ -514,6 +514,7 @@ def main() -> None:
     errors = sum(r["errors"] for results in measured.values() for r in results.values())
     load = os.getloadavg()[0]
     print(f"total {time.perf_counter() - bench_start:.0f} s; load average {load:.1f} on {os.cpu_count()} cores")
+    # The last line printed, for scripts: RESULT api key=value ...
     result_line(
         "api",
         households=sizes["households"],

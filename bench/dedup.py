@@ -149,6 +149,7 @@ def main() -> None:
             f"Planted duplicates found: {found:,} of {planted:,} ({found / max(1, planted):.1%}); other pairs queued: "
             f"{false_pairs:,}"
         )
+        # The last line printed, for scripts: RESULT dedup key=value ...
         result_line(
             "dedup",
             individuals=result.individuals,

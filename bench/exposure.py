@@ -390,6 +390,7 @@ def main() -> None:
             if args.large:
                 figures |= bench_large(cursor, db_name, raster, args.large_households)
         # Printed before the throwaway database is dropped: DROP DATABASE can wait on other sessions.
+        # The last line printed, for scripts: RESULT exposure key=value ...
         result_line(
             "exposure",
             households=figures["households"],

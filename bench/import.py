@@ -171,6 +171,7 @@ def main() -> None:
         located = Household.objects.filter(area__isnull=False).count() / max(1, Household.objects.count())
         print(f"Households assigned to an area: {located:.1%}; individuals now {Individual.objects.count():,}")
         print(f"Peak RSS {peak_rss_mb():.0f} MB (before the big import {rss_before:.0f} MB)")
+        # The last line printed, for scripts: RESULT import key=value ...
         result_line(
             "import",
             individuals=args.individuals,

@@ -156,6 +156,8 @@ def main() -> None:
                   f"({megapixels / ours_raster:,.1f} Mpix/s); valid pixels {raster.statistics['1']['count']:,}",
                   flush=True)  # fmt: skip
 
+    # The last line printed, for scripts: RESULT layers key=value ...
+
     result_line(
         "layers",
         features=features,

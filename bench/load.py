@@ -102,6 +102,7 @@ def main() -> None:
         f"COPY loader: {counts['households']:,} households + {counts['individuals']:,} individuals "
         f"in {copy_seconds:.2f} s ({stored:,} stored, {unassigned} without area, {audited:,} audit rows in total)"
     )
+    # The last line printed, for scripts: RESULT load key=value ...
     result_line(
         "load",
         households=counts["households"],
