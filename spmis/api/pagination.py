@@ -25,6 +25,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework_gis.pagination import GeoJsonPagination
 
+from spmis.api.params import parse_int
+
 
 class DefaultPagination(PageNumberPagination):
     page_size_query_param = "page_size"
@@ -132,19 +134,6 @@ def bounded_count(
     return max(estimate, limit + 1), True
 
 
-def _whole_number(raw: str | None, name: str, *, minimum: int, maximum: int | None = None) -> int | None:
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: "Must be a whole number."}) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"{minimum} or more"
-        raise ValidationError({name: f"Must be {bound}."})
-    return value
-
-
 @dataclass
 class KeysetPage:
     """One page: the rows' keys in order (the caller builds their JSON), and the envelope."""
@@ -177,7 +166,7 @@ class KeysetPagination:
         if params.get("page") not in (None, "") or not keyset:
             field = "page" if params.get("page") not in (None, "") else "after"
             raise ValidationError({field: "Use either page or after (after only without a name search)."})
-        return _whole_number(after, "after", minimum=0, maximum=2**63 - 1)
+        return parse_int(after, field="after", default=None, maximum=2**63 - 1)
 
     def paginate(
         self,
@@ -193,9 +182,10 @@ class KeysetPagination:
         numbers); `counted`/`column` as for bounded_count; `rows`, the same list already bounded by after() where
         the caller can bound it better than a filter on the key can, to read the page from."""
         params = request.query_params
-        size = _whole_number(params.get("page_size"), "page_size", minimum=1) or self.page_size
-        size = min(size, self.max_page_size)
-        page = _whole_number(params.get("page"), "page", minimum=1, maximum=10**7)
+        size = parse_int(
+            params.get("page_size"), field="page_size", default=self.page_size, minimum=1, cap=self.max_page_size
+        )
+        page = parse_int(params.get("page"), field="page", default=None, minimum=1, maximum=10**7)
         after = self.after(request, keyset=keyset)
         limit = settings.SPMIS["API_EXACT_COUNT_LIMIT"]
         count, estimate = bounded_count(queryset, limit, counted=counted, column=column)
