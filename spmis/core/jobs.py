@@ -249,6 +249,7 @@ def run_job(
                     if not connection.is_usable():
                         connection.close()
                     time.sleep(min(2**attempt, 10))
+                    job = model.objects.get(pk=job_id)  # afresh: the failed attempt may have changed it in memory
                     continue
                 logger.exception("%s %s failed", model._meta.label, job_id)
                 message = TRANSIENT_ERROR if is_transient(error) else UNEXPECTED_ERROR

@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
-from django.utils import timezone
 
 
 class Job(models.Model):
@@ -36,17 +35,6 @@ class Job(models.Model):
     class Meta:
         abstract = True
         ordering = ["-created_at"]
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
-
-    # Each transition is one UPDATE of the row (not save()): pollers may read it meanwhile, and progress is being
-    # written on another connection. The instance is left as it was; callers refresh when they need the row.
-    def mark_failed(self, *, error: dict, **fields) -> None:
-        type(self).objects.filter(pk=self.pk).update(
-            status=self.Status.FAILED, error=error, message="Failed", finished_at=timezone.now(), **fields
-        )
 
 
 class AuditEvent(models.Model):
