@@ -53,6 +53,10 @@ CEL_BUILTINS = frozenset(
 STRING_METHODS = {"startsWith", "endsWith", "contains"}
 
 
+# An exposure_run_id for checking a rule whose analysis is chosen later, when the rule is applied.
+ANY_RUN = -1
+
+
 @dataclass(frozen=True)
 class RuleContext:
     exposure_run_id: int | None = None
@@ -596,7 +600,8 @@ class _Compiler:
             raise self.error(node, f"Choose an exposure run to use {name}.")
         from response.models import ExposureRun
 
-        if not ExposureRun.objects.filter(pk=run_id).exists():
+        # ANY_RUN: checking a rule that will read the analysis chosen when it is applied (a program's rule).
+        if run_id != ANY_RUN and not ExposureRun.objects.filter(pk=run_id).exists():
             raise self.error(node, f"Exposure run {run_id} does not exist.")
         self._exposure_checked = True
 
