@@ -30,7 +30,8 @@ def _scope_condition(user, program: Program) -> sql.Composable:
     program_areas = area_ids_within(program.areas.values_list("id", flat=True))
     if program_areas:
         parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(program_areas)))
-    ids = user_area_ids(user)
+    # No user: the system itself (the demo loader, an anticipatory trigger) acts nationally.
+    ids = None if user is None else user_area_ids(user)
     if ids is not None:
         parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(scope_area_ids(user, ids) or [0])))
     return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
