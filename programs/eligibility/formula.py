@@ -282,7 +282,7 @@ class CompiledFormula:
     items: list[CompiledItem]
     join_map: Mapping[str, Join]
     variables: frozenset[str]
-    spec: Spec = field(repr=False, default=None)  # type: ignore[assignment]
+    spec: Spec | None = field(repr=False, default=None)  # the validated spec it was compiled from
 
     @property
     def joins(self) -> sql.Composable:
