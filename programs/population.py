@@ -8,9 +8,12 @@ approver signs are the numbers generation wrote.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import DataError, transaction
 from psycopg import sql
 
 from geo.models import Area
@@ -27,6 +30,23 @@ from programs.eligibility import (
 from programs.models import Cycle, Program
 from response.models import ExposureRun
 from spmis.api.exceptions import positioned_error
+
+OVERFLOW = (
+    "A number in the rule or formula grows out of range for some household (a product of large numbers, say);"
+    " rewrite it with smaller numbers."
+)
+
+
+@contextmanager
+def arithmetic_checked(field: str = "rule") -> Iterator[None]:
+    """Run a compiled rule's SQL, answering a numeric overflow (PostgreSQL's 22003) as a 400 on `field`."""
+    try:
+        with transaction.atomic():
+            yield
+    except DataError as error:
+        if getattr(getattr(error, "__cause__", None), "sqlstate", "") in ("22003", "22012"):
+            raise ValidationError({field: OVERFLOW}) from error
+        raise
 
 
 def latest_run_id(incident_id: int | None) -> int | None:

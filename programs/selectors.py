@@ -24,7 +24,7 @@ from programs.models import (
     Simulation,
     Trigger,
 )
-from programs.population import formula_or_error, rule_or_error
+from programs.population import arithmetic_checked, formula_or_error, rule_or_error
 from programs.services.programs import program_in_scope
 from registry.selectors import personal_data_allowed
 from response.models import ExposureRun
@@ -165,7 +165,7 @@ def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, pr
     by_area: dict[int | None, tuple[int, int]] = {}
     by_class: dict[int | None, tuple[int, int]] = {}
     households = total_people = 0
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, arithmetic_checked():
         cursor.execute(statement.as_string(cursor.connection))
         for no_area, no_class, area_id, class_id, count, people_count in cursor.fetchall():
             if no_area and no_class:
@@ -361,7 +361,7 @@ def _scenario_results(*, user, simulation: Simulation, scenario, cursor) -> dict
 
 
 def simulation_results(*, user, simulation: Simulation) -> list[dict]:
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, arithmetic_checked("scenarios"):
         return [
             {
                 "position": scenario.position,

@@ -20,6 +20,7 @@ from psycopg import sql
 from programs.models import Cycle, EnrolmentRun, Entitlement, EntitlementRun, Notice, Program
 from programs.population import (
     any_item_sql,
+    arithmetic_checked,
     cycle_population,
     digest_of,
     digest_rows_sql,
@@ -239,7 +240,7 @@ def cycle_generate_execute(*, run_id: int) -> EntitlementRun:
             raise ValidationError({"cycle": f"The cycle is {cycle.state}; entitlements are generated for drafts only."})
         progress(5, "Dropping earlier draft entitlements")
         _drop_drafts(cycle)
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, arithmetic_checked("cycle"):
             write_entitlements(cursor, cycle, progress)
             progress(92, "Totals")
             count, people, amount, digest = digest_of(cursor, stored_digest_rows_sql(cycle.pk))
@@ -314,7 +315,7 @@ def cycle_approve(*, cycle: Cycle, user) -> Cycle:
         raise ValidationError({"state": f"Only submitted cycles are approved; this one is {cycle.state}."})
     if cycle.submitted_by_id == user.pk:
         raise ValidationError({"approved_by": "You submitted this cycle: another officer must approve it (four eyes)."})
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, arithmetic_checked("cycle"):
         count, _people, amount, digest = digest_of(cursor, digest_rows_sql(cycle_population(cycle, program=program)))
         if digest != cycle.population_digest:
             raise ValidationError(

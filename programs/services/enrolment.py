@@ -11,7 +11,7 @@ from psycopg import sql
 from geo.selectors import scope_area_ids, user_area_ids
 from programs.eligibility import RuleContext
 from programs.models import EnrolmentRun, Program, ProgramMembership
-from programs.population import area_ids_within, rule_or_error
+from programs.population import area_ids_within, arithmetic_checked, rule_or_error
 from programs.services.programs import program_latest_run_id, require_program_scope
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
@@ -89,7 +89,7 @@ def enrolment_execute(*, run_id: int) -> EnrolmentRun:
             rule=compiled.where,
             scope=_scope_condition(run.created_by, program),
         )
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, arithmetic_checked():
             cursor.execute(statement.as_string(cursor.connection))
             added = cursor.rowcount
             cursor.execute(

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from programs.models import Cycle, Program
 from programs.money import parse_amount
-from programs.population import cycle_population, digest_of, digest_rows_sql
+from programs.population import arithmetic_checked, cycle_population, digest_of, digest_rows_sql
 from programs.services.cycles import cycle_create, cycle_generate
 from programs.services.programs import program_create, require_program_scope
 from response.models import ExposureRun
@@ -151,7 +151,7 @@ def _create_cycles(request: TopUpRequest, *, user) -> list[Cycle]:
 
 def _preview(cycles: list[Cycle]) -> dict:
     preview = {}
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, arithmetic_checked("amounts_by_class"):
         for cycle in cycles:
             count, people, amount, _ = digest_of(cursor, digest_rows_sql(cycle_population(cycle)))
             side = "vertical" if cycle.kind == Cycle.Kind.TOP_UP else "horizontal"

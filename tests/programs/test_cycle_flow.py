@@ -303,3 +303,13 @@ def test_rule_preview_counts_by_area_and_class(flood, officers):
     assert {row["key"]: row["households"] for row in body["by_class"]} == {"high": 6, "moderate": 2}
     assert body["by_area"][0]["households"] == 8 and len(body["sample"]) == 8
     assert body["map"]["features"][0]["properties"]["households"] == 8
+
+
+def test_a_rule_whose_arithmetic_overflows_is_a_400(flood, officers):
+    officer, _ = officers
+    response = officer.post(
+        "/api/v1/programs/rules/preview/",
+        {"rule": "members.count * 9223372036854775807 > 1"},
+        format="json",
+    )
+    assert response.status_code == 400 and "out of range" in str(response.json())
