@@ -483,6 +483,7 @@ def _program_page(request: HttpRequest, template: str, config: dict, **extra) ->
             "viewCycles": user.has_perm("programs.view_cycle"),
             "addCycle": user.has_perm("programs.add_cycle"),
             "changeCycle": user.has_perm("programs.change_cycle"),
+            "approveCycle": user.has_perm("programs.approve_cycle"),
             "simulate": user.has_perm("programs.add_simulation"),
             "viewEntitlements": user.has_perm("programs.view_entitlement"),
         },

@@ -6,6 +6,7 @@ OFFICER = [
     "programmembership:*",
     "enrolmentrun:*",
     "cycle:*",
+    "cycle:approve",
     "entitlementrun:*",
     "entitlement:view",
     "entitlementitem:view",

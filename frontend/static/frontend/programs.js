@@ -257,8 +257,11 @@ function renderCycle() {
   $("cycle-generate").hidden = c.state !== "draft";
   $("cycle-generate").disabled = Boolean(running);
   $("cycle-submit").hidden = c.state !== "draft";
-  $("cycle-approve").hidden = c.state !== "to_approve";
-  $("cycle-approve").disabled = own;
+  const approve = $("cycle-approve"); // only for roles that may approve
+  if (approve) {
+    approve.hidden = c.state !== "to_approve";
+    approve.disabled = own;
+  }
   $("own-submission").hidden = !own;
   $("cycle-cancel").hidden = !["draft", "to_approve", "approved"].includes(c.state);
   if (running) watchRun(c.latest_run);

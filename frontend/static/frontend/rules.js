@@ -206,8 +206,8 @@ function renderScenarios() {
   $("add-scenario").disabled = scenarios.length >= 4;
 }
 
-// The formula a scenario pays by: a flat amount per household (the shape the API's formula field takes).
-const formulaFor = (amount) => (amount ? { base_amount: amount } : {});
+// The formula a scenario pays by: a flat cash amount per household (the API's formula: {"cash": {"base": …}}).
+const formulaFor = (amount) => ({ cash: { base: amount || "0" } });
 
 $("add-scenario")?.addEventListener("click", () => {
   $("simulation-error").textContent = "";
