@@ -180,7 +180,7 @@ class Cycle(models.Model):
     planned_amount = models.DecimalField(max_digits=20, decimal_places=3, default=0)
     planned_people = models.PositiveIntegerField(default=0)
     flagged_count = models.PositiveIntegerField(default=0)
-    population_digest = models.CharField(max_length=32, blank=True)
+    population_digest = models.CharField(max_length=128, blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -197,6 +197,7 @@ class Cycle(models.Model):
 
     class Meta:
         ordering = ["program_id", "-sequence"]
+        permissions = [("approve_cycle", "Can approve a cycle submitted by someone else")]
         constraints = [
             models.UniqueConstraint(fields=["program", "sequence"], name="programs_cycle_sequence"),
             models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="programs_cycle_dates_ordered"),

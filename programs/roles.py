@@ -1,34 +1,39 @@
-"""What each role may do with programs (collected by spmis.core.roles). Placeholder from the pages branch until the
-programs API lands with its own grants: the lead's version wins on merge."""
+"""What each role may do with programs (collected by spmis.core.roles)."""
 
-OFFICER = [
-    "program:*",
-    "programmembership:*",
-    "enrolmentrun:*",
-    "cycle:*",
-    "cycle:approve",
-    "entitlementrun:*",
-    "entitlement:view",
-    "entitlementitem:view",
-    "simulation:*",
-    "scenario:*",
-    "trigger:*",
-    "notice:view",
-]
 READ = [
     "program:view",
     "programmembership:view",
-    "enrolmentrun:view",
     "cycle:view",
-    "entitlementrun:view",
     "entitlement:view",
     "entitlementitem:view",
+    "enrolmentrun:view",
+    "entitlementrun:view",
     "simulation:view",
     "scenario:view",
+    "trigger:view",
+    "triggerfiring:view",
 ]
 
 ROLE_GRANTS = {
-    "program_officer": OFFICER,
-    "emergency_coordinator": READ,
+    "program_officer": [
+        *READ,
+        "program:add",
+        "program:change",
+        "programmembership:add",
+        "programmembership:change",
+        "cycle:add",
+        "cycle:change",
+        # Four eyes: every officer may approve, never a cycle they submitted (service and database refuse it).
+        "cycle:approve",
+        "enrolmentrun:add",
+        "entitlementrun:add",
+        "simulation:add",
+        "scenario:add",
+        "trigger:add",
+        "trigger:change",
+        "notice:view",
+        "notice:change",
+    ],
+    "emergency_coordinator": ["program:view", "cycle:view", "simulation:view", "notice:view"],
     "auditor": READ,
 }

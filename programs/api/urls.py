@@ -1,4 +1,20 @@
+from django.urls import path
+
+from programs.api import views
 from spmis.api.routers import Router
 
 router = Router()
-urlpatterns = router.urls
+router.register("programs", views.ProgramViewSet, basename="program")
+router.register("cycles", views.CycleViewSet, basename="cycle")
+router.register("enrolment-runs", views.EnrolmentRunViewSet, basename="enrolment-run")
+router.register("entitlement-runs", views.EntitlementRunViewSet, basename="entitlement-run")
+router.register("simulations", views.SimulationViewSet, basename="simulation")
+router.register("triggers", views.TriggerViewSet, basename="trigger")
+router.register("notices", views.NoticeViewSet, basename="notice")
+urlpatterns = [
+    path("rules/variables/", views.RuleVariablesView.as_view(), name="rule-variables"),
+    path("rules/check/", views.RuleCheckView.as_view(), name="rule-check"),
+    path("rules/preview/", views.RulePreviewView.as_view(), name="rule-preview"),
+    path("topups/", views.TopUpView.as_view(), name="topup"),
+    *router.urls,
+]

@@ -63,15 +63,36 @@ def integrity_error_detail(error: IntegrityError) -> dict[str, list[str]]:
     return {"non_field_errors": [message]}
 
 
+def positioned_error(message: str, *, line: int, column: int) -> DjangoValidationError:
+    """An error at a position in the field's text (a rule, a formula): answered as {"message", "line", "column"}."""
+    return DjangoValidationError(message.replace("%", "%%"), code="position", params={"line": line, "column": column})
+
+
+def _messages(errors: list[DjangoValidationError]) -> list:
+    shown: list = []
+    for item in errors:
+        for error in item.error_list if hasattr(item, "error_list") else [item]:
+            params = error.params or {}
+            text = error.message % params if params else error.message
+            if error.code == "position":
+                shown.append({"message": text, "line": params["line"], "column": params["column"]})
+            else:
+                shown.append(str(text))
+    return shown
+
+
 def _django_validation_detail(error: DjangoValidationError) -> dict | list:
     if hasattr(error, "error_dict"):
-        return error.message_dict
+        return {field: _messages(errors) for field, errors in error.error_dict.items()}
     return {"non_field_errors": error.messages}
 
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(detail=redact_paths(_django_validation_detail(exc)))
+        response = drf_exception_handler(exceptions.ValidationError(detail="invalid"), context)
+        # Answered as built (DRF's ValidationError would turn a position's line and column into strings).
+        response.data = redact_paths(_django_validation_detail(exc))
+        return response
     elif isinstance(exc, exceptions.ParseError):
         # A body that is not JSON (or not valid multipart) has no field to name: the request as a whole is wrong.
         exc = exceptions.ValidationError(detail={"non_field_errors": [str(exc.detail)]})

@@ -1,0 +1,248 @@
+"""Who a cycle reaches and what each receives, as one SQL statement: the rule and formula compilers' expressions over
+`registry_household h`, the membership condition of the cycle's population, the program's areas, the once-per-
+incident exclusion and the cross-program duplicate flag.
+
+Previews, entitlement generation and the approval's re-check all read this same statement, so the numbers an
+approver signs are the numbers generation wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from psycopg import sql
+
+from geo.models import Area
+from programs.eligibility import (
+    CompiledRule,
+    FormulaError,
+    RuleContext,
+    RuleError,
+    compile_formula,
+    compile_number,
+    compile_rule,
+    merge_joins,
+)
+from programs.models import Cycle, Program
+from response.models import ExposureRun
+from spmis.api.exceptions import positioned_error
+
+
+def latest_run_id(incident_id: int | None) -> int | None:
+    """The incident's latest finished analysis, which rules without a chosen run read."""
+    if incident_id is None:
+        return None
+    return (
+        ExposureRun.objects.filter(incident_id=incident_id, status=ExposureRun.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def area_ids_within(codes_or_ids) -> list[int]:
+    """Ids of the given areas and every area below them."""
+    ids = list(codes_or_ids)
+    if not ids:
+        return []
+    return list(Area.objects.filter(lineage__overlap=ids).values_list("id", flat=True))
+
+
+def rule_or_error(text: str, context: RuleContext, *, field: str = "rule") -> CompiledRule:
+    """Compile a rule, turning a RuleError into the ValidationError the API answers with (position included)."""
+    try:
+        return compile_rule(text, context)
+    except RuleError as error:
+        raise ValidationError(
+            {field: [positioned_error(error.message, line=error.line, column=error.column)]}
+        ) from error
+
+
+def formula_or_error(spec: dict, context: RuleContext, *, currency: str, field: str = "formula"):
+    """Compile a formula; errors name the JSON path inside it (and the position inside a rule it holds)."""
+    try:
+        return compile_formula(spec, context, currency=currency)
+    except RuleError as error:
+        raise ValidationError(
+            {field: [positioned_error(error.message, line=error.line, column=error.column)]}
+        ) from error
+    except FormulaError as error:
+        if error.line is not None:
+            detail = positioned_error(str(error), line=error.line, column=error.column)
+            raise ValidationError({field: [detail]}) from error
+        raise ValidationError({field: [str(error)]}) from error
+
+
+def cycle_context(cycle: Cycle) -> RuleContext:
+    run_id = cycle.exposure_run_id or latest_run_id(cycle.incident_id)
+    return RuleContext(exposure_run_id=run_id, today=cycle.starts_on, program_id=cycle.program_id)
+
+
+@dataclass(frozen=True)
+class CyclePopulation:
+    """SELECT household_id, hazard_rank, people, amount, fee, q_0 … q_n, flagged FROM … for one cycle."""
+
+    query: sql.Composed
+    items: list  # CompiledItem per in-kind line, in q_<i> order
+    has_cash: bool
+
+
+def _duplicate_condition(program: Program, incident_id: int | None) -> sql.Composable:
+    """Another program entitles or enrols this household for the same incident."""
+    if incident_id is None:
+        return sql.SQL("false")
+    return sql.SQL(
+        "(EXISTS (SELECT 1 FROM programs_entitlement o WHERE o.household_id = h.id AND o.incident_id = {incident}"
+        " AND o.program_id <> {program} AND o.status <> 'cancelled')"
+        " OR EXISTS (SELECT 1 FROM programs_programmembership om"
+        " JOIN programs_program_incidents pi ON pi.program_id = om.program_id AND pi.incident_id = {incident}"
+        " WHERE om.household_id = h.id AND om.program_id <> {program} AND om.state = 'enrolled'))"
+    ).format(incident=sql.Literal(incident_id), program=sql.Literal(program.pk))
+
+
+def cycle_population(cycle: Cycle, *, program: Program | None = None) -> CyclePopulation:
+    """The statement for a cycle as its rule, formula and program stand now."""
+    program = program or cycle.program
+    context = cycle_context(cycle)
+    cycle_rule = rule_or_error(cycle.rule, context)
+    newcomers_rule = None
+    if cycle.population != Cycle.Population.ENROLLED and program.eligibility_rule.strip():
+        newcomers_rule = rule_or_error(program.eligibility_rule, context, field="eligibility_rule")
+    formula = formula_or_error(cycle.formula, context, currency=program.currency)
+    people = compile_number("members.count", context)
+    compiled = [cycle_rule, formula, people] + ([newcomers_rule] if newcomers_rule else [])
+    rank_sql: sql.Composable = sql.SQL("NULL::smallint")
+    if context.exposure_run_id is not None:
+        rank = compile_number("exposure.rank", context)
+        compiled.append(rank)
+        rank_sql = sql.SQL("nullif({}, 0)").format(rank.where)
+
+    program_id = sql.Literal(program.pk)
+    enrolled = sql.SQL(
+        "EXISTS (SELECT 1 FROM programs_programmembership pm WHERE pm.program_id = {} AND pm.household_id = h.id"
+        " AND pm.state = 'enrolled')"
+    ).format(program_id)
+    # Newcomers: not a member in any live state (paused and duplicate members are not re-enrolled by a cycle).
+    newcomer = sql.SQL(
+        "NOT EXISTS (SELECT 1 FROM programs_programmembership pm WHERE pm.program_id = {} AND pm.household_id = h.id"
+        " AND pm.state IN ('enrolled', 'paused', 'duplicate'))"
+    ).format(program_id)
+    if newcomers_rule is not None:
+        newcomer = sql.SQL("({} AND ({}))").format(newcomer, newcomers_rule.where)
+    membership = {
+        Cycle.Population.ENROLLED: enrolled,
+        Cycle.Population.NEW: newcomer,
+        Cycle.Population.BOTH: sql.SQL("({} OR {})").format(enrolled, newcomer),
+    }[cycle.population]
+    conditions: list[sql.Composable] = [sql.SQL("h.status = 'active'"), cycle_rule.where, membership]
+
+    area_ids = area_ids_within(program.areas.values_list("id", flat=True))
+    if area_ids:
+        conditions.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(area_ids)))
+    incident_id = cycle.incident_id
+    if incident_id is not None:
+        # Nobody is entitled twice by one program for the same incident: a supplementary cycle reaches the newly
+        # affected only. (The unique index programs_entitlement_once_per_incident makes it impossible anyway.)
+        conditions.append(
+            sql.SQL(
+                "NOT EXISTS (SELECT 1 FROM programs_entitlement pe WHERE pe.program_id = {program}"
+                " AND pe.incident_id = {incident} AND pe.household_id = h.id AND pe.cycle_id <> {cycle}"
+                " AND pe.status <> 'cancelled')"
+            ).format(program=program_id, incident=sql.Literal(incident_id), cycle=sql.Literal(cycle.pk or 0))
+        )
+    duplicate = _duplicate_condition(program, incident_id)
+    if program.duplicate_policy == Program.DuplicatePolicy.REFUSE:
+        conditions.append(sql.SQL("NOT {}").format(duplicate))
+        flagged: sql.Composable = sql.SQL("false")
+    else:
+        flagged = duplicate
+
+    amount = formula.amount if formula.amount is not None else sql.SQL("NULL::numeric")
+    fee = formula.fee if formula.fee is not None else sql.SQL("0::numeric")
+    columns = [
+        sql.SQL("h.id AS household_id"),
+        sql.SQL("{} AS hazard_rank").format(rank_sql),
+        sql.SQL("least({}, 32767)::smallint AS people").format(people.where),
+        sql.SQL("({})::numeric(14, 3) AS amount").format(amount),
+        sql.SQL("({})::numeric(14, 3) AS fee").format(fee),
+        *[
+            sql.SQL("greatest({}, 0)::numeric(12, 3) AS {}").format(item.quantity, sql.Identifier(f"q_{i}"))
+            for i, item in enumerate(formula.items)
+        ],
+        sql.SQL("{} AS flagged").format(flagged),
+    ]
+    query = sql.SQL("SELECT {columns} FROM registry_household h {joins} WHERE {where}").format(
+        columns=sql.SQL(", ").join(columns),
+        joins=merge_joins(*compiled),
+        where=sql.SQL(" AND ").join(sql.SQL("({})").format(c) for c in conditions),
+    )
+    return CyclePopulation(query=query, items=list(formula.items), has_cash=formula.amount is not None)
+
+
+def any_item_sql(population: CyclePopulation, alias: str = "p") -> sql.Composable:
+    """True when the row gets at least one in-kind line."""
+    return sql.SQL(" OR ").join(
+        sql.SQL("{}.{} > 0").format(sql.Identifier(alias), sql.Identifier(f"q_{i}"))
+        for i in range(len(population.items))
+    )
+
+
+def items_values_sql(population: CyclePopulation, alias: str = "p") -> sql.Composable:
+    """VALUES (item, quantity, unit), one per in-kind line of the row, for a LATERAL join."""
+    return sql.SQL("(VALUES {}) AS v(item, quantity, unit)").format(
+        sql.SQL(", ").join(
+            sql.SQL("({}, {}.{}, {})").format(
+                sql.Literal(item.item), sql.Identifier(alias), sql.Identifier(f"q_{i}"), sql.Literal(item.unit)
+            )
+            for i, item in enumerate(population.items)
+        )
+    )
+
+
+def digest_rows_sql(population: CyclePopulation) -> sql.Composed:
+    """One row per entitlement the population would make (household, kind, amount text, items text, people), in
+    the shape of stored_digest_rows_sql, so that the two digests compare."""
+    parts: list[sql.Composable] = []
+    if population.has_cash:
+        parts.append(
+            sql.SQL(
+                "SELECT household_id, 'cash' AS kind, amount::text AS amount, '' AS items, people"
+                " FROM p WHERE amount > 0"
+            )
+        )
+    if population.items:
+        parts.append(
+            sql.SQL(
+                "SELECT household_id, 'in_kind', '', (SELECT string_agg(v.item || '=' || v.quantity::text, ','"
+                " ORDER BY v.item) FROM {values} WHERE v.quantity > 0), people FROM p WHERE {any}"
+            ).format(values=items_values_sql(population), any=any_item_sql(population))
+        )
+    if not parts:
+        parts.append(sql.SQL("SELECT NULL::bigint, '', '', '', 0 WHERE false"))
+    return sql.SQL("WITH p AS ({population}) {rows}").format(
+        population=population.query, rows=sql.SQL(" UNION ALL ").join(parts)
+    )
+
+
+def stored_digest_rows_sql(cycle_id: int) -> sql.Composed:
+    return sql.SQL(
+        "SELECT e.household_id, e.kind, coalesce(e.amount::text, '') AS amount,"
+        " coalesce((SELECT string_agg(i.item || '=' || i.quantity::text, ',' ORDER BY i.item)"
+        " FROM programs_entitlementitem i WHERE i.entitlement_id = e.id), '') AS items, e.people"
+        " FROM programs_entitlement e WHERE e.cycle_id = {} AND e.status <> 'cancelled'"
+    ).format(sql.Literal(cycle_id))
+
+
+def digest_of(cursor, rows_sql: sql.Composable) -> tuple[int, int, str, str]:
+    """(count, people, amount sum, digest) of digest rows: the digest is order-independent (a sum of 64-bit
+    hashes) so it costs one pass and no sort, even over a million rows."""
+    cursor.execute(
+        sql.SQL(
+            "SELECT count(*), coalesce(sum(people), 0), coalesce(sum(nullif(amount, '')::numeric), 0),"
+            " coalesce(sum(hashtextextended(household_id::text || ':' || kind || ':' || amount || ':' ||"
+            " coalesce(items, ''), 0)::numeric), 0) FROM ({}) d"
+        ).format(rows_sql)
+    )
+    count, people, amount, hashes = cursor.fetchone()
+    return count, people, str(amount), f"{count}:{amount}:{hashes}"

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+
+@shared_task(name="programs.generate_entitlements")
+def generate_entitlements_task(run_id: int) -> str:
+    from programs.services import cycle_generate_execute
+
+    return cycle_generate_execute(run_id=run_id).status
+
+
+@shared_task(name="programs.enrolment")
+def enrolment_task(run_id: int) -> str:
+    from programs.services import enrolment_execute
+
+    return enrolment_execute(run_id=run_id).status
