@@ -17,7 +17,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from geo.models import Area
 from geo.selectors import scope_queryset, user_area_ids
-from programs.models import Program
+from programs.models import Cycle, Program
 from registry.models import Household
 from response import selectors as response_selectors
 from response.models import ExposureRun, Incident
@@ -430,6 +430,7 @@ def _program_text() -> dict:
         "previous": gettext("Previous"),
         "next": gettext("Next"),
         "scenario": gettext("Scenario"),
+        "analysis": gettext("Analysis"),
         "rule": gettext("Rule"),
         "formula": gettext("Formula"),
         "budget": gettext("Budget"),
@@ -437,6 +438,7 @@ def _program_text() -> dict:
         "funding": gettext("Funding source"),
         "cost": gettext("Cost"),
         "fees": gettext("Fees"),
+        "totalCost": gettext("Cost with fees"),
         "overBudget": gettext("Over budget"),
         "affected": gettext("Affected households"),
         "coveredAffected": gettext("Affected households covered"),
@@ -458,6 +460,8 @@ def _program_text() -> dict:
         "total": gettext("Total"),
         "created": gettext("Draft cycles created:"),
         "chooseTarget": gettext("Choose a program for the top-up, or a new caseload, or both."),
+        # Program and cycle kinds share their keys where they mean the same (regular, anticipatory).
+        "kinds": {value: gettext(label) for value, label in [*Program.Kind.choices, *Cycle.Kind.choices]},
         "cycleStates": {
             "draft": gettext("draft"),
             "to_approve": gettext("to approve"),

@@ -9,6 +9,7 @@ import os
 import pytest
 from django.test import Client
 
+from programs.models import Program
 from response.models import ExposureRun
 from response.services import exposure_run_start
 from tests.browser.conftest import screenshot
@@ -38,10 +39,10 @@ def shown_amount(value: str) -> str:
 
 @pytest.fixture
 def analysed_flood(db):
-    """An incident over a part of the demo registry, with a high and a severe zone, analysed."""
+    """An incident over a part of the demo registry, with a high and a moderate zone, analysed."""
     incident = IncidentFactory(name="Officer flood", hazard_type="flood")
     HazardZoneFactory(incident=incident, geom=square(89.5, 23.0, 1.5), hazard_class=default_class("flood", "high"))
-    HazardZoneFactory(incident=incident, geom=square(91.0, 24.0, 1.0), hazard_class=default_class("flood", "severe"))
+    HazardZoneFactory(incident=incident, geom=square(91.0, 24.0, 1.0), hazard_class=default_class("flood", "moderate"))
     run = exposure_run_start(incident=incident, user=None)
     run.refresh_from_db()
     assert run.status == ExposureRun.Status.SUCCEEDED, run.error
@@ -103,7 +104,7 @@ def test_officer_rule_preview_top_up_and_four_eyes_approval(sign_in, live_server
     page.check("#topup-vertical")
     page.select_option("#topup-program", str(program_id))
     page.fill("#topup-amount-high", "3000.00")
-    page.fill("#topup-amount-severe", "8000.00")
+    page.fill("#topup-amount-moderate", "2000.00")
     page.click("#topup-preview")
     page.wait_for_selector("#topup-preview-table")
     body = {
@@ -111,7 +112,7 @@ def test_officer_rule_preview_top_up_and_four_eyes_approval(sign_in, live_server
         "program": program_id,
         "vertical": True,
         "horizontal": False,
-        "amounts_by_class": {"high": "3000.00", "severe": "8000.00"},
+        "amounts_by_class": {"high": "3000.00", "moderate": "2000.00"},
         "starts_on": page.input_value("#topup-start"),
         "ends_on": page.input_value("#topup-end"),
         "preview_only": True,
@@ -153,9 +154,66 @@ def test_officer_rule_preview_top_up_and_four_eyes_approval(sign_in, live_server
     assert cycle["planned_amount"].rstrip("0").rstrip(".") == vertical["amount"].rstrip("0").rstrip(".")
     assert other.inner_text("#cycle-count") == f"{cycle['planned_count']:,}"
     assert other.inner_text("#cycle-people") == f"{cycle['planned_people']:,}"
-    assert other.inner_text("#cycle-amount") == shown_amount(cycle["planned_amount"])
+    assert other.inner_text("#cycle-amount") == f"{shown_amount(cycle['planned_amount'])} {cycle['currency']}"
     entitlements = api_client("officer2").get(f"{P}/cycles/{cycle_id}/entitlements/").json()
     assert other.get_attribute("#entitlement-count", "data-count") == str(entitlements["count"])
     assert entitlements["count"] == cycle["planned_count"]
     screenshot(other, "officer-cycle-approved")
     assert page.errors == [] and other.errors == []
+
+
+def test_officer_compares_two_scenarios_and_makes_one_a_program(sign_in, live_server, analysed_flood):
+    _, run = analysed_flood
+    page = sign_in("officer")
+    page.goto(f"{live_server.url}/programs/rules/?run={run.pk}")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.input_value("#exposure-run") == str(run.pk)
+    for name, rule, amount in [
+        ("Large families", "members.count >= 5", "4000"),
+        ("Affected", "exposure.affected", "6000"),
+    ]:
+        page.fill("#rule", rule)
+        page.wait_for_function("rule => document.body.dataset.previewed === rule", arg=rule)
+        page.fill("#sc-name", name)
+        page.fill("#sc-amount", amount)
+        page.click("#add-scenario")
+    assert page.locator("#scenario-list li").count() == 2
+    page.fill("#sim-name", "Browser comparison")
+    page.click("#run-simulation")
+    page.wait_for_url("**/programs/simulations/*/")
+    page.wait_for_selector("body[data-ready=true]")
+    simulation_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    simulation = api_client("officer").get(f"{P}/simulations/{simulation_id}/").json()
+    assert [s["name"] for s in simulation["scenarios"]] == ["Large families", "Affected"]
+    for scenario in simulation["scenarios"]:
+        results, position = scenario["results"], scenario["position"]
+        cell = f"[data-row={{}}] td[data-position='{position}']"
+        assert page.inner_text(cell.format("households")) == f"{results['households']:,}"
+        assert page.inner_text(cell.format("cost")) == f"{shown_amount(results['cost'])} BDT"
+        assert page.inner_text(cell.format("affected_households")) == f"{results['affected_households']:,}"
+    # Everyone the "Affected" scenario selects is affected: no inclusion error, full coverage.
+    affected = simulation["scenarios"][1]["results"]
+    assert affected["inclusion_count"] == 0 and affected["coverage_rate"] == 1.0
+    assert page.inner_text("[data-row=coverage_rate] td[data-position='2']") == "100.0 %"
+    screenshot(page, "officer-simulation")
+
+    # A program's standing rule cannot lean on one analysis: the page says why in words, and nothing is made.
+    page.click("[data-promote='2']")
+    page.fill("#promote-name", "Flood caseload")
+    page.click("#promote-form button[type=submit]")
+    refusal = page.wait_for_selector("#promote-form [data-error]:not(:empty)").inner_text()
+    assert "exposure" in refusal and "line 1, column 1" in refusal, refusal
+    page.click("[data-promote='1']")
+    page.fill("#promote-name", "Large family support")
+    page.select_option("#promote-kind", "regular")
+    page.click("#promote-form button[type=submit]")
+    page.wait_for_selector("#promoted-link")
+    page.click("#promoted-link")
+    page.wait_for_url("**/programs/*/")
+    page.wait_for_selector("body[data-ready=true]")
+    program_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    program = api_client("officer").get(f"{P}/programs/{program_id}/").json()
+    assert program["name"] == "Large family support" and program["eligibility_rule"] == "members.count >= 5"
+    assert program["code"] in page.inner_text("#program-title")
+    assert not Program.objects.filter(name="Flood caseload").exists()
+    assert page.errors == []

@@ -12,6 +12,7 @@ import pytest
 from frontend import views
 from tests.factories import HouseholdFactory, IndividualFactory, MembershipFactory, UserFactory
 from tests.frontend.test_pages import assert_local_assets, browser_for
+from tests.programs.conftest import flood  # noqa: F401  (the analysed flood fixture of the programs tests)
 from tests.response.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,8 +82,8 @@ def test_cycle_workflow_buttons_and_four_eyes_words_only_for_those_who_may_chang
     for button in ("cycle-generate", "cycle-submit", "cycle-approve", "cycle-cancel"):
         assert f'id="{button}"' in officer
     assert "You submitted this cycle: another officer must approve it" in officer
-    assert "/api/v1/programs/cycles/5/entitlements/export/?format=csv" in officer
-    assert "/api/v1/programs/cycles/5/entitlements/export/?format=xlsx" in officer
+    assert "/api/v1/programs/cycles/5/entitlements/export/?file=csv" in officer
+    assert "/api/v1/programs/cycles/5/entitlements/export/?file=xlsx" in officer
     auditor = browser_for(UserFactory(roles=["auditor"])).get("/programs/cycles/5/").content.decode()
     assert 'id="cycle-state"' in auditor and 'id="cycle-approve"' not in auditor
 
@@ -152,3 +153,68 @@ def test_every_word_a_script_prints_is_translated_by_its_view(script, source):
         html = browser_for(UserFactory(roles=["program_officer"])).get(f"/map/?incident={incident.pk}").content
         known = set(json.loads(re.search(rb'<script id="topup-text" type="application/json">(.*?)</script>', html)[1]))
     assert used <= known, used - known
+
+
+def test_the_cycle_page_and_the_data_it_reads_name_nobody_for_the_auditor(flood, client_for):  # noqa: F811
+    """Through the real API: the cycle page's HTML, the JSON its script reads and the exports it links to name no
+    head of household for the auditor (no registry.view_personal_data); the officer's export does, so the check
+    would see a name that leaked."""
+    from django.test import TestCase
+
+    from programs.models import ProgramMembership
+    from registry.models import Membership
+
+    officer = UserFactory(roles=["program_officer"])
+    api = client_for(officer)
+    program = api.post(
+        "/api/v1/programs/programs/", {"name": "Safety net", "currency": "BDT", "budget": "1000000"}, format="json"
+    ).json()
+    households = flood["high"] + flood["moderate"]
+    ProgramMembership.objects.bulk_create(
+        ProgramMembership(program_id=program["id"], household=h, state="enrolled") for h in households
+    )
+    body = {
+        "exposure_run": flood["run"].pk,
+        "program": program["id"],
+        "vertical": True,
+        "amounts_by_class": {"high": "8000.00", "moderate": "5000.00"},
+        "starts_on": "2026-07-10",
+        "ends_on": "2026-08-10",
+    }
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        launched = api.post("/api/v1/programs/topups/", body, format="json")
+    assert launched.status_code == 201, launched.content
+    cycle_id = launched.json()["cycles"][0]["id"]
+    names = [
+        f"{given} {family}"
+        for given, family in Membership.objects.filter(household__in=households, role="head").values_list(
+            "individual__given_name", "individual__family_name"
+        )
+    ]
+    assert len(names) == len(households)
+
+    def everything_shown(user) -> dict[str, str]:
+        browser = browser_for(user)
+        html = browser.get(f"/programs/cycles/{cycle_id}/").content.decode()
+        shown = {"page": html}
+        for url in [
+            f"/api/v1/programs/cycles/{cycle_id}/",
+            f"/api/v1/programs/cycles/{cycle_id}/entitlements/?page=1",
+            f"/api/v1/programs/programs/{program['id']}/",
+        ]:
+            response = browser.get(url)
+            assert response.status_code == 200, (url, response.content)
+            shown[url] = response.content.decode()
+        for link in re.findall(r'href="(/api/v1/programs/cycles/\d+/entitlements/export/\?file=\w+)"', html):
+            response = browser.get(link)
+            assert response.status_code == 200, (link, response.content)
+            shown[link] = response.content.decode("utf-8", "replace")
+        assert any("file=csv" in key for key in shown) and any("file=xlsx" in key for key in shown)
+        return shown
+
+    auditor_sees = everything_shown(UserFactory(roles=["auditor"]))
+    assert json.loads(auditor_sees[f"/api/v1/programs/cycles/{cycle_id}/entitlements/?page=1"])["count"] == 8
+    for where, text in auditor_sees.items():
+        assert not [name for name in names if name in text], where
+    officer_csv = everything_shown(officer)[f"/api/v1/programs/cycles/{cycle_id}/entitlements/export/?file=csv"]
+    assert all(name in officer_csv for name in names)

@@ -16,6 +16,7 @@ function money(value, currency) {
 }
 const percent = (rate) => (rate === null || rate === undefined ? "–" : `${(Number(rate) * 100).toFixed(1)} %`);
 const stateName = (state) => T.cycleStates[state] || state;
+const kindName = (kind) => T.kinds[kind] || kind;
 const fill = (template, values) => template.replace(/%\((\w+)\)s/g, (_, key) => values[key] ?? "");
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "–");
 
@@ -39,7 +40,7 @@ async function listPage() {
           { "data-program": p.id },
           el("td", {}, el("a", { href: `/programs/${p.id}/`, text: p.code })),
           el("td", { text: p.name }),
-          el("td", { text: p.kind }),
+          el("td", { text: kindName(p.kind) }),
           el("td", { text: p.status }),
           el("td", { class: "num", "data-enrolled": p.id, text: fmt(p.counts?.enrolled) }),
         ),
@@ -71,7 +72,7 @@ async function loadProgram() {
   document.title = `${program.name} · spmis`;
   $("program-title").textContent = `${program.code} · ${program.name}`;
   const fields = [
-    [T.kind, program.kind],
+    [T.kind, kindName(program.kind)],
     [T.status, program.status],
     [T.target, program.target],
     [T.budget, money(program.budget, program.currency)],
@@ -94,11 +95,11 @@ async function loadCycles() {
         { "data-cycle": c.id },
         el("td", { text: c.sequence }),
         el("td", {}, el("a", { href: `/programs/cycles/${c.id}/`, text: c.name })),
-        el("td", { text: c.kind }),
+        el("td", { text: kindName(c.kind) }),
         el("td", { "data-state": c.state, text: stateName(c.state) }),
         el("td", { text: `${c.starts_on} – ${c.ends_on}` }),
         el("td", { class: "num", text: fmt(c.planned_count) }),
-        el("td", { class: "num", text: money(c.planned_amount) }),
+        el("td", { class: "num", text: money(c.planned_amount, c.currency) }),
       ),
     ),
   );
@@ -154,7 +155,7 @@ async function simulationPage() {
   const currency = simulation.currency || cfg.currency;
   $("simulation-title").textContent = simulation.name;
   document.title = `${simulation.name} · spmis`;
-  if (simulation.exposure_run) $("simulation-meta").textContent = `#${simulation.exposure_run}`;
+  if (simulation.exposure_run) $("simulation-meta").textContent = `${T.analysis} #${simulation.exposure_run} · ${simulation.currency}`;
   $("scenario-head").replaceChildren(el("th", { scope: "col", text: T.scenario }), ...scenarios.map((s) => el("th", { scope: "col", "data-position": s.position, text: `${s.position}. ${s.name}` })));
   const r = (s) => s.results || {};
   const lines = [
@@ -163,6 +164,7 @@ async function simulationPage() {
     [T.people, (s) => fmt(r(s).people), "people"],
     [T.cost, (s) => money(r(s).cost, currency), "cost"],
     [T.fees, (s) => money(r(s).fees, currency), "fees"],
+    [T.totalCost, (s) => money(r(s).total_cost, currency), "total_cost"],
     [T.budget, (s) => money(s.budget, currency)],
     [T.overBudget, (s) => (r(s).over_budget ? T.yes : T.no), "over_budget"],
     [T.affected, (s) => fmt(r(s).affected_households), "affected_households"],
@@ -193,7 +195,7 @@ async function simulationPage() {
   }
   // Households per area: one row per area any scenario selects, one column per scenario.
   const areas = new Map();
-  for (const s of scenarios) for (const a of r(s).by_area || []) areas.set(a.code, a.name);
+  for (const s of scenarios) for (const a of r(s).by_area || []) areas.set(a.code, a.name || a.code);
   $("area-head").replaceChildren(el("th", { scope: "col", text: T.area }), ...scenarios.map((s) => el("th", { scope: "col", class: "num", text: `${s.position}. ${s.name}` })));
   $("area-rows").replaceChildren(
     ...[...areas].map(([code, name]) =>
@@ -240,11 +242,11 @@ function renderCycle() {
   link.hidden = false;
   $("cycle-state").textContent = stateName(c.state);
   $("cycle-state").dataset.state = c.state;
-  $("cycle-kind").textContent = c.kind;
+  $("cycle-kind").textContent = kindName(c.kind);
   $("cycle-period").textContent = `${c.starts_on} – ${c.ends_on}`;
   $("cycle-count").textContent = fmt(c.planned_count);
   $("cycle-people").textContent = fmt(c.planned_people);
-  $("cycle-amount").textContent = money(c.planned_amount);
+  $("cycle-amount").textContent = money(c.planned_amount, c.currency);
   $("cycle-flagged").textContent = fmt(c.flagged_count);
   const trail = [];
   if (c.submitted_by) trail.push(fill(T.submittedBy, { user: c.submitted_by, when: when(c.submitted_at) }));
