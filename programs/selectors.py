@@ -43,11 +43,13 @@ def program_list(*, user, status: str | None = None, kind: str | None = None) ->
         queryset = queryset.filter(status=status)
     if kind:
         queryset = queryset.filter(kind=kind)
+    queryset = queryset.order_by("-created_at", "-id")
     ids = user_area_ids(user)
     if ids is None:
         return queryset
     # Programs with at least one area inside the user's (national programs are not theirs to run).
-    return queryset.filter(areas__lineage__overlap=ids or [0]).distinct()
+    inside = Program.objects.filter(areas__lineage__overlap=ids or [0]).values("id")
+    return queryset.filter(id__in=inside)
 
 
 def program_visible(user, program: Program) -> bool:

@@ -161,6 +161,10 @@ class CycleSerializer(serializers.ModelSerializer):
         return value
 
 
+class CycleAdvanceSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["distributed", "ended"])
+
+
 class CycleCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
 

@@ -177,6 +177,15 @@ class CycleViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
         cycle = services.cycle_return_to_draft(cycle=self.get_object(), user=request.user)
         return Response(s.CycleSerializer(cycle).data)
 
+    @extend_schema(request=s.CycleAdvanceSerializer, responses={200: s.CycleSerializer})
+    @action(detail=True, methods=["post"])
+    def advance(self, request, pk=None):
+        """Mark an approved cycle distributed, or end it."""
+        payload = s.CycleAdvanceSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        cycle = services.cycle_advance(cycle=self.get_object(), user=request.user, **payload.validated_data)
+        return Response(s.CycleSerializer(cycle).data)
+
     @extend_schema(request=s.CycleCancelSerializer, responses={200: s.CycleSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):

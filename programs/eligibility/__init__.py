@@ -6,6 +6,7 @@ See docs/programs.md ("Eligibility rules", "Entitlement formulas") for the langu
 """
 
 from programs.eligibility.compiler import (
+    ANY_RUN,
     CompiledRule,
     RuleContext,
     RuleError,
@@ -24,6 +25,7 @@ from programs.eligibility.formula import (
 from programs.eligibility.variables import FUNCTIONS, VARIABLES
 
 __all__ = [
+    "ANY_RUN",
     "FUNCTIONS",
     "VARIABLES",
     "CompiledFormula",

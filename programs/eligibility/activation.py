@@ -189,13 +189,14 @@ def _functions(activation: dict, cache: dict) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> bool | int | float | str:
-    if isinstance(value, celtypes.BoolType):
+    # celpy returns its own types, and for some operations plain Python ones (a double product is a float).
+    if isinstance(value, celtypes.BoolType | bool):
         return bool(value)
-    if isinstance(value, celtypes.IntType):
+    if isinstance(value, celtypes.IntType | int):
         return int(value)
-    if isinstance(value, celtypes.DoubleType):
+    if isinstance(value, celtypes.DoubleType | float):
         return float(value)
-    if isinstance(value, celtypes.StringType):
+    if isinstance(value, celtypes.StringType | str):
         return str(value)
     raise RuleError(f"The rule gave {value!r}.")
 

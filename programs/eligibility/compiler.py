@@ -53,6 +53,10 @@ CEL_BUILTINS = frozenset(
 STRING_METHODS = {"startsWith", "endsWith", "contains"}
 
 
+# An exposure_run_id for checking a rule whose analysis is chosen later, when the rule is applied.
+ANY_RUN = -1
+
+
 @dataclass(frozen=True)
 class RuleContext:
     exposure_run_id: int | None = None
@@ -147,9 +151,12 @@ class CompiledRule:
         return render_joins(self.join_map)
 
     def households(self, select: sql.Composable = HOUSEHOLD_ID) -> sql.Composed:
+        """The active households the rule selects (every active household for a number expression, whose value
+        `select` can then read)."""
+        where = self.where if self.type == BOOL else sql.SQL("TRUE")
         return sql.SQL(
             "SELECT {select} FROM registry_household h {joins} WHERE h.status = 'active' AND ({where})"
-        ).format(select=select, joins=self.joins, where=self.where)
+        ).format(select=select, joins=self.joins, where=where)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -175,6 +182,15 @@ def _position(node: lark.Tree | lark.Token) -> tuple[int, int]:
         if isinstance(child, lark.Tree | lark.Token):
             return _position(child)
     return 1, 1
+
+
+def _operator_position(op_node: lark.Tree, symbol: str) -> tuple[int, int]:
+    """Where a binary operator is written: its tree (`relation_lt` …) holds only the left operand, but its span
+    ends just after the operator."""
+    meta = op_node.meta
+    if meta.empty:
+        return _position(op_node)
+    return meta.end_line, max(1, meta.end_column - len(symbol))
 
 
 def _single_chain(node: lark.Tree, wanted: str) -> lark.Tree | None:
@@ -416,7 +432,10 @@ class _Compiler:
             raise self.error(right_node, f"Type mismatch: cannot compare {left.type} with {right.type} using {symbol}.")
         left, right = self._unify(right_node, left, right, "the two sides")
         if left.type == BOOL and op not in ("eq", "ne"):
-            raise self.error(op_node, f"true/false values can only be compared with == and !=, not {symbol}.")
+            raise RuleError(
+                f"true/false values can only be compared with == and !=, not {symbol}.",
+                *_operator_position(op_node, symbol),
+            )
         sql_op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "<>"}[op]
         if left.type == STRING and op not in ("eq", "ne"):
             # Code-point order, as CEL compares strings, whatever the database's collation.
@@ -451,7 +470,8 @@ class _Compiler:
         op_node, right_node = node.children
         left, right = self.walk(op_node.children[0]), self.walk(right_node)
         if op_node.data == "addition_add" and left.type == STRING and right.type == STRING:
-            return Typed(STRING, sql.SQL("({} || {})").format(left.sql, right.sql), f"({left.cel} + {right.cel})")
+            # string(…): celpy's StringType + gives a plain str, on which .startsWith() and friends fail.
+            return Typed(STRING, sql.SQL("({} || {})").format(left.sql, right.sql), f"string({left.cel} + {right.cel})")
         symbol = "+" if op_node.data == "addition_add" else "-"
         return self._arithmetic(op_node, right_node, left, right, symbol)
 
@@ -465,9 +485,12 @@ class _Compiler:
                     + ".",
                 )
         left, right = self._unify(right_node, left, right, "the two sides")
+        # double(…): celpy's DoubleType arithmetic gives a plain float; keep CEL's own type.
+        operation = f"{left.cel} {symbol} {right.cel}"
+        cel = f"double({operation})" if left.type == DOUBLE else f"({operation})"
         if symbol in ("/", "%"):
             if symbol == "%" and left.type == DOUBLE:
-                raise self.error(op_node, "% works on whole numbers only.")
+                raise RuleError("% works on whole numbers only.", *_operator_position(op_node, symbol))
             if right.is_const:
                 if right.const == 0:
                     raise self.error(right_node, "Division by zero.")
@@ -479,13 +502,9 @@ class _Compiler:
                     sql.SQL("COALESCE({} " + symbol + " NULLIF({}, {}), {})").format(
                         left.sql, right.sql, zero_sql, zero_sql
                     ),
-                    f"({right.cel} == {zero_cel} ? {zero_cel} : {left.cel} {symbol} {right.cel})",
+                    f"({right.cel} == {zero_cel} ? {zero_cel} : {cel})",
                 )
-        return Typed(
-            left.type,
-            sql.SQL("({} " + symbol + " {})").format(left.sql, right.sql),
-            f"({left.cel} {symbol} {right.cel})",
-        )
+        return Typed(left.type, sql.SQL("({} " + symbol + " {})").format(left.sql, right.sql), cel)
 
     def n_multiplication(self, node: lark.Tree) -> Typed:
         if len(node.children) == 1:
@@ -500,12 +519,13 @@ class _Compiler:
             return self.walk(node.children[0])
         op_node, operand_node = node.children
         operand = self.walk(operand_node)
+        # Errors at the unary node, which starts at the operator (the operator's own tree holds no token).
         if op_node.data == "unary_not":
             if operand.type != BOOL:
-                raise self.error(op_node, f"! needs a true/false value, not {operand.type}.")
+                raise self.error(node, f"! needs a true/false value, not {operand.type}.")
             return Typed(BOOL, sql.SQL("(NOT {})").format(operand.sql), f"(!{operand.cel})")
         if operand.type not in NUMERIC:
-            raise self.error(op_node, f"- needs a number, not {operand.type}.")
+            raise self.error(node, f"- needs a number, not {operand.type}.")
         value = -operand.const if operand.is_const else None  # type: ignore[operator]
         return Typed(operand.type, sql.SQL("(- {})").format(operand.sql), f"(-{operand.cel})", value, operand.is_const)
 
@@ -570,6 +590,7 @@ class _Compiler:
         target, field_token = node.children
         root = _single_chain(target, "ident")
         if root is None:
+            self.walk(target)  # its own error first (a map, an index …), if it has one
             raise self.error(field_token, f"{field_token.value!r} is not a variable (too many dots?).")
         root_name = root.children[0].value
         if root_name not in ROOTS:
@@ -596,7 +617,8 @@ class _Compiler:
             raise self.error(node, f"Choose an exposure run to use {name}.")
         from response.models import ExposureRun
 
-        if not ExposureRun.objects.filter(pk=run_id).exists():
+        # ANY_RUN: checking a rule that will read the analysis chosen when it is applied (a program's rule).
+        if run_id != ANY_RUN and not ExposureRun.objects.filter(pk=run_id).exists():
             raise self.error(node, f"Exposure run {run_id} does not exist.")
         self._exposure_checked = True
 

@@ -114,7 +114,7 @@ class Spec:
 
 def _object(value: Any, path: str, allowed: set[str]) -> dict:
     if not isinstance(value, dict):
-        raise FormulaError(path, "must be an object")
+        raise FormulaError(path or "formula", "must be an object")
     unknown = sorted(set(value) - allowed)
     if unknown:
         raise FormulaError(
@@ -290,7 +290,8 @@ class CompiledFormula:
 
 
 def _numeric(value: Decimal) -> sql.Composable:
-    return sql.SQL("({}::numeric)").format(sql.Literal(str(value)))
+    # Fixed-point text ("0.000", never "0E-3"): exactly the Decimal, whatever its exponent.
+    return sql.SQL("({}::numeric)").format(sql.Literal(format(value, "f")))
 
 
 def _from_rule(path: str, error: RuleError) -> FormulaError:
@@ -425,9 +426,12 @@ def evaluate_formula(spec: Any, activation: dict, *, currency: str, cache: dict 
 
     def value(text: str, path: str) -> Any:
         try:
-            return evaluate(text, activation, cache=cache)
+            result = evaluate(text, activation, cache=cache)
         except RuleError as error:
             raise _from_rule(path, error) from None
+        if path.endswith(".when") and not isinstance(result, bool):
+            raise FormulaError(path, f"A rule must be true or false; this one gives {result!r}.")
+        return result
 
     amount = fee = None
     with decimal.localcontext(EXACT):

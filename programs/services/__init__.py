@@ -1,6 +1,7 @@
 """Writes for programs: one transaction per use case. Split by concern; import from here."""
 
 from programs.services.cycles import (
+    cycle_advance,
     cycle_approve,
     cycle_cancel,
     cycle_create,
@@ -17,6 +18,7 @@ from programs.services.topups import topup_launch, topup_preview
 from programs.services.triggers import notice_read, trigger_create, triggers_fire_for_incident
 
 __all__ = [
+    "cycle_advance",
     "cycle_approve",
     "cycle_cancel",
     "cycle_create",

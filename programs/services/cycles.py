@@ -382,6 +382,27 @@ def cycle_return_to_draft(*, cycle: Cycle, user, reason: str = "") -> Cycle:
     return cycle
 
 
+# Later states: payments and distribution mark a cycle distributed when its transfers are done; ending closes it.
+ADVANCES = {
+    Cycle.State.DISTRIBUTED: (Cycle.State.APPROVED,),
+    Cycle.State.ENDED: (Cycle.State.APPROVED, Cycle.State.DISTRIBUTED),
+}
+
+
+@transaction.atomic
+def cycle_advance(*, cycle: Cycle, user, state: str) -> Cycle:
+    """approved → distributed → ended (an approved cycle may also end directly)."""
+    cycle = _lock(cycle)
+    require_program_scope(user, cycle.program)
+    if state not in ADVANCES:
+        raise ValidationError({"state": f"Choose {' or '.join(ADVANCES)}."})
+    if cycle.state not in ADVANCES[state]:
+        raise ValidationError({"state": f"A cycle that is {cycle.state} cannot become {state}."})
+    cycle.state = state
+    cycle.save()
+    return cycle
+
+
 @transaction.atomic
 def cycle_cancel(*, cycle: Cycle, user, reason: str) -> Cycle:
     cycle = _lock(cycle)

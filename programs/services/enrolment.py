@@ -12,7 +12,7 @@ from geo.selectors import scope_area_ids, user_area_ids
 from programs.eligibility import RuleContext
 from programs.models import EnrolmentRun, Program, ProgramMembership
 from programs.population import area_ids_within, rule_or_error
-from programs.services.programs import require_program_scope
+from programs.services.programs import program_latest_run_id, require_program_scope
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
 
@@ -30,7 +30,8 @@ def _scope_condition(user, program: Program) -> sql.Composable:
     program_areas = area_ids_within(program.areas.values_list("id", flat=True))
     if program_areas:
         parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(program_areas)))
-    ids = user_area_ids(user)
+    # No user: the system itself (the demo loader, an anticipatory trigger) acts nationally.
+    ids = None if user is None else user_area_ids(user)
     if ids is not None:
         parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(scope_area_ids(user, ids) or [0])))
     return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
@@ -44,7 +45,7 @@ def enrolment_start(*, program: Program, user, rule: str | None = None, reason: 
     if program.status == Program.Status.CLOSED:
         raise ValidationError({"program": f"Program {program.code} is closed."})
     text = program.eligibility_rule if rule is None or not rule.strip() else rule
-    rule_or_error(text, RuleContext(program_id=program.pk))
+    rule_or_error(text, RuleContext(exposure_run_id=program_latest_run_id(program), program_id=program.pk))
     run = EnrolmentRun.objects.create(
         program=program, action=EnrolmentRun.Action.ENROL, rule=text, reason=reason[:255], created_by=user
     )
@@ -55,7 +56,8 @@ def enrolment_start(*, program: Program, user, rule: str | None = None, reason: 
 def enrolment_execute(*, run_id: int) -> EnrolmentRun:
     def work(run: EnrolmentRun, progress) -> JobOutcome:
         program = run.program
-        compiled = rule_or_error(run.rule, RuleContext(program_id=program.pk))
+        context = RuleContext(exposure_run_id=program_latest_run_id(program), program_id=program.pk)
+        compiled = rule_or_error(run.rule, context)
         duplicate = sql.SQL("false")
         incident_ids = list(program.incidents.values_list("id", flat=True))
         if incident_ids:

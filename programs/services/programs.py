@@ -10,7 +10,7 @@ from django.db import transaction
 
 from geo.models import Area
 from geo.selectors import user_area_ids
-from programs.eligibility import RuleContext
+from programs.eligibility import ANY_RUN, RuleContext
 from programs.models import Program
 from programs.money import parse_amount
 from programs.population import rule_or_error
@@ -64,7 +64,9 @@ def _clean(fields: dict, currency: str) -> dict:
             raise ValidationError({"budget": str(error)}) from error
     rule = cleaned.get("eligibility_rule")
     if rule:
-        rule_or_error(rule, RuleContext(), field="eligibility_rule")
+        # exposure.* in a program's rule reads the analysis of the cycle (or enrolment) that applies it: any run
+        # will do for checking the rule now.
+        rule_or_error(rule, RuleContext(exposure_run_id=ANY_RUN), field="eligibility_rule")
     return cleaned
 
 
@@ -124,6 +126,18 @@ def program_update(
     if incidents is not None:
         program.incidents.set(list(incidents))
     return program
+
+
+def program_latest_run_id(program: Program) -> int | None:
+    """The latest finished analysis of any of the program's incidents: what exposure.* reads at enrolment."""
+    from response.models import ExposureRun
+
+    return (
+        ExposureRun.objects.filter(incident__in=program.incidents.all(), status=ExposureRun.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .values_list("id", flat=True)
+        .first()
+    )
 
 
 def budget_left(program: Program) -> Decimal | None:

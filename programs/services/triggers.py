@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from geo.models import Area, AreaPiece
-from programs.eligibility import RuleContext
+from programs.eligibility import ANY_RUN, RuleContext
 from programs.models import Cycle, Notice, Program, Trigger, TriggerFiring
 from programs.population import formula_or_error, rule_or_error
 from programs.services.cycles import cycle_create, cycle_generate, notify_approvers
@@ -67,7 +67,7 @@ def trigger_create(
     if kind not in Trigger.Kind.values:
         raise ValidationError({"kind": f"Choose one of {', '.join(Trigger.Kind.values)}."})
     cleaned = _check_conditions(kind, conditions)
-    context = RuleContext(exposure_run_id=0)
+    context = RuleContext(exposure_run_id=ANY_RUN)
     rule_or_error(rule, context)
     formula_or_error(formula, context, currency=program.currency)
     if not 1 <= int(valid_days) <= 366:

@@ -19,3 +19,27 @@ def slow_job_task(job_id: int) -> str:
         return JobOutcome(result={"slept": seconds, "pid": os.getpid()})
 
     return run_job(AreaImport, job_id, work, error_field="file").status
+
+
+def _slow_entitlement_chunks() -> None:
+    """With SPMIS_TEST_ENTITLEMENT_CHUNK_S set, entitlement generation pauses after each chunk, so that a test can
+    kill the worker in the middle of it (tests/programs/test_generation_worker.py)."""
+    pause = float(os.environ.get("SPMIS_TEST_ENTITLEMENT_CHUNK_S") or 0)
+    if not pause:
+        return
+    from programs.services import cycles
+
+    write = cycles.write_entitlements
+
+    def slow_write(cursor, cycle, progress=None):
+        def slow_progress(percent: int, message: str) -> None:
+            if progress is not None:
+                progress(percent, message)
+            time.sleep(pause)
+
+        return write(cursor, cycle, slow_progress)
+
+    cycles.write_entitlements = slow_write
+
+
+_slow_entitlement_chunks()

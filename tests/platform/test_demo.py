@@ -8,6 +8,8 @@ from django.db import connection, models
 
 from distribution.models import DistributionPoint, Warehouse
 from geo.models import Area
+from programs.demo import DEMO_PROGRAM
+from programs.models import Program
 from registry.demo import generate_batches
 from registry.models import Household, Individual, Membership
 from tests.factories import AreaFactory, HouseholdFactory
@@ -62,9 +64,13 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
     assert not Warehouse.objects.filter(area__isnull=True).exists()
     assert set(Warehouse.objects.values_list("area__level", flat=True)) == {3}
     assert get_user_model().objects.get(username="sylhet.coordinator").area_scope.areas.get().code == "BD60"
+    program = Program.objects.get(name=DEMO_PROGRAM)
+    enrolled = program.memberships.filter(state="enrolled").count()
+    assert 0 < enrolled < 400 and get_user_model().objects.get(username="approver").has_perm("programs.approve_cycle")
 
     call_command("load_demo", households=400, verbosity=0)
     assert Household.objects.count() == 400 and Individual.objects.count() == people
+    assert program.memberships.filter(state="enrolled").count() == enrolled
 
 
 def test_generator_is_deterministic(two_districts):

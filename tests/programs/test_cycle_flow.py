@@ -147,6 +147,9 @@ def test_top_up_from_an_analysis_preview_equals_what_is_created_and_four_eyes_ap
     xlsx = officer.get(cycle_url + "entitlements/export/", {"file": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
 
+    assert officer.post(cycle_url + "advance/", {"state": "ended"}, format="json").json()["state"] == "ended"
+    assert officer.post(cycle_url + "cancel/", {"reason": "late"}, format="json").status_code == 400
+
 
 def test_the_database_refuses_an_approval_by_the_submitter(flood, officers):
     officer, _ = officers

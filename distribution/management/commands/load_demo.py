@@ -12,6 +12,7 @@ from distribution.demo import load_demo_facilities
 from distribution.models import DistributionPoint, Warehouse
 from geo.demo import LEVELS, demo_areas_loaded, load_bangladesh_areas
 from geo.models import Area, AreaScope
+from programs.demo import load_demo_program
 from registry.demo import demo_household_count, load_demo_households
 from spmis.core.audit import audit_context
 from spmis.core.roles import role_group_name, sync_roles
@@ -20,6 +21,7 @@ DEMO_USERS = {
     "coordinator": ("emergency_coordinator", None),
     "analyst": ("gis_analyst", None),
     "officer": ("program_officer", None),
+    "approver": ("program_officer", None),  # a second officer: cycles are approved by someone else (four eyes)
     "logistics": ("logistics_officer", None),
     "auditor": ("auditor", None),
     "sylhet.coordinator": ("emergency_coordinator", "BD60"),  # Sylhet division
@@ -66,6 +68,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{facilities['warehouses']} warehouses, {facilities['distribution_points']} distribution points."
             )
+            program = load_demo_program()
+            self.stdout.write(f"Program {program['program']}: {program['enrolled']:,} households enrolled.")
             password = _demo_users()
         self.stdout.write(
             self.style.SUCCESS(
@@ -102,6 +106,15 @@ def _delete_demo_registry() -> None:
     from django.db import connection
 
     with transaction.atomic(), connection.cursor() as cursor:
+        demo = "SELECT id FROM registry_household WHERE source = 'demo'"
+        # Program members and draft entitlements go with the demo households; approved entitlements are promises
+        # the database keeps (deleting them fails, and so does the reload, with nothing changed).
+        cursor.execute(
+            f"DELETE FROM programs_entitlementitem WHERE entitlement_id IN "
+            f"(SELECT id FROM programs_entitlement WHERE household_id IN ({demo}))"
+        )
+        cursor.execute(f"DELETE FROM programs_entitlement WHERE household_id IN ({demo})")
+        cursor.execute(f"DELETE FROM programs_programmembership WHERE household_id IN ({demo})")
         cursor.execute(
             "DELETE FROM registry_membership "
             "WHERE household_id IN (SELECT id FROM registry_household WHERE source = 'demo')"
