@@ -102,22 +102,40 @@ def test_officer_rule_preview_top_up_and_four_eyes_approval(sign_in, live_server
     page.select_option("#topup-program", str(program_id))
     page.fill("#topup-amount-high", "3000.00")
     page.fill("#topup-amount-moderate", "2000.00")
+    # The preview with a new caseload too (affected households not enrolled, in a new emergency program).
+    page.check("#topup-horizontal")
+    page.fill("#topup-new-name", "Browser flood caseload")
     page.click("#topup-preview")
-    page.wait_for_selector("#topup-preview-table")
+    page.wait_for_selector("[data-households=horizontal]")
     body = {
         "exposure_run": run.pk,
         "program": program_id,
         "vertical": True,
-        "horizontal": False,
+        "horizontal": True,
+        "new_program_name": "Browser flood caseload",
         "amounts_by_class": {"high": "3000.00", "moderate": "2000.00"},
         "starts_on": page.input_value("#topup-start"),
         "ends_on": page.input_value("#topup-end"),
         "preview_only": True,
     }
-    expected = officer_api.post(f"{P}/topups/", body, "application/json")
+    both = officer_api.post(f"{P}/topups/", body, "application/json")
+    assert both.status_code == 200, both.content
+    horizontal = both.json()["preview"]["horizontal"]
+    assert horizontal["households"] > 0
+    assert page.inner_text("[data-households=horizontal]") == f"{horizontal['households']:,}"
+    assert page.inner_text("[data-amount=horizontal]") == shown_amount(horizontal["amount"])
+    assert not Program.objects.filter(name="Browser flood caseload").exists()  # a preview stores nothing
+
+    # The top-up alone.
+    page.uncheck("#topup-horizontal")
+    page.click("#topup-preview")
+    page.wait_for_selector("#topup-preview-table:not(:has([data-households=horizontal]))")
+    expected = officer_api.post(
+        f"{P}/topups/", {**body, "horizontal": False, "new_program_name": ""}, "application/json"
+    )
     assert expected.status_code == 200, expected.content
     vertical = expected.json()["preview"]["vertical"]
-    assert vertical["households"] > 0
+    assert vertical["households"] > 0 and vertical == both.json()["preview"]["vertical"]
     assert page.inner_text("[data-households=vertical]") == f"{vertical['households']:,}"
     assert page.inner_text("[data-amount=vertical]") == shown_amount(vertical["amount"])
     screenshot(page, "officer-topup-preview")
