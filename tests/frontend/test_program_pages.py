@@ -218,3 +218,13 @@ def test_the_cycle_page_and_the_data_it_reads_name_nobody_for_the_auditor(flood,
         assert not [name for name in names if name in text], where
     officer_csv = everything_shown(officer)[f"/api/v1/programs/cycles/{cycle_id}/entitlements/export/?file=csv"]
     assert all(name in officer_csv for name in names)
+
+
+def test_the_program_pages_speak_french():
+    client = browser_for(UserFactory(roles=["program_officer"]))
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/programs/"})
+    html = client.get("/programs/cycles/5/").content.decode()
+    assert '<html lang="fr">' in html and ">Programmes<" in html  # the top bar
+    assert "Vous avez soumis ce cycle : un autre agent doit l" in html  # the four-eyes words
+    config = page_config(html)
+    assert config["text"]["position"] == "ligne %(line)s, colonne %(column)s : %(message)s"  # a script's words
