@@ -11,5 +11,11 @@ urlpatterns = [
     path("incidents/<int:incident_id>/dashboard/", views.dashboard, name="dashboard"),
     path("incidents/<int:incident_id>/runs/<int:run_id>/affected/", views.affected_list, name="affected"),
     path("layers/", views.analyst, name="analyst"),
+    path("programs/", views.program_list, name="programs"),
+    path("programs/rules/", views.rule_editor, name="rules"),
+    path("programs/<int:program_id>/", views.program_detail, name="program"),
+    path("programs/<int:program_id>/rule/", views.rule_editor, name="program-rule"),
+    path("programs/simulations/<int:simulation_id>/", views.simulation_detail, name="simulation"),
+    path("programs/cycles/<int:cycle_id>/", views.cycle_detail, name="cycle"),
     path("", views.home, name="home"),
 ]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from geo.models import Area
 from geo.selectors import scope_queryset, user_area_ids
+from programs.models import Cycle, Program
 from registry.models import Household
 from response import selectors as response_selectors
 from response.models import ExposureRun, Incident
@@ -211,7 +212,18 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "withheld": gettext("– withheld (fewer than %(k)s); ≥ n: at least n, some cells withheld."),
         },
     }
+    if incident and user.has_perm("programs.add_cycle"):
+        context["topup_text"] = {
+            **{key: value for key, value in _program_text().items() if key in TOPUP_KEYS},
+            "noRun": gettext("Choose a finished analysis first."),
+            "newProgram": gettext("— a new one —"),
+            "choose": gettext("— choose —"),
+            "amountFor": gettext("Amount for %(name)s"),
+        }
     return render(request, "frontend/map.html", context)
+
+
+TOPUP_KEYS = {"households", "people", "amount", "vertical", "horizontal", "total", "created", "chooseTarget", "open"}
 
 
 @login_required
@@ -351,3 +363,186 @@ def affected_list(request: HttpRequest, incident_id: int, run_id: int) -> HttpRe
         }
     )
     return render(request, "frontend/affected.html", context)
+
+
+# ---- Programs: the program officer's pages. Each page starts from its id and the user's permissions; the data comes
+# from /api/v1/programs/ in the page's script (static/frontend/programs.js and friends).
+
+NEEDS_PROGRAMS = gettext_lazy("This page shows social protection programs, and your role may not see them.")
+NEEDS_CYCLES = gettext_lazy("This page shows a program's payment cycle, and your role may not see cycles.")
+
+
+def _program_text() -> dict:
+    """Words the program pages' scripts print, translated here so that the scripts hold no language."""
+    return {
+        "loading": gettext("Loading…"),
+        "none": gettext("None"),
+        "households": gettext("Households"),
+        "people": gettext("People"),
+        "area": gettext("Area"),
+        "class": gettext("Class"),
+        "household": gettext("Household"),
+        "registrantId": gettext("Registrant ID"),
+        "amount": gettext("Amount"),
+        "fee": gettext("Fee"),
+        "kind": gettext("Kind"),
+        "status": gettext("Status"),
+        "state": gettext("State"),
+        "flagged": gettext("Flagged"),
+        "yes": gettext("yes"),
+        "no": gettext("no"),
+        "items": gettext("Items"),
+        "code": gettext("Code"),
+        "name": gettext("Name"),
+        "enrolled": gettext("Enrolled"),
+        "paused": gettext("Paused"),
+        "exited": gettext("Exited"),
+        "sequence": gettext("No."),
+        "period": gettext("Period"),
+        "planned": gettext("Planned households"),
+        "plannedPeople": gettext("Planned people"),
+        "plannedAmount": gettext("Planned amount"),
+        "flaggedCount": gettext("Flagged"),
+        "open": gettext("Open"),
+        "noPrograms": gettext("No programs yet."),
+        "noCycles": gettext("No cycles yet."),
+        "noEntitlements": gettext("No entitlements: generate them first."),
+        "position": gettext("line %(line)s, column %(column)s: %(message)s"),
+        "ruleOk": gettext("The rule is valid."),
+        "emptyRule": gettext("Write a rule to see who it selects."),
+        "matches": gettext("households match"),
+        "elapsed": gettext("computed in %(ms)s ms"),
+        "sample": gettext("Sample"),
+        "byArea": gettext("By area"),
+        "byClass": gettext("By hazard class"),
+        "noClass": gettext("not affected"),
+        "saved": gettext("Saved."),
+        "enrolling": gettext("Enrolling"),
+        "enrolDone": gettext("Enrolment finished:"),
+        "failed": gettext("Failed:"),
+        "generating": gettext("Generating entitlements"),
+        "generated": gettext("Entitlements generated:"),
+        "submittedBy": gettext("Submitted by %(user)s on %(when)s"),
+        "approvedBy": gettext("Approved by %(user)s on %(when)s"),
+        "ownSubmission": gettext("You submitted this cycle: another officer must approve it."),
+        "cancelReason": gettext("Why is this cycle cancelled?"),
+        "pageOf": gettext("Page %(number)s of %(total)s"),
+        "previous": gettext("Previous"),
+        "next": gettext("Next"),
+        "scenario": gettext("Scenario"),
+        "analysis": gettext("Analysis"),
+        "rule": gettext("Rule"),
+        "formula": gettext("Formula"),
+        "budget": gettext("Budget"),
+        "target": gettext("Target"),
+        "funding": gettext("Funding source"),
+        "cost": gettext("Cost"),
+        "fees": gettext("Fees"),
+        "totalCost": gettext("Cost with fees"),
+        "overBudget": gettext("Over budget"),
+        "affected": gettext("Affected households"),
+        "coveredAffected": gettext("Affected households covered"),
+        "coverage": gettext("Coverage of the affected"),
+        "exclusion": gettext("Exclusion (affected left out)"),
+        "inclusion": gettext("Inclusion (selected, not affected)"),
+        "overlap": gettext("Overlap with programs"),
+        "noOverlap": gettext("no overlap"),
+        "perArea": gettext("Households per area"),
+        "promote": gettext("Make this a program"),
+        "promoted": gettext("Program created:"),
+        "programName": gettext("Program name"),
+        "scenarioAdded": gettext("Scenario added"),
+        "scenarios": gettext("Scenarios to compare"),
+        "remove": gettext("Remove"),
+        "atMostFour": gettext("At most four scenarios are compared side by side."),
+        "vertical": gettext("Top-up of enrolled members"),
+        "horizontal": gettext("New caseload"),
+        "total": gettext("Total"),
+        "created": gettext("Draft cycles created:"),
+        "chooseTarget": gettext("Choose a program for the top-up, or a new caseload, or both."),
+        # Program and cycle kinds share their keys where they mean the same (regular, anticipatory).
+        "kinds": {value: gettext(label) for value, label in [*Program.Kind.choices, *Cycle.Kind.choices]},
+        "cycleStates": {
+            "draft": gettext("draft"),
+            "to_approve": gettext("to approve"),
+            "approved": gettext("approved"),
+            "distributed": gettext("distributed"),
+            "ended": gettext("ended"),
+            "cancelled": gettext("cancelled"),
+        },
+    }
+
+
+def _program_page(request: HttpRequest, template: str, config: dict, **extra) -> HttpResponse:
+    user = request.user
+    context = _shell(request)
+    context["page_config"] = {
+        **config,
+        "username": user.get_username(),
+        "currency": country().currency,
+        "can": {
+            "addProgram": user.has_perm("programs.add_program"),
+            "changeProgram": user.has_perm("programs.change_program"),
+            "enrol": user.has_perm("programs.add_enrolmentrun"),
+            "viewCycles": user.has_perm("programs.view_cycle"),
+            "addCycle": user.has_perm("programs.add_cycle"),
+            "changeCycle": user.has_perm("programs.change_cycle"),
+            "approveCycle": user.has_perm("programs.approve_cycle"),
+            "simulate": user.has_perm("programs.add_simulation"),
+            "viewEntitlements": user.has_perm("programs.view_entitlement"),
+        },
+        "text": _program_text(),
+    }
+    context["kinds"] = Program.Kind.choices
+    context.update(extra)
+    return render(request, template, context)
+
+
+def _exposure_runs(user) -> list[ExposureRun]:
+    """Finished analyses the user may see, newest first, for the rule editor's "exposure run" choice."""
+    if not user.has_perm("response.view_exposurerun"):
+        return []
+    return list(
+        response_selectors.exposure_run_list(user=user, incident_id=None)
+        .filter(status=ExposureRun.Status.SUCCEEDED)
+        .select_related("incident")
+        .order_by("-id")[:100]
+    )
+
+
+@login_required
+@_requires("programs.view_program", NEEDS_PROGRAMS)
+def program_list(request: HttpRequest) -> HttpResponse:
+    return _program_page(request, "frontend/programs.html", {"page": "list"})
+
+
+@login_required
+@_requires("programs.view_program", NEEDS_PROGRAMS)
+def program_detail(request: HttpRequest, program_id: int) -> HttpResponse:
+    return _program_page(request, "frontend/program.html", {"page": "detail", "program": program_id})
+
+
+@login_required
+@_requires("programs.view_program", NEEDS_PROGRAMS)
+def rule_editor(request: HttpRequest, program_id: int | None = None) -> HttpResponse:
+    runs = _exposure_runs(request.user)
+    chosen = _int(request.GET.get("run"))
+    return _program_page(
+        request,
+        "frontend/rules.html",
+        {"page": "rules", "program": program_id, "run": chosen if any(r.pk == chosen for r in runs) else None},
+        runs=runs,
+        program_id=program_id,
+    )
+
+
+@login_required
+@_requires("programs.view_program", NEEDS_PROGRAMS)
+def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
+    return _program_page(request, "frontend/simulation.html", {"page": "simulation", "simulation": simulation_id})
+
+
+@login_required
+@_requires("programs.view_cycle", NEEDS_CYCLES)
+def cycle_detail(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    return _program_page(request, "frontend/cycle.html", {"page": "cycle", "cycle": cycle_id})

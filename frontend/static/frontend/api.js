@@ -5,6 +5,13 @@ export function csrfToken() {
   return input ? input.value : "";
 }
 
+// One error of a list: a string, or an error placed in a text ({"message", "line", "column"}, e.g. a rule's).
+function itemText(item) {
+  if (item === null || typeof item !== "object") return item;
+  if (!item.message) return JSON.stringify(item);
+  return item.line ? `line ${item.line}, column ${item.column}: ${item.message}` : item.message;
+}
+
 // A DRF error body ({"field": ["message"]} or {"detail": "..."}) in plain words.
 export function errorText(body, status) {
   if (!body) return `HTTP ${status}`;
@@ -12,7 +19,7 @@ export function errorText(body, status) {
   if (body.detail) return String(body.detail);
   const parts = [];
   for (const [field, value] of Object.entries(body)) {
-    const text = Array.isArray(value) ? value.map((v) => (typeof v === "object" ? JSON.stringify(v) : v)).join(" ") : typeof value === "object" ? errorText(value) : value;
+    const text = Array.isArray(value) ? value.map(itemText).join(" ") : typeof value === "object" ? errorText(value) : value;
     // The file is what the person just chose: its field name would add nothing to the message.
     parts.push(["non_field_errors", "file"].includes(field) ? text : `${field}: ${text}`);
   }
@@ -35,7 +42,13 @@ export async function api(url, { method = "GET", json, body, signal } = {}) {
   } catch {
     data = text;
   }
-  if (!response.ok) throw new Error(errorText(data, response.status));
+  if (!response.ok) {
+    // The words for people, and the body and status for pages that place an error (a rule's line and column).
+    const error = new Error(errorText(data, response.status));
+    error.status = response.status;
+    error.body = data;
+    throw error;
+  }
   return data;
 }
 

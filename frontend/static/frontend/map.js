@@ -653,6 +653,10 @@ async function renderRun(runId, signal) {
     for (const f of ["csv", "xlsx", "gpkg"]) links.push(el("a", { href: `${base}/export/?as=${f}`, download: "", text: f.toUpperCase() }));
   }
   $("run-links").replaceChildren(...links);
+  // The top-up form (topup.js, for roles that may create cycles) pays the households of the analysis shown.
+  const shownRun = { runId, incident, classes: classes.map((c) => ({ key: c.key, name: c.name, rank: c.rank, color: c.color })) };
+  $("analysis-card").runShown = shownRun;
+  document.dispatchEvent(new CustomEvent("spmis:run-shown", { detail: shownRun }));
   legendEntries.set("classes", legendFor(T.affected, classes.slice().reverse().map((c) => [c.color, c.name])));
   renderLegend();
   await Promise.all([colourHouseholds(runId, signal), drawChoropleth(areaTotals, signal)]);
