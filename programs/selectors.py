@@ -331,7 +331,10 @@ def _scenario_results(*, user, simulation: Simulation, scenario, cursor) -> dict
     overlap = [{"program_code": code, "program_name": name, "households": n} for code, name, n in cursor.fetchall()]
     from geo.models import Area
 
-    names = dict(Area.objects.filter(pk__in=[a for a, _ in by_area if a]).values_list("pk", "code"))
+    names = {
+        pk: (code, name)
+        for pk, code, name in Area.objects.filter(pk__in=[a for a, _ in by_area if a]).values_list("pk", "code", "name")
+    }
     exclusion = affected_total - covered
     inclusion = households - covered
 
@@ -354,7 +357,11 @@ def _scenario_results(*, user, simulation: Simulation, scenario, cursor) -> dict
         "inclusion_count": inclusion,
         "inclusion_rate": rate(inclusion, households),
         "by_area": sorted(
-            ({"code": names.get(a, ""), "households": n} for a, n in by_area), key=lambda r: -r["households"]
+            (
+                {"code": names.get(a, ("", ""))[0], "name": names.get(a, ("", "Outside any area"))[1], "households": n}
+                for a, n in by_area
+            ),
+            key=lambda r: -r["households"],
         ),
         "overlap": overlap,
     }

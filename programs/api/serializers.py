@@ -1,3 +1,7 @@
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from geo.models import Area
@@ -11,7 +15,35 @@ from programs.models import (
     ProgramMembership,
     Trigger,
 )
+from programs.money import round_amount
 from response.models import ExposureRun, Incident
+
+
+@extend_schema_field(OpenApiTypes.DECIMAL)
+class MoneyField(serializers.Field):
+    """An amount as a decimal string with the currency's minor unit ("8000.00" BDT, "8000" JPY): the database keeps
+    three decimals for every currency, the API shows what the currency has. `currency` is the dotted path to the
+    currency code on the instance."""
+
+    def __init__(self, *, currency: str, **kwargs):
+        self.currency_path = currency
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance):
+        value = super().get_attribute(instance)
+        currency = instance
+        for part in self.currency_path.split("."):
+            currency = getattr(currency, part, None)
+        return value, currency
+
+    def to_representation(self, pair) -> str | None:
+        value, currency = pair
+        if value is None:
+            return None
+        value = Decimal(value)
+        return str(round_amount(value, currency)) if currency else str(value.normalize())
+
 
 JOB_FIELDS = ["id", "status", "progress", "message", "result", "error", "created_at", "started_at", "finished_at"]
 
@@ -101,6 +133,7 @@ class CycleSerializer(serializers.ModelSerializer):
         queryset=ExposureRun.objects.all(), required=False, allow_null=True
     )
     formula = serializers.JSONField(required=False)
+    planned_amount = MoneyField(currency="program.currency")
     latest_run = serializers.SerializerMethodField()
 
     class Meta:
@@ -171,6 +204,8 @@ class CycleCancelSerializer(serializers.Serializer):
 
 class EntitlementSerializer(serializers.ModelSerializer):
     registrant_id = serializers.CharField(source="household.registrant_id", read_only=True)
+    amount = MoneyField(currency="currency")
+    fee = MoneyField(currency="program.currency")
     items = serializers.SerializerMethodField()
 
     class Meta:
