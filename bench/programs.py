@@ -20,7 +20,8 @@ Measured, each against a hand-written statement for the same question in the sam
   rule `exposure.affected`), against a ceiling: the same membership and entitlement rows written into the same
   tables (same constraints, indexes and triggers) by one hand-written INSERT … SELECT each; tables truncated in
   between, and the rows compared.
-Peak memory of this process is reported (peak_rss_mb).
+Peak memory of this process is reported (peak_rss_mb); the registry is loaded by a child process, whose own peak is
+printed apart.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import os
+import resource
+import subprocess
+import sys
 import time
 
-from _harness import bench_database, peak_rss_mb, result_line, timed
+from _harness import bench_database, peak_rss_mb, result_line, setup_django, timed
 
 FORMULA = {"cash": {"base": "1000", "by_class": {"high": "8000", "moderate": "5000"}}}
 PREVIEW_RULE = "exposure.affected && exposure.rank >= 2"
@@ -43,6 +48,14 @@ TARGET_RATIO = 1.5
 
 
 # Data --------------------------------------------------------------------------------------------------------------
+
+
+def load_in_child(db_name: str, households: int) -> float:
+    """The registry is loaded by a child process, so that this process's peak memory is the programs work's alone;
+    returns the child's peak RSS in MiB."""
+    env = {**os.environ, "BENCH_PROGRAMS_DB": db_name}
+    subprocess.run([sys.executable, __file__, "--load-child", str(households)], env=env, check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def load(households: int) -> None:
@@ -165,17 +178,17 @@ def preview_baseline(run_id: int, *, under_5_cutoff: datetime.date | None) -> di
         if under_5_cutoff
         else sql.SQL("0")
     )
-    # The run's rows first (its partition, by run id), then the member counts of those households only, grouped
-    # once (a hash aggregate, no per-household lateral).
+    # The run's rows first (its partition, by run id, hash-joined to the households), then the member counts of
+    # those households only, by index probes: for a sixth of the registry this beats one grouped pass over all
+    # memberships and individuals (tried: 2.0 s against 0.35 s at 200,000 households).
     statement = sql.SQL(
         "WITH s AS MATERIALIZED (SELECT x.household_id AS id, x.hazard_class_id AS class_id, h.area_id"
         " FROM response_exposureresult x JOIN registry_household h ON h.id = x.household_id"
         " WHERE x.run_id = {run} AND h.status = 'active' AND {chosen}),"
-        " p AS (SELECT m.household_id, count(*) AS people, {under_5} AS under_5 FROM s"
-        " JOIN registry_membership m ON m.household_id = s.id JOIN registry_individual i ON i.id = m.individual_id"
-        " WHERE m.end_date IS NULL AND i.status = 'active' GROUP BY m.household_id),"
-        " t AS (SELECT s.id, s.class_id, coalesce(a.lineage[{level}], a.id) AS area_id, coalesce(p.people, 0) AS people"
-        " FROM s {member_join} p ON p.household_id = s.id LEFT JOIN geo_area a ON a.id = s.area_id {member_filter})"
+        " t AS (SELECT s.id, s.class_id, coalesce(a.lineage[{level}], a.id) AS area_id, p.people"
+        " FROM s CROSS JOIN LATERAL (SELECT count(*) AS people, {under_5} AS under_5 FROM registry_membership m"
+        " JOIN registry_individual i ON i.id = m.individual_id WHERE m.household_id = s.id AND m.end_date IS NULL"
+        " AND i.status = 'active') p LEFT JOIN geo_area a ON a.id = s.area_id {member_filter})"
         " SELECT GROUPING(area_id), GROUPING(class_id), area_id, class_id, count(*), coalesce(sum(people), 0)"
         " FROM t GROUP BY GROUPING SETS ((), (area_id), (class_id))"
     ).format(
@@ -183,7 +196,6 @@ def preview_baseline(run_id: int, *, under_5_cutoff: datetime.date | None) -> di
         chosen=chosen,
         under_5=under_5,
         level=level,
-        member_join=sql.SQL("JOIN" if under_5_cutoff else "LEFT JOIN"),
         member_filter=member_filter,
     )
     if under_5_cutoff is None:
@@ -448,10 +460,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each preview (the median is reported)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database (with --reuse: skip the load)")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept bench database and its data")
+    parser.add_argument("--load-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load_child:
+        setup_django()
+        from django.db import connection
+
+        connection.settings_dict["NAME"] = os.environ["BENCH_PROGRAMS_DB"]
+        load(args.load_child)
+        return
     print(f"data: {args.households:,} households with members, one flood analysis", flush=True)
 
-    with bench_database("programs", keep=args.keep, reuse=args.reuse):
+    load_peak = 0.0
+    with bench_database("programs", keep=args.keep, reuse=args.reuse) as db_name:
         from django.contrib.auth import get_user_model
 
         from registry.models import Household
@@ -466,7 +487,7 @@ def main() -> None:
             households = Household.objects.count()
         else:
             households = args.households
-            load(households)
+            load_peak = load_in_child(db_name, households)
             incident, zone, run, affected = flood(households)
             user = superuser()
 
@@ -486,6 +507,7 @@ def main() -> None:
         ):
             if not math.isfinite(value) or value > target:
                 misses.append(f"{name}={value:.3g} > {target:g}")
+        print(f"peak RSS: {peak_rss_mb():.0f} MB (the load, in a child process: {load_peak:.0f} MB)", flush=True)
         print("targets: " + ("all met" if not misses else "MISSED " + ", ".join(misses)), flush=True)
         # Printed before the throwaway database is dropped: DROP DATABASE can wait on other sessions.
         # The last line printed, for scripts: RESULT programs key=value ...
