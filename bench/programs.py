@@ -331,11 +331,12 @@ def enrol_and_generate(user, program, run, *, enrol_rule: str, cycle_rule: str, 
     generate_s = time.perf_counter() - start
     if generation.status != EntitlementRun.Status.SUCCEEDED:
         raise SystemExit(f"generation failed: {generation.error}")
-    return enrol_s, generate_s, generation.result["entitlements"], cycle
+    return enrol_s, generate_s, generation.result["entitlements"], cycle, enrolment.pk
 
 
 ROWS_DIGEST = (
-    "SELECT count(*), coalesce(sum(hashtextextended(concat_ws(':', household_id, state, enrolled_on), 0)::numeric), 0)"
+    "SELECT count(*), coalesce(sum(hashtextextended(concat_ws(':', household_id, state, reason, enrolled_on,"
+    " run_id), 0)::numeric), 0)"
     " FROM programs_programmembership WHERE program_id = %s",
     "SELECT count(*), coalesce(sum(hashtextextended(concat_ws(':', household_id, kind, amount, fee, currency,"
     " incident_id, hazard_rank, people, flagged, flag_reason, valid_from, valid_until, status), 0)::numeric), 0)"
@@ -354,7 +355,7 @@ def rows_digest(program_id: int, cycle_id: int) -> tuple:
     return memberships, entitlements
 
 
-def ceiling(program, cycle, run, *, zone_id: int | None, affected_only: bool) -> tuple[float, float]:
+def ceiling(program, cycle, run, *, enrolment_id: int, zone_id: int | None, affected_only: bool) -> tuple[float, float]:
     """The same rows by hand: one INSERT … SELECT into programs_programmembership, one into programs_entitlement
     (amounts by class, people from one grouped pass over the memberships, the duplicate flag as one anti-join)."""
     from django.db import connection
@@ -368,9 +369,9 @@ def ceiling(program, cycle, run, *, zone_id: int | None, affected_only: bool) ->
         ).format(zone=sql.Literal(zone_id))
     enrol = sql.SQL(
         "INSERT INTO programs_programmembership (program_id, household_id, state, reason, enrolled_on,"
-        " state_changed_at, run_id) SELECT {program}, s.id, 'enrolled', 'bench', current_date, now(), NULL"
+        " state_changed_at, run_id) SELECT {program}, s.id, 'enrolled', 'bench', current_date, now(), {run}"
         " FROM ({households}) s"
-    ).format(program=sql.Literal(program.pk), households=households)
+    ).format(program=sql.Literal(program.pk), households=households, run=sql.Literal(enrolment_id))
     exposure_join = sql.SQL("JOIN" if affected_only else "LEFT JOIN")
     entitle = sql.SQL(
         "WITH pm AS MATERIALIZED (SELECT household_id FROM programs_programmembership WHERE program_id = {program}"
@@ -424,13 +425,18 @@ def bench_entitlements(user, incident, zone, run, *, affected_only: bool, label:
     enrol_rule = f'in_zone("{zone.zone_key}")' if affected_only else ""
     cycle_rule = "exposure.affected" if affected_only else ""
     truncate()
-    enrol_s, generate_s, count, cycle = enrol_and_generate(
+    enrol_s, generate_s, count, cycle, enrolment_id = enrol_and_generate(
         user, program, run, enrol_rule=enrol_rule, cycle_rule=cycle_rule, starts_on=datetime.date(2026, 8, 1)
     )
     product_rows = rows_digest(program.pk, cycle.pk)
     truncate()
     ceiling_enrol_s, ceiling_entitle_s = ceiling(
-        program, cycle, run, zone_id=zone.pk if affected_only else None, affected_only=affected_only
+        program,
+        cycle,
+        run,
+        enrolment_id=enrolment_id,
+        zone_id=zone.pk if affected_only else None,
+        affected_only=affected_only,
     )
     ceiling_rows = rows_digest(program.pk, cycle.pk)
     truncate()
