@@ -516,7 +516,8 @@ def main() -> None:
         ):
             if not math.isfinite(value) or value > target:
                 misses.append(f"{name}={value:.3g} > {target:g}")
-        print(f"peak RSS: {peak_rss_mb():.0f} MB (the load, in a child process: {load_peak:.0f} MB)", flush=True)
+        loaded = f"the load, in a child process: {load_peak:.0f} MB" if load_peak else "registry reused, not loaded"
+        print(f"peak RSS: {peak_rss_mb():.0f} MB ({loaded})", flush=True)
         print("targets: " + ("all met" if not misses else "MISSED " + ", ".join(misses)), flush=True)
         # Printed before the throwaway database is dropped: DROP DATABASE can wait on other sessions.
         # The last line printed, for scripts: RESULT programs key=value ...
