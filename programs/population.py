@@ -108,16 +108,19 @@ class CyclePopulation:
     has_cash: bool
 
 
-def _duplicate_condition(program: Program, incident_id: int | None) -> sql.Composable:
-    """Another program entitles or enrols this household for the same incident."""
-    if incident_id is None:
-        return sql.SQL("false")
+def _duplicates(program: Program, incident_id: int) -> sql.Composable:
+    """Households another program entitles or enrols for the same incident, each once.
+
+    Read once per statement (a MATERIALIZED CTE, hash-joined) rather than probed per household: a correlated EXISTS
+    on programs_entitlement is planned on the incident_id index while the incident has few rows, i.e. always for a
+    new incident's first cycle, and then scans every entitlement the statement is itself inserting for each
+    household: quadratic (bench/programs.py)."""
     return sql.SQL(
-        "(EXISTS (SELECT 1 FROM programs_entitlement o WHERE o.household_id = h.id AND o.incident_id = {incident}"
-        " AND o.program_id <> {program} AND o.status <> 'cancelled')"
-        " OR EXISTS (SELECT 1 FROM programs_programmembership om"
+        "SELECT o.household_id FROM programs_entitlement o WHERE o.incident_id = {incident}"
+        " AND o.program_id <> {program} AND o.status <> 'cancelled'"
+        " UNION SELECT om.household_id FROM programs_programmembership om"
         " JOIN programs_program_incidents pi ON pi.program_id = om.program_id AND pi.incident_id = {incident}"
-        " WHERE om.household_id = h.id AND om.program_id <> {program} AND om.state = 'enrolled'))"
+        " WHERE om.program_id <> {program} AND om.state = 'enrolled'"
     ).format(incident=sql.Literal(incident_id), program=sql.Literal(program.pk))
 
 
@@ -171,7 +174,12 @@ def cycle_population(cycle: Cycle, *, program: Program | None = None) -> CyclePo
                 " AND pe.status <> 'cancelled')"
             ).format(program=program_id, incident=sql.Literal(incident_id), cycle=sql.Literal(cycle.pk or 0))
         )
-    duplicate = _duplicate_condition(program, incident_id)
+    with_duplicates, duplicate_join = sql.SQL(""), sql.SQL("")
+    duplicate: sql.Composable = sql.SQL("false")
+    if incident_id is not None:
+        with_duplicates = sql.SQL("WITH dup AS MATERIALIZED ({}) ").format(_duplicates(program, incident_id))
+        duplicate_join = sql.SQL(" LEFT JOIN dup ON dup.household_id = h.id")
+        duplicate = sql.SQL("(dup.household_id IS NOT NULL)")
     if program.duplicate_policy == Program.DuplicatePolicy.REFUSE:
         conditions.append(sql.SQL("NOT {}").format(duplicate))
         flagged: sql.Composable = sql.SQL("false")
@@ -192,9 +200,13 @@ def cycle_population(cycle: Cycle, *, program: Program | None = None) -> CyclePo
         ],
         sql.SQL("{} AS flagged").format(flagged),
     ]
-    query = sql.SQL("SELECT {columns} FROM registry_household h {joins} WHERE {where}").format(
+    query = sql.SQL(
+        "{with_duplicates}SELECT {columns} FROM registry_household h {joins}{duplicate_join} WHERE {where}"
+    ).format(
+        with_duplicates=with_duplicates,
         columns=sql.SQL(", ").join(columns),
         joins=merge_joins(*compiled),
+        duplicate_join=duplicate_join,
         where=sql.SQL(" AND ").join(sql.SQL("({})").format(c) for c in conditions),
     )
     return CyclePopulation(query=query, items=list(formula.items), has_cash=formula.amount is not None)

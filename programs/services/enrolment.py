@@ -92,6 +92,11 @@ def enrolment_execute(*, run_id: int) -> EnrolmentRun:
         with connection.cursor() as cursor, arithmetic_checked():
             cursor.execute(statement.as_string(cursor.connection))
             added = cursor.rowcount
+            if added > 10_000:
+                # A cycle is usually generated right after a large enrolment, before autovacuum has looked at the
+                # table: with the old statistics (a few rows) its population is planned as a scan of every
+                # membership per chunk. ANALYZE samples a fixed number of rows and counts this transaction's own.
+                cursor.execute("ANALYZE programs_programmembership")
             cursor.execute(
                 "SELECT count(*) FILTER (WHERE state = 'enrolled'), count(*) FILTER (WHERE state = 'duplicate')"
                 " FROM programs_programmembership WHERE run_id = %s",
