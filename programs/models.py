@@ -117,8 +117,12 @@ class ProgramMembership(models.Model):
     reason = models.CharField(max_length=255, blank=True)
     enrolled_on = models.DateField(null=True, blank=True)
     state_changed_at = models.DateTimeField(db_default=Now())
-    # The set-based operation that last wrote this row (its audited record).
-    run = models.ForeignKey(EnrolmentRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The set-based operation that last wrote this row (its audited record). No database check: a million rows of
+    # one enrolment would each check the same run row at commit, doubling the enrolment's cost; runs are deleted
+    # only with their program, whose memberships go with it.
+    run = models.ForeignKey(
+        EnrolmentRun, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["program_id", "household_id"]
@@ -248,16 +252,24 @@ class Entitlement(models.Model):
         APPROVED = "approved"
         CANCELLED = "cancelled"
 
-    code = models.CharField(max_length=20, unique=True, db_default=_code_default("ENT"), editable=False)
+    # Unique through a constraint, not unique=True: that would add a second (pattern-matching) index on the code,
+    # maintained for every one of a million inserted rows and used by no query.
+    code = models.CharField(max_length=20, db_default=_code_default("ENT"), editable=False)
     cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="entitlements", db_index=False)
-    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # program and incident are copies of the cycle's (which the database keeps real): no foreign-key check per row,
+    # every row of a cycle would check the same parent at commit (bench/programs.py: seconds per million).
+    program = models.ForeignKey(
+        Program, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
     fee = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     currency = models.CharField(max_length=3, blank=True)
     # The incident this entitlement answers (copied from its cycle) and the hazard class it was computed from.
-    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
     hazard_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     people = models.PositiveSmallIntegerField(default=0)
     # Another program entitles the same household for the same incident (program duplicate_policy = flag).
@@ -271,6 +283,7 @@ class Entitlement(models.Model):
     class Meta:
         ordering = ["cycle_id", "id"]
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="programs_entitlement_code_unique"),
             models.UniqueConstraint(fields=["cycle", "household", "kind"], name="programs_entitlement_once"),
             # Nobody is entitled twice by one program for the same incident, whatever cycle asks.
             models.UniqueConstraint(

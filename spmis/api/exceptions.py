@@ -29,6 +29,14 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str | None, str]] = {
     "registry_duplicate_order": (None, "The pair must name two different people."),
     "response_zone_version_unique": (None, "The zone was changed by someone else meanwhile; reload and try again."),
     "response_facility_unique": (None, "The facility is already flagged for this analysis."),
+    "programs_cycle_four_eyes": (None, "A cycle must be approved by someone other than the person who submitted it."),
+    "programs_cycle_regular_no_overlap": ("starts_on", "The period overlaps another regular cycle of the program."),
+    "programs_entitlement_once": (None, "The beneficiary already has an entitlement of this kind in this cycle."),
+    "programs_entitlement_once_per_incident": (
+        None,
+        "The program already entitles this beneficiary for the same incident.",
+    ),
+    "programs_membership_once": ("households", "The household is already a member of the program."),
 }
 # PostgreSQL SQLSTATE classes of integrity violations.
 SQLSTATE_MESSAGES = {
