@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from psycopg import sql
 
 from geo.selectors import scope_area_ids, scope_queryset, user_area_ids
-from programs.eligibility import RuleContext, compile_number, merge_joins
+from programs.eligibility import RuleContext, RuleError, compile_number, merge_joins
 from programs.models import (
     Cycle,
     EnrolmentRun,
@@ -253,6 +253,31 @@ def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, pr
         "variables": sorted(compiled.variables),
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+
+
+def rule_explain(*, user, rule: str, household_id: int, exposure_run: ExposureRun | None = None) -> dict:
+    """Why one household is or is not selected by a rule: the rule's value for it and the value of each variable
+    the rule reads, evaluated by the Python reference (programs.eligibility.activation), which the tests hold equal to
+    the SQL. Only for households the user may see."""
+    from programs.eligibility.activation import activation_for_households, evaluate
+    from registry.selectors import scoped_households
+
+    if not scoped_households(user).filter(pk=household_id).exists():
+        raise ValidationError({"household": "No such household among those you can see."})
+    context = RuleContext(exposure_run_id=exposure_run.pk if exposure_run else None)
+    compiled = rule_or_error(rule, context)
+    activation = activation_for_households([household_id], context)[household_id]
+    values = {}
+    for name in sorted(compiled.variables):
+        if name.endswith("()"):
+            continue
+        root, _, leaf = name.partition(".")
+        values[name] = (activation.get(root) or {}).get(leaf)
+    try:
+        selected = evaluate(rule, activation)
+    except RuleError as error:
+        raise ValidationError({"rule": error.message}) from error
+    return {"household": household_id, "selected": bool(selected), "values": values}
 
 
 # Simulations -------------------------------------------------------------------------------------------------------

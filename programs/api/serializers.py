@@ -243,6 +243,14 @@ class RuleSerializer(serializers.Serializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.all(), required=False, allow_null=True)
 
 
+class RuleExplainSerializer(serializers.Serializer):
+    rule = serializers.CharField(allow_blank=True, max_length=10000, trim_whitespace=False)
+    household = serializers.IntegerField(min_value=1)
+    exposure_run = serializers.PrimaryKeyRelatedField(
+        queryset=ExposureRun.objects.all(), required=False, allow_null=True
+    )
+
+
 class TopUpSerializer(serializers.Serializer):
     exposure_run = serializers.PrimaryKeyRelatedField(queryset=ExposureRun.objects.all())
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.all(), required=False, allow_null=True)

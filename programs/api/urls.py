@@ -15,6 +15,7 @@ urlpatterns = [
     path("rules/variables/", views.RuleVariablesView.as_view(), name="rule-variables"),
     path("rules/check/", views.RuleCheckView.as_view(), name="rule-check"),
     path("rules/preview/", views.RulePreviewView.as_view(), name="rule-preview"),
+    path("rules/explain/", views.RuleExplainView.as_view(), name="rule-explain"),
     path("topups/", views.TopUpView.as_view(), name="topup"),
     *router.urls,
 ]

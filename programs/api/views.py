@@ -301,6 +301,24 @@ class RulePreviewView(APIView):
         return Response(selectors.rule_preview(user=request.user, rule=data["rule"], exposure_run=run, program=program))
 
 
+class RuleExplainView(APIView):
+    """Why one household is or is not selected: the rule's value for it and each variable it reads."""
+
+    required_permissions = ["programs.view_program", "registry.view_household"]
+
+    @extend_schema(request=s.RuleExplainSerializer, responses={200: dict})
+    def post(self, request):
+        payload = s.RuleExplainSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        run = _visible_run(request.user, data.get("exposure_run"))
+        return Response(
+            selectors.rule_explain(
+                user=request.user, rule=data["rule"], household_id=data["household"], exposure_run=run
+            )
+        )
+
+
 class TopUpView(APIView):
     """Top-ups from an analysis in one step: preview, or draft cycles with their entitlements queued."""
 

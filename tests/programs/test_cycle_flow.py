@@ -313,3 +313,26 @@ def test_a_rule_whose_arithmetic_overflows_is_a_400(flood, officers):
         format="json",
     )
     assert response.status_code == 400 and "out of range" in str(response.json())
+
+
+def test_why_a_household_is_or_is_not_selected(flood, officers):
+    officer, _ = officers
+    rule = "exposure.rank >= 3 && members.count >= 3"
+    inside = officer.post(
+        "/api/v1/programs/rules/explain/",
+        {"rule": rule, "household": flood["high"][0].pk, "exposure_run": flood["run"].pk},
+        format="json",
+    ).json()
+    assert inside == {
+        "household": flood["high"][0].pk,
+        "selected": True,
+        "values": {"exposure.rank": 3, "members.count": 3},
+    }
+    moderate = officer.post(
+        "/api/v1/programs/rules/explain/",
+        {"rule": rule, "household": flood["moderate"][0].pk, "exposure_run": flood["run"].pk},
+        format="json",
+    ).json()
+    assert moderate["selected"] is False and moderate["values"]["exposure.rank"] == 2
+    unknown = officer.post("/api/v1/programs/rules/explain/", {"rule": rule, "household": 10**9}, format="json")
+    assert unknown.status_code == 400 and "household" in unknown.json()
