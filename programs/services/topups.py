@@ -88,29 +88,33 @@ def _previous_cycle(program: Program, incident_id: int) -> Cycle | None:
     )
 
 
-def _create_cycles(request: TopUpRequest, *, user) -> list[Cycle]:
+def _draft(request: TopUpRequest, *, user, program: Program, kind: str, rule: str, label: str) -> Cycle:
+    """The draft cycle of one side of a top-up; a supplementary one when the program already has a cycle for the
+    incident."""
     run = request.exposure_run
-    incident = run.incident
+    require_program_scope(user, program)
+    previous = _previous_cycle(program, run.incident_id)
+    return cycle_create(
+        user=user,
+        program=program,
+        name=f"{'Supplementary ' + label.lower() if previous else label}: {run.incident.name} (analysis {run.pk})",
+        kind=kind,
+        population=Cycle.Population.ENROLLED if kind == Cycle.Kind.TOP_UP else Cycle.Population.NEW,
+        starts_on=request.starts_on,
+        ends_on=request.ends_on,
+        rule=rule,
+        formula=_formula(request, program.currency),
+        incident=run.incident,
+        exposure_run=run,
+        supplements=previous,
+    )
+
+
+def _create_cycles(request: TopUpRequest, *, user) -> list[Cycle]:
     cycles = []
     if request.vertical:
-        program = request.program
-        require_program_scope(user, program)
-        previous = _previous_cycle(program, incident.pk)
         cycles.append(
-            cycle_create(
-                user=user,
-                program=program,
-                name=f"{'Supplementary top-up' if previous else 'Top-up'}: {incident.name} (analysis {run.pk})",
-                kind=Cycle.Kind.TOP_UP,
-                population=Cycle.Population.ENROLLED,
-                starts_on=request.starts_on,
-                ends_on=request.ends_on,
-                rule=AFFECTED,
-                formula=_formula(request, program.currency),
-                incident=incident,
-                exposure_run=run,
-                supplements=previous,
-            )
+            _draft(request, user=user, program=request.program, kind=Cycle.Kind.TOP_UP, rule=AFFECTED, label="Top-up")
         )
     if request.horizontal:
         emergency = request.emergency_program
@@ -121,30 +125,15 @@ def _create_cycles(request: TopUpRequest, *, user) -> list[Cycle]:
                 kind=Program.Kind.EMERGENCY,
                 currency=request.program.currency if request.program else None,
                 areas=list(request.program.areas.values_list("code", flat=True)) if request.program else [],
-                incidents=[incident],
+                incidents=[request.exposure_run.incident],
                 funding_source="",
             )
-        require_program_scope(user, emergency)
         rule = AFFECTED
         if request.vertical and request.program is not None:
             # The vertical top-up already reaches the first program's members.
             rule = f'{AFFECTED} && !enrolled_in("{request.program.code}")'
-        previous = _previous_cycle(emergency, incident.pk)
         cycles.append(
-            cycle_create(
-                user=user,
-                program=emergency,
-                name=f"{'Supplementary caseload' if previous else 'New caseload'}: {incident.name} (analysis {run.pk})",
-                kind=Cycle.Kind.NEW_CASELOAD,
-                population=Cycle.Population.NEW,
-                starts_on=request.starts_on,
-                ends_on=request.ends_on,
-                rule=rule,
-                formula=_formula(request, emergency.currency),
-                incident=incident,
-                exposure_run=run,
-                supplements=previous,
-            )
+            _draft(request, user=user, program=emergency, kind=Cycle.Kind.NEW_CASELOAD, rule=rule, label="New caseload")
         )
     return cycles
 
