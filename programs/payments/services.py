@@ -192,7 +192,9 @@ def payment_account_change_reject(*, change: PaymentAccountChange, user, note: s
     return change
 
 
-ROTATED_TABLES = ("programs_paymentaccount", "programs_paymentaccountchange")
+# Changes first: an approval copies a change's ciphertext onto the account, so once the changes are under the current
+# key every later approval writes current-key accounts, and the pass over the accounts catches the earlier ones.
+ROTATED_TABLES = ("programs_paymentaccountchange", "programs_paymentaccount")
 
 
 def account_keys_rotate(*, chunk: int = 1000) -> dict[str, int]:
