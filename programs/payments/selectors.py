@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from geo.selectors import scope_queryset
 from programs.payments import crypto
 from programs.payments.models import FinancialServiceProvider, PaymentAccount, PaymentAccountChange
 from registry.selectors import personal_data_allowed
+
+logger = logging.getLogger(__name__)
 
 
 def fsp_list(*, user, kind: str | None = None, active: bool | None = None) -> QuerySet[FinancialServiceProvider]:
@@ -56,4 +60,9 @@ def masked_number(user, ciphertext: bytes) -> str | None:
     """The last four characters for holders of registry.view_personal_data; nothing for anyone else."""
     if not personal_data_allowed(user):
         return None
-    return crypto.mask(crypto.decrypt(ciphertext))
+    try:
+        return crypto.mask(crypto.decrypt(ciphertext))
+    except crypto.AccountKeyError as error:
+        # A key removed before rotation finished: the page still loads, the log says which key is missing.
+        logger.error("Payment account number unreadable: %s", error)
+        return None
