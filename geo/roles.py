@@ -5,5 +5,6 @@ ROLE_GRANTS = {
     "gis_analyst": ["area:*", "areaimport:*"],
     "program_officer": ["area:view"],
     "logistics_officer": ["area:view"],
+    "finance_officer": ["area:view"],
     "auditor": ["area:view", "areaimport:view"],
 }

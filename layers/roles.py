@@ -10,5 +10,6 @@ ROLE_GRANTS = {
     "gis_analyst": ["vectorlayer:*", "rasterlayer:*", "capalert:*", "layerimport:*", "vectorfeature:view"],
     "program_officer": ["vectorlayer:view", "rasterlayer:view", "capalert:view"],
     "logistics_officer": ["vectorlayer:view", "rasterlayer:view", "capalert:view"],
+    "finance_officer": ["vectorlayer:view", "rasterlayer:view", "capalert:view"],
     "auditor": ["vectorlayer:view", "rasterlayer:view", "capalert:view", "layerimport:view"],
 }

@@ -423,3 +423,11 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# Payments are their own module set; imported here so that the app registry sees their models.
+from programs.payments.models import (  # noqa: E402, F401
+    FinancialServiceProvider,
+    PaymentAccount,
+    PaymentAccountChange,
+)

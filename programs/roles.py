@@ -12,6 +12,9 @@ READ = [
     "scenario:view",
     "trigger:view",
     "triggerfiring:view",
+    "financialserviceprovider:view",
+    "paymentaccount:view",
+    "paymentaccountchange:view",
 ]
 
 ROLE_GRANTS = {
@@ -33,6 +36,21 @@ ROLE_GRANTS = {
         "trigger:change",
         "notice:view",
         "notice:change",
+        # Accounts are set through change requests; a second officer approves (service and database refuse the
+        # requester).
+        "paymentaccount:add",
+        "paymentaccountchange:add",
+        "paymentaccountchange:approve",
+    ],
+    # Keeps the providers; reviews account changes. Releasing payment batches comes with batches (issue 12).
+    "finance_officer": [
+        "program:view",
+        "cycle:view",
+        "entitlement:view",
+        "financialserviceprovider:*",
+        "paymentaccount:view",
+        "paymentaccountchange:view",
+        "paymentaccountchange:approve",
     ],
     "emergency_coordinator": ["program:view", "cycle:view", "simulation:view", "notice:view"],
     "auditor": READ,

@@ -33,6 +33,8 @@ ROLE_GRANTS = {
         "deduprun:add",
     ],
     "logistics_officer": ["household:view"],
+    # Reviews payment account changes: sees the households, not their personal data (no account digits either).
+    "finance_officer": ["household:view"],
     "auditor": [
         *READ,
         *READ_CONFIG,

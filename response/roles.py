@@ -30,6 +30,8 @@ ROLE_GRANTS = {
         "exposurerun:view",
         "needsprofile:view",
     ],
+    # Finance officers read the map like logistics officers (where payments go), without household results.
+    "finance_officer": ["incident:view", "hazardzone:view", "exposurerun:view", "needsprofile:view"],
     "auditor": [
         "incident:view",
         "hazardclass:view",

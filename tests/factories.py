@@ -10,6 +10,7 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
 from distribution.models import DistributionPoint, Warehouse
 from geo.models import Area, AreaScope
+from programs.models import FinancialServiceProvider
 from registry.models import Household, Individual, Membership
 from spmis.core.roles import role_group_name
 
@@ -101,3 +102,27 @@ class DistributionPointFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"DP{n:03d}")
     name = factory.LazyAttribute(lambda d: f"Point {d.code}")
     location = factory.LazyFunction(lambda: Point(90.4, 23.7, srid=4326))
+
+
+class BankFactory(factory.django.DjangoModelFactory):
+    """City Bank PLC (bank code 225 in bdbanks), paid by pain.001.001.09 files."""
+
+    class Meta:
+        model = FinancialServiceProvider
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"BANK{n:03d}")
+    name = "City Bank PLC"
+    kind = "bank"
+    currency = "BDT"
+    bank_code = "225"
+    file_format = "pain.001.001.09"
+
+
+class WalletProviderFactory(BankFactory):
+    code = factory.Sequence(lambda n: f"MFS{n:03d}")
+    name = "bKash"
+    kind = "mobile_money"
+    bank_code = ""
+    wallet_provider = "bKash"
+    file_format = "csv"

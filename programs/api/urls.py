@@ -1,6 +1,7 @@
 from django.urls import path
 
 from programs.api import views
+from programs.payments import api as payments
 from spmis.api.routers import Router
 
 router = Router()
@@ -11,6 +12,9 @@ router.register("entitlement-runs", views.EntitlementRunViewSet, basename="entit
 router.register("simulations", views.SimulationViewSet, basename="simulation")
 router.register("triggers", views.TriggerViewSet, basename="trigger")
 router.register("notices", views.NoticeViewSet, basename="notice")
+router.register("fsps", payments.FinancialServiceProviderViewSet, basename="fsp")
+router.register("payment-accounts", payments.PaymentAccountViewSet, basename="payment-account")
+router.register("payment-account-changes", payments.PaymentAccountChangeViewSet, basename="payment-account-change")
 urlpatterns = [
     path("rules/variables/", views.RuleVariablesView.as_view(), name="rule-variables"),
     path("rules/check/", views.RuleCheckView.as_view(), name="rule-check"),

@@ -16,6 +16,7 @@ ROLES: dict[str, str] = {
     "emergency_coordinator": "Emergency coordinator",
     "gis_analyst": "GIS analyst",
     "program_officer": "Program officer",
+    "finance_officer": "Finance officer",
     "logistics_officer": "Logistics officer",
     "auditor": "Auditor",
     "administrator": "Administrator",

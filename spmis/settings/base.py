@@ -1,10 +1,12 @@
 """Settings shared by every environment. Values come from environment variables (spmis.env) with defaults that
 are safe for local use only; spmis.settings.production refuses to start without the ones that matter."""
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from spmis import country
-from spmis.env import env_bool, env_floats, env_int, env_list, env_str
+from spmis.env import env_bool, env_floats, env_int, env_keys, env_list, env_secret_bytes, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -247,6 +249,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {name: {"level": "WARNING"} for name in ("pyogrio", "numexpr", "rasterio", "fiona")},
 }
+
+
+# Payment account numbers: AES-GCM keys (`keyid:base64key,...`, the first encrypts, every one decrypts) and the
+# separate HMAC key of their blind index (docs/payments.md). Without them, a development default is derived from the
+# secret key so that local runs and tests work; spmis.settings.production requires both and never derives.
+def _development_secret(label: str) -> bytes:
+    return hmac.new(SECRET_KEY.encode(), label.encode(), hashlib.sha256).digest()
+
+
+SPMIS_ACCOUNT_KEYS = env_keys("SPMIS_ACCOUNT_KEYS") or [("dev", _development_secret("spmis.account.encryption"))]
+SPMIS_ACCOUNT_INDEX_KEY = env_secret_bytes("SPMIS_ACCOUNT_INDEX_KEY") or _development_secret("spmis.account.index")
 
 # Debian 12 ships GDAL 3.6, which cannot block network access from spatial references; uploads are read only
 # through pyogrio/rasterio's own GDAL, and GeoDjango's GDAL is used for trusted EPSG codes only.

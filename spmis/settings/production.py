@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from spmis.env import env_bool, env_int, env_list, env_str
+from spmis.env import env_bool, env_int, env_keys, env_list, env_secret_bytes, env_str
 
 # Checked before the base settings load: without DATABASE_URL they would start the local development cluster.
 env_str("DATABASE_URL", required=True)
@@ -40,3 +40,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Payment account numbers are encrypted with these keys (docs/payments.md): never the development default.
+SPMIS_ACCOUNT_KEYS = env_keys("SPMIS_ACCOUNT_KEYS")
+if not SPMIS_ACCOUNT_KEYS:
+    raise ImproperlyConfigured("SPMIS_ACCOUNT_KEYS (keyid:base64key,...) is required in production.")
+SPMIS_ACCOUNT_INDEX_KEY = env_secret_bytes("SPMIS_ACCOUNT_INDEX_KEY")
+if SPMIS_ACCOUNT_INDEX_KEY is None:
+    raise ImproperlyConfigured("SPMIS_ACCOUNT_INDEX_KEY (base64, 32 bytes or more) is required in production.")
+if any(key == SPMIS_ACCOUNT_INDEX_KEY for _, key in SPMIS_ACCOUNT_KEYS):
+    raise ImproperlyConfigured("SPMIS_ACCOUNT_INDEX_KEY must differ from every key in SPMIS_ACCOUNT_KEYS.")

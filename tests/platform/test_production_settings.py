@@ -28,6 +28,8 @@ COMPLETE = {
     "DATABASE_URL": "postgis://spmis:secret@db.invalid:5432/spmis",
     "DJANGO_ALLOWED_HOSTS": "spmis.example.gov",
     "CELERY_BROKER_URL": "redis://redis.invalid:6379/0",
+    "SPMIS_ACCOUNT_KEYS": "k1:" + "A" * 43 + "=",
+    "SPMIS_ACCOUNT_INDEX_KEY": "B" * 43 + "=",
 }
 
 
@@ -59,3 +61,9 @@ def test_without_a_database_url_production_refuses_and_starts_no_local_cluster()
 
 def test_without_a_broker_production_refuses_rather_than_running_jobs_in_requests():
     assert "CELERY_BROKER_URL" in load(CELERY_BROKER_URL=None)["error"]
+
+
+def test_without_account_keys_production_refuses_rather_than_deriving_a_development_key():
+    assert "SPMIS_ACCOUNT_KEYS" in load(SPMIS_ACCOUNT_KEYS=None)["error"]
+    assert "SPMIS_ACCOUNT_INDEX_KEY" in load(SPMIS_ACCOUNT_INDEX_KEY=None)["error"]
+    assert "not valid base64" in load(SPMIS_ACCOUNT_KEYS="k1:***")["error"]

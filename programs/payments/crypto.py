@@ -1,0 +1,79 @@
+"""Account numbers at rest: AES-GCM under a named key, plus a keyed blind index for finding the same account twice.
+
+Stored format (bytea), version 1:  0x01 | len(key id) (1 byte) | key id (ASCII) | nonce (12 bytes) | ciphertext+tag.
+The header is the associated data, so a ciphertext cannot be relabelled with another key id. Keys come from
+settings.SPMIS_ACCOUNT_KEYS ([(key id, key)], the first encrypts, all decrypt); the blind index is HMAC-SHA256 under
+the separate settings.SPMIS_ACCOUNT_INDEX_KEY, so an index value reveals nothing without that key and cannot be
+tested against guesses by someone holding only the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+VERSION = 1
+NONCE_BYTES = 12
+PURPOSE = b"spmis.payment-account-number"
+
+
+class AccountKeyError(Exception):
+    """A ciphertext names a key the settings no longer hold, or fails authentication."""
+
+
+def _keys() -> list[tuple[str, bytes]]:
+    return list(settings.SPMIS_ACCOUNT_KEYS)
+
+
+def current_key_id() -> str:
+    return _keys()[0][0]
+
+
+def _header(key_id: str) -> bytes:
+    encoded = key_id.encode("ascii")
+    return bytes([VERSION, len(encoded)]) + encoded
+
+
+def encrypt(plain: str) -> tuple[bytes, str]:
+    """(stored bytes, key id) of `plain` under the current key, with a fresh random nonce."""
+    key_id, key = _keys()[0]
+    header = _header(key_id)
+    nonce = os.urandom(NONCE_BYTES)
+    return header + nonce + AESGCM(key).encrypt(nonce, plain.encode(), header + PURPOSE), key_id
+
+
+def key_id_of(stored: bytes) -> str:
+    stored = bytes(stored)
+    if not stored or stored[0] != VERSION:
+        raise AccountKeyError("Unknown account ciphertext version.")
+    return stored[2 : 2 + stored[1]].decode("ascii")
+
+
+def decrypt(stored: bytes) -> str:
+    stored = bytes(stored)
+    key_id = key_id_of(stored)
+    keys = dict(_keys())
+    if key_id not in keys:
+        raise AccountKeyError(f"Key {key_id!r} is not in SPMIS_ACCOUNT_KEYS; add it back to read this account.")
+    header_end = 2 + stored[1]
+    header, nonce, body = stored[:header_end], stored[header_end : header_end + NONCE_BYTES], stored[header_end + 12 :]
+    try:
+        return AESGCM(keys[key_id]).decrypt(nonce, body, header + PURPOSE).decode()
+    except InvalidTag:
+        raise AccountKeyError(f"Account ciphertext fails authentication under key {key_id!r}.") from None
+
+
+def blind_index(normalised: str) -> str:
+    """Hex HMAC-SHA256 of a normalised account (programs.payments.validation.Normalised.index_input)."""
+    return hmac.new(settings.SPMIS_ACCOUNT_INDEX_KEY, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+def mask(plain: str) -> str:
+    """The last four characters of the number, the rest hidden."""
+    digits = plain.replace(" ", "")
+    return "•••• " + digits[-4:]
