@@ -22,6 +22,12 @@ def click_ring(page, cx: float, cy: float, corners: list[tuple[int, int]]) -> No
     then a click on the first corner to finish. Each click waits until the tool has taken the previous one (its
     tooltip is there once the tool is on; each vertex adds a marker): fixed pauses were flaky on a loaded machine."""
     page.wait_for_selector(".leaflet-draw-tooltip", state="attached")
+    # The centre is measured again here, not only when the test starts: a click in the side panel may have
+    # scrolled the page (its cards grow as results arrive), which moves the map on the screen but not its view.
+    map_box = page.locator("#map")
+    map_box.scroll_into_view_if_needed()
+    box = map_box.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     for placed, (dx, dy) in enumerate(corners, start=1):
         # The tool takes a click on its mouse marker, which follows the pointer: move there first.
         page.mouse.move(cx + dx, cy + dy)
