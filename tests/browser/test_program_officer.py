@@ -79,6 +79,13 @@ def test_officer_rule_preview_top_up_and_four_eyes_approval(sign_in, live_server
     assert page.get_attribute("#preview-people", "data-count") == str(preview.json()["people"])
     assert preview.json()["households"] > 0
     assert int(page.get_attribute("#preview-map", "data-points")) == len(preview.json()["map"]["features"])
+    # Why the first household of the sample is selected: the values the rule read, as the API gives them.
+    first = preview.json()["sample"][0]["household"]
+    page.click(f"#sample [data-explain='{first}']")
+    explained = page.wait_for_selector("#sample .explained")
+    why = officer_api.post(f"{P}/rules/explain/", {"rule": RULE, "household": first}, "application/json").json()
+    assert explained.get_attribute("data-selected") == "true" and why["selected"] is True
+    assert all(f"{name} = {value}" in explained.inner_text() for name, value in why["values"].items())
     screenshot(page, "officer-rule")
     page.click("#save-rule")
     page.wait_for_selector("#save-ok:not(:empty)")

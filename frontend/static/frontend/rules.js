@@ -90,13 +90,30 @@ function showPreview(preview) {
   $("preview-elapsed").textContent = preview.elapsed_ms !== undefined ? fill(T.elapsed, { ms: Math.round(preview.elapsed_ms) }) : "";
   const byArea = (preview.by_area || []).map((a) => el("tr", { "data-area": a.code }, el("td", { text: a.name }), el("td", { class: "num", text: fmt(a.households) }), el("td", { class: "num", text: fmt(a.people) })));
   const byClass = (preview.by_class || []).map((c) => el("tr", { "data-class": c.key ?? "" }, el("td", { text: c.name || T.noClass }), el("td", { class: "num", text: fmt(c.households) }), el("td", { class: "num", text: fmt(c.people) })));
-  const sample = (preview.sample || []).map((s) => el("tr", {}, el("td", { text: s.registrant_id ?? s.household }), el("td", { text: s.area ?? "–" }), el("td", { text: s.class ?? "–" })));
+  const sample = (preview.sample || []).map((s) => {
+    const why = el("td", { class: "why" }, el("button", { type: "button", class: "link", "data-explain": s.household, text: T.why }));
+    return el("tr", {}, el("td", { text: s.registrant_id ?? s.household }), el("td", { text: s.area ?? "–" }), el("td", { text: s.class ?? "–" }), why);
+  });
   const tables = [table(T.byArea, [T.area, T.households, T.people], byArea, "by-area")];
   if (byClass.length) tables.push(table(T.byClass, [T.class, T.households, T.people], byClass, "by-class"));
-  if (sample.length) tables.push(table(T.sample, [T.registrantId, T.area, T.class], sample, "sample"));
+  if (sample.length) tables.push(table(T.sample, [T.registrantId, T.area, T.class, T.whyHeader], sample, "sample"));
   $("preview-tables").replaceChildren(...tables);
   drawPoints(preview.map);
 }
+
+// ---- Why one household of the sample is selected: the values the rule read for it (POST rules/explain/) ----------
+$("preview-tables").addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-explain]");
+  if (!button) return;
+  const cell = button.parentElement;
+  try {
+    const answer = await api(`${P}/rules/explain/`, { method: "POST", json: ruleBody({ household: Number(button.dataset.explain) }) });
+    const values = Object.entries(answer.values).map(([name, value]) => `${name} = ${value}`).join(", ");
+    cell.replaceChildren(el("span", { class: "explained", "data-selected": String(answer.selected), text: `${answer.selected ? T.selected : T.notSelected}${values ? `: ${values}` : ""}` }));
+  } catch (error) {
+    cell.replaceChildren(el("span", { class: "error", text: error.message }));
+  }
+});
 
 // ---- Check, then preview, a moment after the typing stops; a newer edit aborts the requests of the older one ---------
 let timer = null;
