@@ -17,6 +17,7 @@ from django.db import DataError, transaction
 from psycopg import sql
 
 from geo.models import Area
+from geo.selectors import scope_area_ids, user_area_ids
 from programs.eligibility import (
     CompiledRule,
     FormulaError,
@@ -67,6 +68,20 @@ def area_ids_within(codes_or_ids) -> list[int]:
     if not ids:
         return []
     return list(Area.objects.filter(lineage__overlap=ids).values_list("id", flat=True))
+
+
+def household_scope_sql(user, program: Program | None = None) -> sql.Composable:
+    """Households (alias `h`) inside the program's areas, when it has any, and the user's, when bound to some. No
+    user is the system itself (the demo loader, an anticipatory trigger), which acts nationally."""
+    parts: list[sql.Composable] = []
+    if program is not None:
+        program_areas = area_ids_within(program.areas.values_list("id", flat=True))
+        if program_areas:
+            parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(program_areas)))
+    ids = None if user is None else user_area_ids(user)
+    if ids is not None:
+        parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(scope_area_ids(user, ids) or [0])))
+    return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
 
 def rule_or_error(text: str, context: RuleContext, *, field: str = "rule") -> CompiledRule:
@@ -160,9 +175,7 @@ def cycle_population(cycle: Cycle, *, program: Program | None = None) -> CyclePo
     }[cycle.population]
     conditions: list[sql.Composable] = [sql.SQL("h.status = 'active'"), cycle_rule.where, membership]
 
-    area_ids = area_ids_within(program.areas.values_list("id", flat=True))
-    if area_ids:
-        conditions.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(area_ids)))
+    conditions.append(household_scope_sql(None, program))
     incident_id = cycle.incident_id
     if incident_id is not None:
         # Nobody is entitled twice by one program for the same incident: a supplementary cycle reaches the newly

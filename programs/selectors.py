@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from psycopg import sql
 
-from geo.selectors import scope_area_ids, scope_queryset, user_area_ids
+from geo.selectors import scope_queryset, user_area_ids
 from programs.eligibility import RuleContext, RuleError, compile_number, merge_joins
 from programs.models import (
     Cycle,
@@ -24,32 +24,38 @@ from programs.models import (
     Simulation,
     Trigger,
 )
-from programs.population import arithmetic_checked, formula_or_error, rule_or_error
+from programs.population import arithmetic_checked, formula_or_error, household_scope_sql, rule_or_error
 from programs.services.programs import program_in_scope
-from registry.selectors import personal_data_allowed
 from response.models import ExposureRun
 from spmis.country import country
 
 SAMPLE_SIZE = 10
 
 
+def programs_in_scope(user) -> QuerySet[Program]:
+    """Programs with at least one area inside the user's (national programs are not theirs to run); every program
+    for national users. No counts: this is what the other lists filter by."""
+    ids = user_area_ids(user)
+    if ids is None:
+        return Program.objects.all()
+    return Program.objects.filter(id__in=Program.objects.filter(areas__lineage__overlap=ids or [0]).values("id"))
+
+
 def program_list(*, user, status: str | None = None, kind: str | None = None) -> QuerySet[Program]:
-    queryset = Program.objects.prefetch_related("areas", "incidents").annotate(
-        enrolled=Count("memberships", filter=Q(memberships__state="enrolled")),
-        paused=Count("memberships", filter=Q(memberships__state="paused")),
-        exited=Count("memberships", filter=Q(memberships__state="exited")),
+    queryset = (
+        programs_in_scope(user)
+        .prefetch_related("areas", "incidents")
+        .annotate(
+            enrolled=Count("memberships", filter=Q(memberships__state="enrolled")),
+            paused=Count("memberships", filter=Q(memberships__state="paused")),
+            exited=Count("memberships", filter=Q(memberships__state="exited")),
+        )
     )
     if status:
         queryset = queryset.filter(status=status)
     if kind:
         queryset = queryset.filter(kind=kind)
-    queryset = queryset.order_by("-created_at", "-id")
-    ids = user_area_ids(user)
-    if ids is None:
-        return queryset
-    # Programs with at least one area inside the user's (national programs are not theirs to run).
-    inside = Program.objects.filter(areas__lineage__overlap=ids or [0]).values("id")
-    return queryset.filter(id__in=inside)
+    return queryset.order_by("-created_at", "-id")
 
 
 def program_visible(user, program: Program) -> bool:
@@ -64,12 +70,12 @@ def membership_list(*, user, program: Program, state: str | None = None) -> Quer
 
 
 def enrolment_run_list(*, user) -> QuerySet[EnrolmentRun]:
-    return EnrolmentRun.objects.filter(program__in=program_list(user=user).values("id"))
+    return EnrolmentRun.objects.filter(program__in=programs_in_scope(user).values("id"))
 
 
 def cycle_list(*, user, program_id: int | None = None, state: str | None = None) -> QuerySet[Cycle]:
     queryset = Cycle.objects.select_related("program", "submitted_by", "approved_by").filter(
-        program__in=program_list(user=user).values("id")
+        program__in=programs_in_scope(user).values("id")
     )
     if program_id is not None:
         queryset = queryset.filter(program_id=program_id)
@@ -100,28 +106,10 @@ def simulation_list(*, user) -> QuerySet[Simulation]:
 
 
 def trigger_list(*, user) -> QuerySet[Trigger]:
-    return Trigger.objects.filter(program__in=program_list(user=user).values("id"))
+    return Trigger.objects.filter(program__in=programs_in_scope(user).values("id"))
 
 
 # Previews ----------------------------------------------------------------------------------------------------------
-
-
-def _scope_condition(user) -> sql.Composable:
-    ids = user_area_ids(user)
-    if ids is None:
-        return sql.SQL("true")
-    return sql.SQL("h.area_id = ANY({})").format(sql.Literal(scope_area_ids(user, ids) or [0]))
-
-
-def _program_areas(program: Program | None) -> sql.Composable:
-    if program is None:
-        return sql.SQL("true")
-    ids = list(program.areas.values_list("id", flat=True))
-    if not ids:
-        return sql.SQL("true")
-    from programs.population import area_ids_within
-
-    return sql.SQL("h.area_id = ANY({})").format(sql.Literal(area_ids_within(ids)))
 
 
 def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, program: Program | None = None) -> dict:
@@ -145,7 +133,7 @@ def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, pr
     # member aggregate runs for the households selected, not for the whole registry.
     statement = sql.SQL(
         "WITH s AS MATERIALIZED (SELECT h.id, h.area_id FROM registry_household h {joins}"
-        " WHERE h.status = 'active' AND ({where}) AND {scope} AND {program_areas}),"
+        " WHERE h.status = 'active' AND ({where}) AND {scope}),"
         " t AS (SELECT s.id, coalesce(a.lineage[{level}], a.id) AS area_id, {class_columns}, ({people}) AS people"
         " FROM s JOIN registry_household h ON h.id = s.id {people_joins}"
         " LEFT JOIN geo_area a ON a.id = s.area_id {run_join})"
@@ -154,8 +142,7 @@ def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, pr
     ).format(
         joins=compiled.joins,
         where=compiled.where,
-        scope=_scope_condition(user),
-        program_areas=_program_areas(program),
+        scope=household_scope_sql(user, program),
         level=sql.Literal(level + 1),
         class_columns=class_columns,
         people=people.where,
@@ -177,12 +164,11 @@ def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, pr
         sample_sql = sql.SQL(
             "SELECT h.id, h.registrant_id, a.code FROM registry_household h {joins}"
             " LEFT JOIN geo_area a ON a.id = h.area_id"
-            " WHERE h.status = 'active' AND ({where}) AND {scope} AND {program_areas} ORDER BY h.id LIMIT {limit}"
+            " WHERE h.status = 'active' AND ({where}) AND {scope} ORDER BY h.id LIMIT {limit}"
         ).format(
             joins=compiled.joins,
             where=compiled.where,
-            scope=_scope_condition(user),
-            program_areas=_program_areas(program),
+            scope=household_scope_sql(user, program),
             limit=sql.Literal(SAMPLE_SIZE),
         )
         cursor.execute(sample_sql.as_string(cursor.connection))
@@ -312,7 +298,7 @@ def _scenario_results(*, user, simulation: Simulation, scenario, cursor) -> dict
         joins=compiled.joins,
         affected_join=affected_join,
         where=compiled.where,
-        scope=_scope_condition(user),
+        scope=household_scope_sql(user),
         level=sql.Literal(level + 1),
         people=people.where,
         amount=amount,
@@ -330,7 +316,7 @@ def _scenario_results(*, user, simulation: Simulation, scenario, cursor) -> dict
     households, people_total, cost, fees, covered = totals
     affected_total = 0
     if run is not None:
-        scope = _scope_condition(user)
+        scope = household_scope_sql(user)
         cursor.execute(
             sql.SQL(
                 "SELECT count(*) FROM response_exposureresult r JOIN registry_household h ON h.id = r.household_id"
@@ -349,7 +335,7 @@ def _scenario_results(*, user, simulation: Simulation, scenario, cursor) -> dict
         .format(
             eligible=sql.SQL(
                 "SELECT h.id FROM registry_household h {} WHERE h.status = 'active' AND ({}) AND {}"
-            ).format(compiled.joins, compiled.where, _scope_condition(user))
+            ).format(compiled.joins, compiled.where, household_scope_sql(user))
         )
         .as_string(cursor.connection)
     )
@@ -406,20 +392,3 @@ def simulation_results(*, user, simulation: Simulation) -> list[dict]:
             }
             for scenario in simulation.scenarios.order_by("position")
         ]
-
-
-def head_names(*, user, household_ids: list[int]) -> dict[int, str]:
-    """Names of the heads of these households, for users who may see personal data; {} for the others."""
-    if not personal_data_allowed(user) or not household_ids:
-        return {}
-    from registry.models import Membership
-
-    rows = Membership.objects.filter(household_id__in=household_ids, role="head", end_date__isnull=True).values_list(
-        "household_id", "individual__given_name", "individual__family_name"
-    )
-    return {household: f"{given} {family}".strip() for household, given, family in rows}
-
-
-def require(condition: bool, field: str, message: str) -> None:
-    if not condition:
-        raise ValidationError({field: message})

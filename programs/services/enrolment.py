@@ -8,10 +8,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from geo.selectors import scope_area_ids, user_area_ids
 from programs.eligibility import RuleContext
 from programs.models import EnrolmentRun, Program, ProgramMembership
-from programs.population import area_ids_within, arithmetic_checked, rule_or_error
+from programs.population import arithmetic_checked, household_scope_sql, rule_or_error
 from programs.services.programs import program_latest_run_id, require_program_scope
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
@@ -22,19 +21,6 @@ TRANSITIONS = {
     EnrolmentRun.Action.RESUME: (("paused",), ProgramMembership.State.ENROLLED),
     EnrolmentRun.Action.EXIT: (("enrolled", "paused", "duplicate"), ProgramMembership.State.EXITED),
 }
-
-
-def _scope_condition(user, program: Program) -> sql.Composable:
-    """Households inside both the program's areas (when it has any) and the user's (when bound to some)."""
-    parts: list[sql.Composable] = []
-    program_areas = area_ids_within(program.areas.values_list("id", flat=True))
-    if program_areas:
-        parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(program_areas)))
-    # No user: the system itself (the demo loader, an anticipatory trigger) acts nationally.
-    ids = None if user is None else user_area_ids(user)
-    if ids is not None:
-        parts.append(sql.SQL("h.area_id = ANY({})").format(sql.Literal(scope_area_ids(user, ids) or [0])))
-    return sql.SQL(" AND ").join(parts) if parts else sql.SQL("true")
 
 
 @transaction.atomic
@@ -87,7 +73,7 @@ def enrolment_execute(*, run_id: int) -> EnrolmentRun:
             run=sql.Literal(run.pk),
             joins=compiled.joins,
             rule=compiled.where,
-            scope=_scope_condition(run.created_by, program),
+            scope=household_scope_sql(run.created_by, program),
         )
         with connection.cursor() as cursor, arithmetic_checked():
             cursor.execute(statement.as_string(cursor.connection))
@@ -144,7 +130,7 @@ def membership_change(*, program: Program, user, action: str, households: list[i
         program=sql.Literal(program.pk),
         ids=sql.Literal(list(households)),
         states=sql.Literal(list(from_states)),
-        scope=_scope_condition(user, program),
+        scope=household_scope_sql(user, program),
     )
     with connection.cursor() as cursor:
         cursor.execute(statement.as_string(cursor.connection))
