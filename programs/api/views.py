@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from programs import selectors, services
+from programs import exports, selectors, services
 from programs.api import serializers as s
 from programs.eligibility import FUNCTIONS, VARIABLES, RuleContext
 from programs.models import Cycle, EnrolmentRun, EntitlementRun, Notice, Program, Scenario, Simulation, Trigger
 from programs.population import rule_or_error
 from programs.services.topups import TopUpRequest
 from response import selectors as response_selectors
+from spmis.api.files import temporary_file_response
 from spmis.api.pagination import DefaultPagination
 
 
@@ -111,23 +109,6 @@ class EntitlementRunViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.entitlement_run_list(user=self.request.user)
 
 
-EXPORT_COLUMNS = [
-    "code",
-    "registrant_id",
-    "kind",
-    "amount",
-    "fee",
-    "currency",
-    "hazard_rank",
-    "people",
-    "flagged",
-    "status",
-    "valid_from",
-    "valid_until",
-    "items",
-]
-
-
 class CycleViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Cycles of the programs inside the user's areas: generate, submit, approve (a second person), cancel."""
 
@@ -216,56 +197,18 @@ class CycleViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Re
         kind = request.query_params.get("file", "csv")
         if kind not in ("csv", "xlsx"):
             raise ValidationError({"file": "Choose csv or xlsx."})
-        entitlements = selectors.entitlement_list(user=request.user, cycle=cycle)
-        rows = []
-        for entitlement in entitlements.iterator(chunk_size=2000):
-            rows.append(entitlement)
-        names = selectors.head_names(user=request.user, household_ids=[e.household_id for e in rows])
-        columns = EXPORT_COLUMNS + (["head_name"] if names else [])
-
-        def values(entitlement) -> list:
-            items = "; ".join(f"{i.item} {i.quantity} {i.unit}" for i in entitlement.items.all())
-            line = [
-                entitlement.code,
-                entitlement.household.registrant_id,
-                entitlement.kind,
-                "" if entitlement.amount is None else str(entitlement.amount),
-                str(entitlement.fee),
-                entitlement.currency,
-                entitlement.hazard_rank if entitlement.hazard_rank is not None else "",
-                entitlement.people,
-                "yes" if entitlement.flagged else "",
-                entitlement.status,
-                entitlement.valid_from.isoformat(),
-                entitlement.valid_until.isoformat(),
-                items,
-            ]
-            return line + ([names.get(entitlement.household_id, "")] if names else [])
-
-        filename = f"{cycle.program.code}-cycle-{cycle.sequence}-entitlements"
+        filename = f"{cycle.program.code}-cycle-{cycle.sequence}-entitlements.{kind}"
         if kind == "csv":
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(columns)
-            for entitlement in rows:
-                writer.writerow(values(entitlement))
-            response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+            response = StreamingHttpResponse(
+                exports.entitlements_csv(user=request.user, cycle=cycle), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("entitlements")
-        sheet.append(columns)
-        for entitlement in rows:
-            sheet.append(values(entitlement))
-        out = io.BytesIO()
-        book.save(out)
-        response = HttpResponse(
-            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return temporary_file_response(
+            exports.entitlements_xlsx(user=request.user, cycle=cycle),
+            filename=filename,
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-        return response
 
 
 class RuleVariablesView(APIView):

@@ -12,7 +12,7 @@ import pytest
 from frontend import views
 from tests.factories import HouseholdFactory, IndividualFactory, MembershipFactory, UserFactory
 from tests.frontend.test_pages import assert_local_assets, browser_for
-from tests.programs.conftest import flood  # noqa: F401  (the analysed flood fixture of the programs tests)
+from tests.programs.conftest import flood, response_bytes  # noqa: F401  (flood: the analysed flood fixture of the programs tests)
 from tests.response.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,8 +207,8 @@ def test_the_cycle_page_and_the_data_it_reads_name_nobody_for_the_auditor(flood,
             shown[url] = response.content.decode()
         for link in re.findall(r'href="(/api/v1/programs/cycles/\d+/entitlements/export/\?file=\w+)"', html):
             response = browser.get(link)
-            assert response.status_code == 200, (link, response.content)
-            shown[link] = response.content.decode("utf-8", "replace")
+            assert response.status_code == 200, link
+            shown[link] = response_bytes(response).decode("utf-8", "replace")
         assert any("file=csv" in key for key in shown) and any("file=xlsx" in key for key in shown)
         return shown
 

@@ -28,6 +28,11 @@ from tests.response.factories import (
 )
 
 
+def response_bytes(response) -> bytes:
+    """A response's bytes, whether built whole or streamed (exports are streamed)."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
 def household_with_members(location: Point, area, *, members: int = 3, **fields):
     household = HouseholdFactory(location=location, area=area, **fields)
     for number in range(members):

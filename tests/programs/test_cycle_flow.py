@@ -13,7 +13,7 @@ from django.test import TestCase
 
 from programs.models import Cycle, Entitlement, Program, ProgramMembership
 from tests.factories import UserFactory, square
-from tests.programs.conftest import run_analysis
+from tests.programs.conftest import response_bytes, run_analysis
 from tests.response.factories import HazardZoneFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,9 +143,9 @@ def test_top_up_from_an_analysis_preview_equals_what_is_created_and_four_eyes_ap
     listed = officer.get(cycle_url + "entitlements/").json()
     assert listed["count"] == 5 and {row["status"] for row in listed["results"]} == {"approved"}
     export = officer.get(cycle_url + "entitlements/export/", {"file": "csv"})
-    assert export.status_code == 200 and export.content.decode().count("\n") == 6
+    assert export.status_code == 200 and response_bytes(export).decode().count("\n") == 6
     xlsx = officer.get(cycle_url + "entitlements/export/", {"file": "xlsx"})
-    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert xlsx.status_code == 200 and response_bytes(xlsx)[:2] == b"PK"
 
     assert officer.post(cycle_url + "advance/", {"state": "ended"}, format="json").json()["state"] == "ended"
     assert officer.post(cycle_url + "cancel/", {"reason": "late"}, format="json").status_code == 400

@@ -7,6 +7,7 @@ from django.test import TestCase
 from programs.models import Program, ProgramMembership
 from spmis.core.models import AuditEvent
 from tests.factories import UserFactory
+from tests.programs.conftest import response_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -56,9 +57,10 @@ def test_entitlement_exports_name_heads_only_for_personal_data_holders(flood, cl
     officer_csv = officer.get(f"/api/v1/programs/cycles/{cycle_id}/entitlements/export/", {"file": "csv"})
     auditor_csv = auditor.get(f"/api/v1/programs/cycles/{cycle_id}/entitlements/export/", {"file": "csv"})
     assert officer_csv.status_code == auditor_csv.status_code == 200
-    assert "head_name" in officer_csv.content.decode().splitlines()[0]
-    assert "head_name" not in auditor_csv.content.decode().splitlines()[0]
-    assert len(auditor_csv.content.decode().splitlines()) == 7
+    officer_text, auditor_text = response_bytes(officer_csv).decode(), response_bytes(auditor_csv).decode()
+    assert "head_name" in officer_text.splitlines()[0]
+    assert "head_name" not in auditor_text.splitlines()[0]
+    assert len(auditor_text.splitlines()) == 7
     # Auditors read, never write.
     assert auditor.post(f"/api/v1/programs/cycles/{cycle_id}/submit/").status_code == 403
 
