@@ -14,6 +14,7 @@ from django.db import IntegrityError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from spmis.api.redact import redact_paths
 
@@ -97,10 +98,9 @@ def _django_validation_detail(error: DjangoValidationError) -> dict | list:
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        response = drf_exception_handler(exceptions.ValidationError(detail="invalid"), context)
-        # Answered as built (DRF's ValidationError would turn a position's line and column into strings).
-        response.data = redact_paths(_django_validation_detail(exc))
-        return response
+        # Answered as built: DRF's ValidationError would turn a position's line and column into strings.
+        set_rollback()
+        return Response(redact_paths(_django_validation_detail(exc)), status=status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, exceptions.ParseError):
         # A body that is not JSON (or not valid multipart) has no field to name: the request as a whole is wrong.
         exc = exceptions.ValidationError(detail={"non_field_errors": [str(exc.detail)]})
