@@ -58,7 +58,14 @@ class Command(BaseCommand):
             else:
                 if existing:
                     self.stdout.write(f"Replacing a partial demo registry of {existing:,} households.")
-                    _delete_demo_registry()
+                    try:
+                        _delete_demo_registry()
+                    except IntegrityError:
+                        raise CommandError(
+                            "Demo households hold approved entitlements, which are never deleted, so the demo registry"
+                            " cannot be replaced (nothing was changed). Load it with its current size, or start from a"
+                            " fresh database: make db-stop, remove var/pg, make demo."
+                        ) from None
                 with tqdm(total=households, desc="households", unit="hh", unit_scale=True, disable=quiet) as bar:
                     counts = load_demo_households(
                         households, seed=seed, chunk=chunk, progress=lambda done, total: bar.update(done - bar.n)
