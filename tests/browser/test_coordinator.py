@@ -159,7 +159,17 @@ def test_coordinator_draws_a_zone_runs_the_analysis_and_sees_the_api_count(sign_
     assert HazardZone.objects.get(zone_key=rectangle.zone_key, is_current=True).pk == rectangle.pk
     page.click(f"#zone-list [data-cut='{rectangle.pk}']")
     page.wait_for_selector("#pending-zone:not([hidden])")
-    click_ring(page, cx, cy, [(-120, -215), (-90, -215), (-90, -190), (-120, -190)])
+    # Around the rectangle's own middle, placed by the map itself: fixed pixels from the map's centre missed the
+    # rectangle whenever the map had moved its view meanwhile (a run's layers settling on a loaded machine).
+    middle = rectangle.geom.point_on_surface
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = document.getElementById('map').leafletMap.latLngToContainerPoint([lat, lon]);"
+        " return [p.x, p.y]; }",
+        [middle.y, middle.x],
+    )
+    box = page.locator("#map").bounding_box()
+    dx, dy = x - box["width"] / 2, y - box["height"] / 2
+    click_ring(page, cx, cy, [(dx - 12, dy - 10), (dx + 12, dy - 10), (dx + 12, dy + 10), (dx - 12, dy + 10)])
     page.wait_for_selector("#pending-holes:text-is('1')")
     with page.expect_response(
         lambda r: f"/hazard-zones/{rectangle.pk}/" in r.url and r.request.method == "PATCH"
