@@ -428,6 +428,13 @@ class Notice(models.Model):
 # Payments are their own module set; imported here so that the app registry sees their models.
 from programs.payments.models import (  # noqa: E402, F401
     FinancialServiceProvider,
+    Payment,
     PaymentAccount,
     PaymentAccountChange,
+    PaymentBatch,
+    PaymentBatchRun,
+    PaymentEvent,
+    PaymentFile,
+    PaymentReport,
+    PaymentReportIssue,
 )

@@ -15,7 +15,15 @@ READ = [
     "financialserviceprovider:view",
     "paymentaccount:view",
     "paymentaccountchange:view",
+    "paymentbatch:view",
+    "paymentbatchrun:view",
+    "payment:view",
+    "paymentevent:view",
+    "paymentfile:view",
+    "paymentreport:view",
+    "paymentreportissue:view",
 ]
+PAYMENTS_READ = [permission for permission in READ if permission.startswith("payment")]
 
 ROLE_GRANTS = {
     "program_officer": [
@@ -41,15 +49,25 @@ ROLE_GRANTS = {
         "paymentaccount:add",
         "paymentaccountchange:add",
         "paymentaccountchange:approve",
+        # Officers prepare batches; a finance officer releases them (never the preparer: service and database).
+        "paymentbatch:add",
+        "paymentbatch:change",
+        "paymentbatchrun:add",
     ],
-    # Keeps the providers; reviews account changes. Releasing payment batches comes with batches (issue 12).
+    # Keeps the providers; reviews account changes; prepares and releases batches (never one they prepared),
+    # sends the files and imports the providers' status reports.
     "finance_officer": [
+        *PAYMENTS_READ,
+        "paymentbatch:add",
+        "paymentbatch:change",
+        "paymentbatch:release",
+        "paymentbatchrun:add",
+        "paymentfile:download",
+        "paymentreport:add",
         "program:view",
         "cycle:view",
         "entitlement:view",
         "financialserviceprovider:*",
-        "paymentaccount:view",
-        "paymentaccountchange:view",
         "paymentaccountchange:approve",
     ],
     "emergency_coordinator": ["program:view", "cycle:view", "simulation:view", "notice:view"],

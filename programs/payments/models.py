@@ -8,8 +8,10 @@ normalised account so that one account on two households is found with one index
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from geo.models import Area
+from spmis.core.models import Job
 
 
 class FinancialServiceProvider(models.Model):
@@ -47,6 +49,13 @@ class FinancialServiceProvider(models.Model):
     fee_percent = models.DecimalField(max_digits=7, decimal_places=4, default=0)
     fee_fixed = models.DecimalField(max_digits=18, decimal_places=3, default=0)
     areas = models.ManyToManyField(Area, blank=True, related_name="+")
+    # The program's own account at this provider, which the files debit.
+    debtor_name = models.CharField(max_length=140, blank=True)
+    debtor_account = models.CharField(max_length=34, blank=True)  # an IBAN, or the provider's own account id
+    debtor_bic = models.CharField(max_length=11, blank=True)
+    # How the connector reaches the provider (programs.payments.connectors): a base URL and timeout for an API,
+    # the outbox and inbox folders of a drop. No secrets here: credentials come from the environment.
+    connection = models.JSONField(default=dict, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,3 +162,315 @@ class PaymentAccountChange(_AccountValues):
 
     def __str__(self) -> str:
         return f"account change {self.pk} of household {self.household_id} ({self.status})"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Batches, payments, the payment ledger, files and status reports.
+#
+# A payment is one transfer of one approved cash entitlement through one provider. Its row never changes except its
+# `status` (and the reason with it), which only the ledger moves: every state change is a PaymentEvent row, the
+# database refuses UPDATE and DELETE on events, and a trigger on the events table sets the payment's status along the
+# allowed transitions (programs/sql/0008_payment_ledger.sql). Batch, cycle and program balances are sums over
+# payments by status: planned = paid + failed + returned + pending, to the cent.
+# --------------------------------------------------------------------------------------------------------------------
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending"  # in a batch, not yet in a file the provider has
+    SENT = "sent"  # in a file the provider received
+    ACCEPTED = "accepted"  # the provider accepted it (pain.002 ACCP/ACSP), not yet booked
+    PAID = "paid"  # booked (camt.054 debit, a mobile money success, a signed cash list)
+    FAILED = "failed"  # rejected, with the reason; may be re-issued once the cause is fixed
+    RETURNED = "returned"  # paid, then sent back by the beneficiary's bank (pacs.004); may be re-issued
+    CANCELLED = "cancelled"  # its batch was cancelled before release
+
+
+# Statuses that leave the entitlement free for a new payment.
+CLOSED_WITHOUT_PAYING = (PaymentStatus.FAILED, PaymentStatus.RETURNED, PaymentStatus.CANCELLED)
+
+
+class PaymentBatch(models.Model):
+    """The payments of one cycle through one provider, prepared by one person and released by another."""
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing"
+        PREPARED = "prepared"  # payments made, control totals stand; waiting for a second person to release
+        RELEASED = "released"  # files written and valid against the XSD; may be sent
+        SENT = "sent"  # every file is with the provider
+        CLOSED = "closed"  # every payment is paid, failed, returned or cancelled
+        CANCELLED = "cancelled"
+
+    code = models.CharField(
+        max_length=20,
+        unique=True,
+        db_default=models.Func(models.Value("PAY"), function="programs_next_code", output_field=models.CharField()),
+        editable=False,
+    )
+    cycle = models.ForeignKey("programs.Cycle", on_delete=models.PROTECT, related_name="payment_batches")
+    program = models.ForeignKey("programs.Program", on_delete=models.PROTECT, related_name="+", db_index=False)
+    fsp = models.ForeignKey(FinancialServiceProvider, on_delete=models.PROTECT, related_name="batches")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREPARING)
+    currency = models.CharField(max_length=3)
+    execution_date = models.DateField()
+    # Control totals, from the payments the batch holds (set by the prepare job, checked again at release).
+    payment_count = models.PositiveIntegerField(default=0)
+    payment_sum = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    fee_sum = models.DecimalField(max_digits=20, decimal_places=3, default=0)
+    flagged_count = models.PositiveIntegerField(default=0)
+    # Entitlements the batch left out, by reason ({"no_account": n, "account_not_corrected": n, ...}).
+    held = models.JSONField(default=dict, blank=True)
+    max_per_file = models.PositiveIntegerField(default=50_000)
+    # Each writing of the batch's files is an attempt; MsgId = <code>-A<attempt>-F<file>, so a retry of the same
+    # attempt writes the same file with the same MsgId, and a provider refuses it as a duplicate.
+    attempt = models.PositiveSmallIntegerField(default=0)
+    prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    prepared_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("release_paymentbatch", "Can release a payment batch prepared by someone else")]
+        constraints = [
+            # Four eyes, in the database: whoever prepared a batch cannot release it.
+            models.CheckConstraint(
+                condition=Q(released_by__isnull=True) | ~Q(released_by=F("prepared_by")),
+                name="programs_batch_four_eyes",
+                violation_error_message="The person who prepared a batch cannot release it.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["released", "sent", "closed"])
+                | Q(released_by__isnull=False, released_at__isnull=False),
+                name="programs_batch_released_has_releaser",
+            ),
+            models.CheckConstraint(condition=Q(payment_sum__gte=0, fee_sum__gte=0), name="programs_batch_sums"),
+            models.CheckConstraint(condition=Q(max_per_file__gte=1), name="programs_batch_file_size"),
+            # One batch in preparation per cycle and provider: two at once would race for the same entitlements.
+            models.UniqueConstraint(
+                fields=["cycle", "fsp"],
+                condition=Q(status__in=["preparing", "prepared"]),
+                name="programs_batch_one_open",
+                violation_error_message="This cycle already has a batch for this provider waiting for release.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.status})"
+
+
+class PaymentBatchRun(Job):
+    """A batch's long steps, each a job row: prepare (make the payments), release (write and validate the files),
+    send (hand the files to the provider)."""
+
+    class Kind(models.TextChoices):
+        PREPARE = "prepare"
+        RELEASE = "release"
+        SEND = "send"
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+
+    class Meta(Job.Meta):
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two releases (or sends) of one batch at once: the second is refused by the database.
+            models.UniqueConstraint(
+                fields=["batch", "kind"],
+                condition=Q(status__in=["pending", "running"]),
+                name="programs_batchrun_one_active",
+                violation_error_message="This step is already running for the batch.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.pk} of batch {self.batch_id} ({self.status})"
+
+
+class _EndToEndId(models.Func):
+    # Stored, generated by the database from the id: no sequence to draw, unique with the id, 16 characters.
+    template = "('SPM' || lpad(%(expressions)s::text, 13, '0'))"
+    output_field = models.CharField()
+
+
+class Payment(models.Model):
+    """One transfer of one entitlement. Immutable but for its status, which only the ledger (PaymentEvent) moves."""
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="payments", db_index=False)
+    entitlement = models.ForeignKey(
+        "programs.Entitlement", on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The account as the batch was prepared: release refuses a batch whose accounts changed since.
+    account = models.ForeignKey(PaymentAccount, on_delete=models.PROTECT, related_name="+", db_index=False)
+    account_changed_at = models.DateTimeField()
+    end_to_end_id = models.GeneratedField(
+        expression=_EndToEndId("id"), output_field=models.CharField(max_length=35), db_persist=True
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    fee = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    status_at = models.DateTimeField(db_default=Now())
+    reason_code = models.CharField(max_length=8, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    # The account changed within SPMIS_PAYMENT_ACCOUNT_CHANGE_DAYS before the batch, or is shared with another
+    # household: a second look before release.
+    flagged = models.BooleanField(default=False)
+    flag_reason = models.CharField(max_length=255, blank=True)
+    reissue_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["batch_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["end_to_end_id"], name="programs_payment_end_to_end_id"),
+            models.UniqueConstraint(fields=["batch", "entitlement"], name="programs_payment_once_per_batch"),
+            # Never two live payments of one entitlement: a new one is possible only once the last failed, came
+            # back or was cancelled. This is what makes paying twice impossible, whoever writes.
+            models.UniqueConstraint(
+                fields=["entitlement"],
+                condition=~Q(status__in=["failed", "returned", "cancelled"]),
+                name="programs_payment_one_live",
+                violation_error_message="This entitlement already has a payment that has not failed.",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0, fee__gte=0), name="programs_payment_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["batch", "status"], name="programs_payment_batch_status"),
+            models.Index(fields=["household"], name="programs_payment_household"),
+            models.Index(fields=["entitlement"], name="programs_payment_entitlement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment {self.end_to_end_id} ({self.status})"
+
+
+class PaymentFile(models.Model):
+    """One file of a batch: pain.001 (or a mobile money payout file, a cash agent list), written and validated at
+    release, then handed to the provider."""
+
+    class Status(models.TextChoices):
+        VALIDATED = "validated"  # written, valid against the XSD; not sent
+        SENDING = "sending"  # handed to the connector; whether the provider has it is not known yet
+        SUBMITTED = "submitted"  # the provider has it
+        REJECTED = "rejected"  # the provider refused the whole file
+        SUPERSEDED = "superseded"  # replaced by a later attempt's file (never sent)
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="files")
+    attempt = models.PositiveSmallIntegerField()
+    sequence = models.PositiveSmallIntegerField()
+    msg_id = models.CharField(max_length=35, unique=True)
+    file_format = models.CharField(max_length=16)
+    name = models.CharField(max_length=120)
+    path = models.CharField(max_length=255)  # under MEDIA_ROOT
+    first_payment_id = models.BigIntegerField()
+    last_payment_id = models.BigIntegerField()
+    nb_of_txs = models.PositiveIntegerField()
+    ctrl_sum = models.DecimalField(max_digits=20, decimal_places=3)
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.VALIDATED)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    receipt = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["batch_id", "attempt", "sequence"]
+        # The files hold names and account numbers: downloading them is its own permission (the finance role).
+        permissions = [("download_paymentfile", "Can download payment files (names and account numbers)")]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "attempt", "sequence"], name="programs_paymentfile_once"),
+            models.CheckConstraint(
+                condition=Q(last_payment_id__gte=F("first_payment_id")), name="programs_paymentfile_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+class PaymentReport(Job):
+    """A status file from a provider (pain.002, camt.054, pacs.004, a mobile money CSV), imported as a job:
+    each entry matched by EndToEndId and written to the ledger; what cannot be matched is listed, never guessed."""
+
+    fsp = models.ForeignKey(FinancialServiceProvider, on_delete=models.PROTECT, related_name="reports")
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=32, blank=True)  # read from the file
+    msg_id = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(max_length=64)
+    path = models.CharField(max_length=255)  # under MEDIA_ROOT
+    source = models.CharField(max_length=16, default="upload")  # upload, connector
+
+    class Meta(Job.Meta):
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The same file twice is the same report: the second import changes nothing.
+            models.UniqueConstraint(fields=["fsp", "sha256"], name="programs_paymentreport_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.name} ({self.status})"
+
+
+class PaymentEvent(models.Model):
+    """The payment ledger: one row per state a payment reached. Append-only (the database refuses UPDATE, DELETE
+    and TRUNCATE); a payment reaches each state at most once, so importing a report twice adds nothing."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events", db_index=False)
+    batch = models.ForeignKey(
+        PaymentBatch, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices)
+    reason_code = models.CharField(max_length=8, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    # The amount the provider reported for this state (paid, returned), when it said one.
+    amount = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    file = models.ForeignKey(
+        PaymentFile, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    report = models.ForeignKey(
+        PaymentReport, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    actor = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["payment_id", "id"]
+        default_permissions = ("view",)
+        constraints = [models.UniqueConstraint(fields=["payment", "status"], name="programs_paymentevent_once")]
+        indexes = [models.Index(fields=["report"], name="programs_paymentevent_report")]
+
+    def __str__(self) -> str:
+        return f"{self.status} of payment {self.payment_id}"
+
+
+class PaymentReportIssue(models.Model):
+    """An entry of a status report that was not applied, and why: an unknown reference, an amount or currency that
+    does not match, a state the payment cannot take from where it is."""
+
+    report = models.ForeignKey(PaymentReport, on_delete=models.CASCADE, related_name="issues")
+    line = models.PositiveIntegerField(null=True, blank=True)
+    reference = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    problem = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["report_id", "id"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.problem}"

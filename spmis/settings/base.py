@@ -239,6 +239,11 @@ SPMIS = {
     "CAP_FEED_HOSTS": env_list("SPMIS_CAP_FEED_HOSTS", []),
     # API tokens older than this are refused (401); POST /api/v1/auth/token/ issues a new one.
     "TOKEN_TTL_HOURS": env_int("SPMIS_TOKEN_TTL_HOURS", 24 * 7),
+    # Payments (docs/payments.md): payments per file of a batch; an account changed this many days or fewer before
+    # a batch is flagged on it.
+    "PAYMENT_FILE_MAX_PAYMENTS": env_int("SPMIS_PAYMENT_FILE_MAX_PAYMENTS", 50_000),
+    "PAYMENT_ACCOUNT_CHANGE_DAYS": env_int("SPMIS_PAYMENT_ACCOUNT_CHANGE_DAYS", 30),
+    "PAYMENT_REPORT_MAX_BYTES": env_int("SPMIS_PAYMENT_REPORT_MAX_BYTES", 2 * 1024 * 1024 * 1024),
 }
 
 LOGGING = {

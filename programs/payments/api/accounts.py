@@ -1,4 +1,4 @@
-"""Serializers and thin views for providers, accounts and account changes (mounted by programs/api/urls.py)."""
+"""Serializers and thin views for providers, accounts and account changes."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ class FinancialServiceProviderSerializer(serializers.ModelSerializer):
             "max_per_batch",
             "fee_percent",
             "fee_fixed",
+            "debtor_name",
+            "debtor_account",
+            "debtor_bic",
+            "connection",
             "areas",
             "active",
             "created_at",

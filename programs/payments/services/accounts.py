@@ -31,6 +31,10 @@ FSP_FIELDS = (
     "max_per_batch",
     "fee_percent",
     "fee_fixed",
+    "debtor_name",
+    "debtor_account",
+    "debtor_bic",
+    "connection",
     "active",
 )
 

@@ -1,0 +1,122 @@
+"""Batches and the payment ledger, in the database: preparing makes one payment per approved cash entitlement and
+never a second live one; the ledger is append-only and is the only way a payment's status moves."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+
+from programs.payments.models import Payment, PaymentBatch, PaymentEvent
+from programs.payments.selectors import balances
+from programs.payments.services import batch_cancel, batch_prepare
+from programs.payments.services.ledger import record_events
+from tests.programs.payments_setup import approved_cycle_with_accounts, on_commit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(flood):
+    return approved_cycle_with_accounts(flood)
+
+
+def prepare(world, user=None):
+    run = on_commit(batch_prepare, cycle=world.cycle, fsp=world.fsp, user=user or world.officer)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    return PaymentBatch.objects.get(pk=run.batch_id)
+
+
+def assert_balanced(**scope):
+    """planned = paid + failed + returned + pending, to the cent, and every payment's status is what its events
+    say (the latest state along the transitions)."""
+    figures = balances(**scope)
+    parts = ("paid", "failed", "returned", "pending")
+    assert figures["planned"]["amount"] == sum(figures[part]["amount"] for part in parts)
+    assert figures["planned"]["count"] == sum(figures[part]["count"] for part in parts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*) FROM programs_payment p
+                WHERE p.status <> coalesce((SELECT e.status FROM programs_paymentevent e WHERE e.payment_id = p.id
+                                             ORDER BY programs_payment_status_rank(e.status) DESC, e.id DESC
+                                             LIMIT 1), 'pending')"""
+        )
+        assert cursor.fetchone()[0] == 0
+    return figures
+
+
+def test_prepare_makes_one_pending_payment_per_entitlement_with_control_totals(world):
+    batch = prepare(world)
+    assert batch.status == "prepared" and batch.code.startswith("PAY-")
+    assert batch.payment_count == 8 and batch.payment_sum == Decimal("58000")
+    payments = Payment.objects.filter(batch=batch)
+    assert {p.status for p in payments} == {"pending"}
+    assert all(p.end_to_end_id == f"SPM{p.pk:013d}" for p in payments)
+    # Every account was approved just now: each payment is flagged for a second look.
+    assert batch.flagged_count == 8 and "account changed on" in payments[0].flag_reason
+    figures = assert_balanced(batch_ids=[batch.pk])
+    assert figures["pending"] == {"count": 8, "amount": Decimal("58000")}
+
+
+def test_a_second_batch_finds_nothing_to_pay_and_the_database_refuses_a_second_live_payment(world):
+    batch = prepare(world)
+    with pytest.raises(ValidationError, match="waiting for release"):
+        on_commit(batch_prepare, cycle=world.cycle, fsp=world.fsp, user=world.officer)
+    # Even written by hand, a second live payment of an entitlement is refused by the database.
+    payment = Payment.objects.filter(batch=batch).first()
+    other = PaymentBatch.objects.create(
+        cycle=world.cycle,
+        program=world.cycle.program,
+        fsp=world.fsp,
+        currency="BDT",
+        execution_date=batch.execution_date,
+        prepared_by=world.officer,
+        status="cancelled",
+    )
+    with pytest.raises(IntegrityError, match="programs_payment_one_live"), transaction.atomic():
+        Payment.objects.create(
+            batch=other,
+            entitlement_id=payment.entitlement_id,
+            household_id=payment.household_id,
+            account_id=payment.account_id,
+            account_changed_at=payment.account_changed_at,
+            amount=payment.amount,
+            currency="BDT",
+        )
+
+
+def test_the_ledger_is_append_only_and_the_only_way_a_status_moves(world):
+    batch = prepare(world)
+    payment = Payment.objects.filter(batch=batch).first()
+    with pytest.raises(Exception, match="payment ledger"), transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(status="paid")
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).delete()
+    with transaction.atomic():
+        assert record_events(batch=batch, status="sent") == 8
+        assert record_events(batch=batch, status="sent") == 0  # each state once
+        assert record_events(batch=batch, status="paid", where="id = %s", params=[payment.pk]) == 1
+    payment.refresh_from_db()
+    assert payment.status == "paid"
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        PaymentEvent.objects.filter(payment=payment).update(reason="edited")
+    with pytest.raises(Exception, match="append-only"), transaction.atomic():
+        PaymentEvent.objects.filter(payment=payment).delete()
+    # A move the transitions do not allow (paid back to accepted) is written nowhere.
+    assert record_events(batch=batch, status="accepted", where="id = %s", params=[payment.pk]) == 0
+    payment.refresh_from_db()
+    assert payment.status == "paid"
+    assert_balanced(batch_ids=[batch.pk])
+
+
+def test_a_cancelled_batch_frees_its_entitlements_for_a_new_batch(world):
+    batch = prepare(world)
+    batch_cancel(batch=batch, user=world.officer, reason="wrong execution date")
+    assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"cancelled"}
+    again = prepare(world)
+    assert again.payment_count == 8 and again.pk != batch.pk
+    figures = assert_balanced(cycle_id=world.cycle.pk)
+    assert figures["planned"]["amount"] == Decimal("58000") and figures["cancelled"]["count"] == 8
