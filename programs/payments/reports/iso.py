@@ -1,8 +1,9 @@
 """ISO 20022 status files (pain.002, camt.054, pacs.004) read in two streamed passes, in constant memory.
 
-Pass 1 validates the whole file against the official XSD and reads every entry (so that anything pass 2 could
-trip on is found now), keeping nothing: a file that fails is refused as a whole, with the line and the problem,
-before the caller has seen a single entry. Pass 2 reads it again and yields the entries.
+Pass 1 validates the whole file against the official XSD and reads every entry into a spool (an anonymous temporary
+file, written in chunks): a file that fails is refused as a whole, with the line and the problem, before the caller
+has seen a single entry. Pass 2 streams the spool back. Memory stays constant whatever the size of the file; the
+spool costs about 100 bytes of disk per entry for as long as the object is open.
 
 Validation is streamed without losing line numbers: libxml2's streaming validator (lxml's `iterparse(schema=)`)
 reports errors at the end of the file with line 0, so instead each repeated entry (TxInfAndSts, Ntry, TxInf) is
@@ -20,6 +21,8 @@ import functools
 import hashlib
 import io
 import os
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,6 +36,7 @@ from .records import ACCEPTED, FAILED, PAID, PENDING, RETURNED, ReportInfo, Stat
 XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
 ISO_NS = "urn:iso:std:iso:20022:tech:xsd:"
 XS = "http://www.w3.org/2001/XMLSchema"
+SPOOL_CHUNK = 2048  # entries per pickled chunk of the spool: large enough to be cheap, small enough to be constant
 
 # pain.002 transaction status -> ours. ACSC ("settlement completed") is still only `accepted`: money is `paid` when
 # the programme account's debit is booked (camt.054), which is what reconciliation balances against.
@@ -61,7 +65,7 @@ class _Spec:
     name: str  # pain.002.001.10
     entry: str  # the repeated element, validated and dropped one by one
     header: Callable[[etree._Element, Callable[[str], str]], dict]
-    entries: Callable[[etree._Element, Callable[[str], str], dict], Iterator[StatusEntry | None]]
+    entries: Callable[[etree._Element, _Tags, dict], list[StatusEntry | None]]
 
 
 def _q(ns: str) -> Callable[[str], str]:
@@ -79,13 +83,6 @@ def _text(element: etree._Element, path: str) -> str | None:
     if found is None or found.text is None:
         return None
     return found.text.strip() or None
-
-
-def _amount(element: etree._Element, path: str) -> tuple[Decimal | None, str | None]:
-    found = element.find(path)
-    if found is None or not found.text:
-        return None, None
-    return Decimal(found.text.strip()), found.get("Ccy")
 
 
 def _date(element: etree._Element, q, path: str) -> datetime.date | None:
@@ -106,17 +103,71 @@ def _datetime(text: str | None) -> datetime.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
-def _reason(element: etree._Element | None, q, path: str) -> tuple[str | None, str | None, str | None]:
-    """(code, plain words, the bank's own text) of the first reason under `path` (StsRsnInf, RtrRsnInf, RtrInf)."""
+def _kids(element: etree._Element | None) -> dict:
+    """{tag: first child with that tag}: one C-level pass over the children. `find()` goes through lxml's Python
+    ElementPath and costs several times more, which matters a million entries at a time."""
     if element is None:
-        return None, None, None
-    info = element.find(q(path))
+        return {}
+    return {child.tag: child for child in reversed(element)}
+
+
+def _leaf(kids: dict, tag: str) -> str | None:
+    found = kids.get(tag)
+    if found is None or found.text is None:
+        return None
+    return found.text.strip() or None
+
+
+def _money(kids: dict, tag: str) -> tuple[Decimal | None, str | None]:
+    found = kids.get(tag)
+    if found is None or not found.text:
+        return None, None
+    return Decimal(found.text.strip()), found.get("Ccy")
+
+
+def _day(kids: dict, tag: str, t) -> datetime.date | None:
+    """An ISO date choice (`<X><Dt>` or `<X><DtTm>`) or a plain ISODate element."""
+    found = kids.get(tag)
+    if found is None:
+        return None
+    text = (found.text or "").strip()
+    if not text:
+        inner = _kids(found)
+        text = _leaf(inner, t.Dt) or (_leaf(inner, t.DtTm) or "")[:10]
+    return datetime.date.fromisoformat(text[:10]) if text else None
+
+
+def _reason_of(info: etree._Element | None, t) -> tuple[str | None, str | None, str | None]:
+    """(code, plain words, the bank's own text) of a reason element (StsRsnInf, RtrRsnInf, RtrInf)."""
     if info is None:
         return None, None, None
-    code = _text(info, q("Rsn/Cd")) or _text(info, q("Rsn/Prtry"))
-    lines = [line.text.strip() for line in info.iterfind(q("AddtlInf")) if line.text and line.text.strip()]
-    bank_text = " ".join(lines) or None
+    kids = _kids(info)
+    reason = _kids(kids.get(t.Rsn))
+    code = _leaf(reason, t.Cd) or _leaf(reason, t.Prtry)
+    bank_text = None
+    if t.AddtlInf in kids:
+        lines = [line.text.strip() for line in info.iterchildren(t.AddtlInf) if line.text and line.text.strip()]
+        bank_text = " ".join(lines) or None
     return code, reason_words(code, bank_text), bank_text
+
+
+def _reason(element: etree._Element | None, q, path: str) -> tuple[str | None, str | None, str | None]:
+    """The first reason under `path`, for headers (not on the hot path)."""
+    if element is None:
+        return None, None, None
+    return _reason_of(element.find(q(path)), _Tags(etree.QName(element).namespace))
+
+
+class _Tags:
+    """t.TxSts -> '{namespace}TxSts', computed once per name."""
+
+    def __init__(self, ns: str) -> None:
+        self._ns = ns
+
+    def __getattr__(self, name: str) -> str:
+        tag = f"{{{self._ns}}}{name}"
+        setattr(self, name, tag)
+        return tag
 
 
 # -- pain.002 ---------------------------------------------------------------------------------------------------
@@ -138,32 +189,49 @@ def _pain002_header(root, q) -> dict:
     }
 
 
-def _pain002_entries(tx, q, header) -> Iterator[StatusEntry]:
-    batch = tx.getparent()
-    code = _text(tx, q("TxSts")) or _text(batch, q("PmtInfSts")) or header["group_status"]
+def _pain002_batch(batch, t, header) -> dict:
+    """What every payment of a batch shares; read once per batch, not once per payment."""
+    kids = _kids(batch)
+    return {
+        "pmt_inf_id": _leaf(kids, t.OrgnlPmtInfId),
+        "status": _leaf(kids, t.PmtInfSts) or header["group_status"],
+        "reason": _reason_of(kids.get(t.StsRsnInf), t),
+    }
+
+
+def _pain002_entries(tx, t, header) -> list[StatusEntry]:
+    batch_element = tx.getparent()
+    batch = header["_batches"].get(batch_element.sourceline)
+    if batch is None:
+        batch = header["_batches"][batch_element.sourceline] = _pain002_batch(batch_element, t, header)
+    kids = _kids(tx)
+    code = _leaf(kids, t.TxSts) or batch["status"]
     if code is None:
         raise StatusFileError("the payment has no status (no TxSts, PmtInfSts or GrpSts)", line=tx.sourceline)
     status = TX_STATUS.get(code)
     if status is None or code == "PART":
         raise StatusFileError(f"transaction status {code!r} is not one spmis knows", line=tx.sourceline)
-    reason_code, words, bank_text = _reason(tx, q, "StsRsnInf")
+    reason_code, words, bank_text = _reason_of(kids.get(t.StsRsnInf), t)
     if status == FAILED and reason_code is None:
-        # A rejection whose reason is given for the batch or the group only.
-        reason_code, words, bank_text = _reason(batch, q, "StsRsnInf")
-    amount, currency = _amount(tx, q("OrgnlTxRef/Amt/InstdAmt"))
-    yield StatusEntry(
-        line=tx.sourceline,
-        end_to_end_id=_text(tx, q("OrgnlEndToEndId")),
-        status=status,
-        reason_code=reason_code,
-        reason_text=words,
-        amount=amount,
-        currency=currency,
-        booking_date=None,
-        bank_text=bank_text,
-        original_msg_id=header["original_msg_id"],
-        pmt_inf_id=_text(batch, q("OrgnlPmtInfId")),
-    )
+        reason_code, words, bank_text = batch["reason"]  # a rejection whose reason is given for the batch
+    amount = currency = None
+    if t.OrgnlTxRef in kids:
+        amount, currency = _money(_kids(_kids(kids[t.OrgnlTxRef]).get(t.Amt)), t.InstdAmt)
+    return [
+        StatusEntry(
+            line=tx.sourceline,
+            end_to_end_id=_leaf(kids, t.OrgnlEndToEndId),
+            status=status,
+            reason_code=reason_code,
+            reason_text=words,
+            amount=amount,
+            currency=currency,
+            booking_date=None,
+            bank_text=bank_text,
+            original_msg_id=header["original_msg_id"],
+            pmt_inf_id=batch["pmt_inf_id"],
+        )
+    ]
 
 
 # -- camt.054 ---------------------------------------------------------------------------------------------------
@@ -180,55 +248,61 @@ def _camt054_header(root, q) -> dict:
     }
 
 
-def _camt054_entries(entry, q, header) -> Iterator[StatusEntry | None]:
+def _camt054_entries(entry, t, header) -> list[StatusEntry | None]:
     """A booked debit of the programme account is a payment `paid`; a credit carrying return information is one
     `returned`. Anything else (money arriving, an INFO entry) is not about our payments: None, counted as skipped."""
-    side = _text(entry, q("CdtDbtInd"))
-    booking_status = _text(entry, q("Sts/Cd")) or _text(entry, q("Sts/Prtry"))
-    reversal = _text(entry, q("RvslInd")) in ("true", "1")
-    booking_date = _date(entry, q, "BookgDt")
-    entry_amount, entry_currency = _amount(entry, q("Amt"))
-    entry_reference = _text(entry, q("AcctSvcrRef"))
-    details = entry.findall(q("NtryDtls/TxDtls"))
+    kids = _kids(entry)
+    side = _leaf(kids, t.CdtDbtInd)
+    booking = _kids(kids.get(t.Sts))
+    booking_status = _leaf(booking, t.Cd) or _leaf(booking, t.Prtry)
+    reversal = _leaf(kids, t.RvslInd) in ("true", "1")
+    details_element = kids.get(t.NtryDtls)
+    details = list(details_element.iterchildren(t.TxDtls)) if details_element is not None else []
     if not details:
         details = [None]  # an entry without details: reported once, with no EndToEndId, for the caller to list
+    booking_date = None
+    found: list[StatusEntry | None] = []
     for tx in details:
-        source = tx if tx is not None else entry
-        return_code, return_words, return_text = _reason(tx, q, "RtrInf")
+        tx_kids = _kids(tx)
+        return_code, return_words, return_text = _reason_of(tx_kids.get(t.RtrInf), t)
         if side == "DBIT" and not reversal:
             if booking_status == "BOOK":
                 status = PAID
             elif booking_status == "PDNG":
                 status = PENDING
             else:
-                yield None
+                found.append(None)
                 continue
         elif side == "CRDT" and (return_code or reversal) and booking_status == "BOOK":
             status = RETURNED
         else:
-            yield None
+            found.append(None)
             continue
-        amount, currency = _amount(tx, q("Amt")) if tx is not None else (None, None)
+        amount, currency = _money(tx_kids, t.Amt)
         if amount is None:
             if len(details) > 1:
-                raise StatusFileError(
-                    "a transaction of a batched entry has no amount of its own", line=source.sourceline
-                )
-            amount, currency = entry_amount, entry_currency
-        yield StatusEntry(
-            line=source.sourceline,
-            end_to_end_id=_text(tx, q("Refs/EndToEndId")) if tx is not None else None,
-            status=status,
-            reason_code=return_code,
-            reason_text=return_words,
-            amount=amount,
-            currency=currency,
-            booking_date=booking_date,
-            bank_text=return_text,
-            original_msg_id=_text(tx, q("Refs/MsgId")) if tx is not None else None,
-            pmt_inf_id=_text(tx, q("Refs/PmtInfId")) if tx is not None else None,
-            bank_reference=(_text(tx, q("Refs/AcctSvcrRef")) if tx is not None else None) or entry_reference,
+                raise StatusFileError("a transaction of a batched entry has no amount of its own", line=tx.sourceline)
+            amount, currency = _money(kids, t.Amt)
+        if booking_date is None:
+            booking_date = _day(kids, t.BookgDt, t)
+        refs = _kids(tx_kids.get(t.Refs))
+        found.append(
+            StatusEntry(
+                line=entry.sourceline,
+                end_to_end_id=_leaf(refs, t.EndToEndId),
+                status=status,
+                reason_code=return_code,
+                reason_text=return_words,
+                amount=amount,
+                currency=currency,
+                booking_date=booking_date,
+                bank_text=return_text,
+                original_msg_id=_leaf(refs, t.MsgId),
+                pmt_inf_id=_leaf(refs, t.PmtInfId),
+                bank_reference=_leaf(refs, t.AcctSvcrRef) or _leaf(kids, t.AcctSvcrRef),
+            )
         )
+    return found
 
 
 # -- pacs.004 ---------------------------------------------------------------------------------------------------
@@ -246,24 +320,27 @@ def _pacs004_header(root, q) -> dict:
     }
 
 
-def _pacs004_entries(tx, q, header) -> Iterator[StatusEntry]:
-    code, words, bank_text = _reason(tx, q, "RtrRsnInf")
-    amount, currency = _amount(tx, q("RtrdIntrBkSttlmAmt"))
+def _pacs004_entries(tx, t, header) -> list[StatusEntry]:
+    kids = _kids(tx)
+    code, words, bank_text = _reason_of(kids.get(t.RtrRsnInf), t)
+    amount, currency = _money(kids, t.RtrdIntrBkSttlmAmt)
     if amount is None:
-        amount, currency = _amount(tx, q("RtrdInstdAmt"))
-    yield StatusEntry(
-        line=tx.sourceline,
-        end_to_end_id=_text(tx, q("OrgnlEndToEndId")),
-        status=RETURNED,
-        reason_code=code,
-        reason_text=words,
-        amount=amount,
-        currency=currency,
-        booking_date=_date(tx, q, "IntrBkSttlmDt") or header.get("settlement_date"),
-        bank_text=bank_text,
-        original_msg_id=_text(tx, q("OrgnlGrpInf/OrgnlMsgId")) or header["original_msg_id"],
-        bank_reference=_text(tx, q("RtrId")),
-    )
+        amount, currency = _money(kids, t.RtrdInstdAmt)
+    return [
+        StatusEntry(
+            line=tx.sourceline,
+            end_to_end_id=_leaf(kids, t.OrgnlEndToEndId),
+            status=RETURNED,
+            reason_code=code,
+            reason_text=words,
+            amount=amount,
+            currency=currency,
+            booking_date=_day(kids, t.IntrBkSttlmDt, t) or header.get("settlement_date"),
+            bank_text=bank_text,
+            original_msg_id=_leaf(_kids(kids.get(t.OrgnlGrpInf)), t.OrgnlMsgId) or header["original_msg_id"],
+            bank_reference=_leaf(kids, t.RtrId),
+        )
+    ]
 
 
 SPECS = {
@@ -315,11 +392,6 @@ def _open(source: bytes | str | os.PathLike):
     return io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")
 
 
-def _stamp(path) -> tuple[int, int]:
-    found = os.stat(path)
-    return found.st_size, found.st_mtime_ns
-
-
 def sniff(source: bytes | str | os.PathLike) -> str | None:
     """The ISO message a file holds, from its root element's namespace; None when it is not an XML document."""
     with _open(source) as handle:
@@ -365,9 +437,16 @@ class IsoStatusFile:
         self.spec = SPECS[kind]
         self.ns = ISO_NS + kind
         self.q = _q(self.ns)
+        self.t = _Tags(self.ns)
         self.full, self.fragment = _schemas(str(xsd_dir or XSD_DIR), kind)
-        self._stamp = None if isinstance(source, bytes | bytearray) else _stamp(source)
-        self.info, self._header = self._validate()
+        # Pass 1 keeps what it read in an anonymous temporary file (gone when closed, or if the process dies), so
+        # that pass 2 streams it back instead of parsing the XML a second time: constant memory, half the work.
+        self._spool = tempfile.TemporaryFile(prefix="spmis-status-")  # noqa: SIM115 (closed by close()/__del__)
+        try:
+            self.info, self._header = self._validate()
+        except BaseException:
+            self._spool.close()
+            raise
 
     def _refuse_unreadable(self) -> None:
         with _open(self.source) as handle:
@@ -396,6 +475,7 @@ class IsoStatusFile:
         header = None
         batches_with_entries: set[int] = set()
         root = None
+        chunk: list[tuple] = []
         with _open(self.source) as raw:
             handle = _Hashing(raw)
             try:
@@ -411,7 +491,13 @@ class IsoStatusFile:
                             skipped += 1
                         else:
                             count += 1
+                            chunk.append(tuple(entry))
+                    if len(chunk) >= SPOOL_CHUNK:
+                        pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
+                        chunk = []
                     element.getparent().remove(element)
+                if chunk:
+                    pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
             except etree.XMLSyntaxError as error:
                 raise StatusFileError(f"not readable XML: {error.msg}", line=error.lineno or 0, name=self.name)
             except StatusFileError as error:
@@ -455,25 +541,43 @@ class IsoStatusFile:
 
     def _read_header(self, root) -> dict:
         try:
-            return self.spec.header(root, self.q)
+            return dict(self.spec.header(root, self.q), _batches={})
         except ValueError as error:
             raise StatusFileError(f"header unreadable: {error}", line=root.sourceline, name=self.name)
 
-    def _read(self, element, header) -> Iterator[StatusEntry | None]:
+    def _read(self, element, header) -> list[StatusEntry | None]:
         try:
-            yield from self.spec.entries(element, self.q, header)
+            return self.spec.entries(element, self.t, header)
         except StatusFileError:
             raise
         except (ValueError, ArithmeticError) as error:
             raise StatusFileError(str(error), line=element.sourceline, name=self.name)
 
     def entries(self) -> Iterator[StatusEntry]:
-        """Pass 2: the entries, in file order. Only ever runs on a file pass 1 accepted."""
-        if self._stamp is not None and _stamp(self.source) != self._stamp:
-            raise StatusFileError("the file changed after it was validated", name=self.name)
-        with _open(self.source) as handle:
-            for _event, element in _events(handle, self.spec, self.ns):
-                for entry in self._read(element, self._header):
-                    if entry is not None:
-                        yield entry
-                element.getparent().remove(element)
+        """Pass 2: the entries pass 1 read, in file order, from the spool (it can be read again)."""
+        if self._spool.closed:
+            raise ValueError("this status file is closed")
+        self._spool.flush()
+        self._spool.seek(0)
+        make = StatusEntry._make
+        while True:
+            try:
+                chunk = pickle.load(self._spool)
+            except EOFError:
+                return
+            for values in chunk:
+                yield make(values)
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def __enter__(self) -> IsoStatusFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        spool = getattr(self, "_spool", None)
+        if spool is not None:
+            spool.close()
