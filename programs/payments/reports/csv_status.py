@@ -88,6 +88,15 @@ class CsvStatusFile:
     def entries(self) -> Iterator[StatusEntry]:
         yield from self._rows(None)
 
+    def close(self) -> None:
+        return None  # nothing held open between passes; here for the same interface as the ISO files
+
+    def __enter__(self) -> CsvStatusFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def _error(self, problem: str, line: int) -> StatusFileError:
         return StatusFileError(problem, line=line, name=self.name)
 
