@@ -526,3 +526,34 @@ def test_a_csv_without_its_columns_is_refused_at_the_header():
     assert refused.value.line == 1
     with pytest.raises(StatusFileError, match="unknown column 'msisdn'"):
         read_status_file(b"reference,status,reason,amount,currency,msisdn\n")
+
+
+def test_a_batch_rejected_whole_and_a_status_given_per_batch_only():
+    body = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10">
+  <CstmrPmtStsRpt>
+    <GrpHdr><MsgId>BANK-STS-2</MsgId><CreDtTm>2026-10-01T15:00:00+06:00</CreDtTm></GrpHdr>
+    <OrgnlGrpInfAndSts><OrgnlMsgId>SPMIS-B12-A1</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>
+      <GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>
+    <OrgnlPmtInfAndSts><OrgnlPmtInfId>SPMIS-B12-A1-1</OrgnlPmtInfId><PmtInfSts>RJCT</PmtInfSts>
+      <StsRsnInf><Rsn><Cd>AM04</Cd></Rsn></StsRsnInf></OrgnlPmtInfAndSts>
+    <OrgnlPmtInfAndSts><OrgnlPmtInfId>SPMIS-B12-A1-2</OrgnlPmtInfId><PmtInfSts>ACCP</PmtInfSts>
+      <TxInfAndSts><OrgnlEndToEndId>E2E-Z1</OrgnlEndToEndId></TxInfAndSts></OrgnlPmtInfAndSts>
+  </CstmrPmtStsRpt>
+</Document>
+"""
+    with read_status_file(body) as status_file:
+        info = status_file.info
+        assert info.created_at == datetime.datetime(2026, 10, 1, 9, 0, tzinfo=datetime.UTC)
+        assert not info.file_rejected and info.rejected_batches == (("SPMIS-B12-A1-1", "AM04", "insufficient funds"),)
+        assert [(e.end_to_end_id, e.status, e.pmt_inf_id) for e in status_file.entries()] == [
+            ("E2E-Z1", "accepted", "SPMIS-B12-A1-2")
+        ]
+    failed = list(file_rejection_entries(info, ["E2E-Y1"], pmt_inf_id="SPMIS-B12-A1-1"))
+    assert [(e.end_to_end_id, e.status, e.reason_text, e.original_msg_id) for e in failed] == [
+        ("E2E-Y1", "failed", "insufficient funds", "SPMIS-B12-A1")
+    ]
+    with pytest.raises(ValueError, match="does not reject a whole file"):
+        file_rejection_entries(info, ["E2E-Y1"])
+    with pytest.raises(ValueError, match="closed"):
+        list(status_file.entries())
