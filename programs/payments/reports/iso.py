@@ -125,16 +125,23 @@ def _money(kids: dict, tag: str) -> tuple[Decimal | None, str | None]:
     return Decimal(found.text.strip()), found.get("Ccy")
 
 
-def _day(kids: dict, tag: str, t) -> datetime.date | None:
-    """An ISO date choice (`<X><Dt>` or `<X><DtTm>`) or a plain ISODate element."""
+def _day(kids: dict, tag: str) -> datetime.date | None:
+    """An ISO date choice (`<X><Dt>` or `<X><DtTm>`: the first child either way) or a plain ISODate element."""
     found = kids.get(tag)
     if found is None:
         return None
     text = (found.text or "").strip()
-    if not text:
-        inner = _kids(found)
-        text = _leaf(inner, t.Dt) or (_leaf(inner, t.DtTm) or "")[:10]
+    if not text and len(found):
+        text = (found[0].text or "").strip()
     return datetime.date.fromisoformat(text[:10]) if text else None
+
+
+def _choice(kids: dict, tag: str) -> str | None:
+    """The text of a code choice (`<X><Cd>` or `<X><Prtry>`): its one child's."""
+    found = kids.get(tag)
+    if found is None or not len(found) or found[0].text is None:
+        return None
+    return found[0].text.strip() or None
 
 
 def _reason_of(info: etree._Element | None, t) -> tuple[str | None, str | None, str | None]:
@@ -142,8 +149,7 @@ def _reason_of(info: etree._Element | None, t) -> tuple[str | None, str | None, 
     if info is None:
         return None, None, None
     kids = _kids(info)
-    reason = _kids(kids.get(t.Rsn))
-    code = _leaf(reason, t.Cd) or _leaf(reason, t.Prtry)
+    code = _choice(kids, t.Rsn)
     bank_text = None
     if t.AddtlInf in kids:
         lines = [line.text.strip() for line in info.iterchildren(t.AddtlInf) if line.text and line.text.strip()]
@@ -253,8 +259,7 @@ def _camt054_entries(entry, t, header) -> list[StatusEntry | None]:
     `returned`. Anything else (money arriving, an INFO entry) is not about our payments: None, counted as skipped."""
     kids = _kids(entry)
     side = _leaf(kids, t.CdtDbtInd)
-    booking = _kids(kids.get(t.Sts))
-    booking_status = _leaf(booking, t.Cd) or _leaf(booking, t.Prtry)
+    booking_status = _choice(kids, t.Sts)
     reversal = _leaf(kids, t.RvslInd) in ("true", "1")
     details_element = kids.get(t.NtryDtls)
     details = list(details_element.iterchildren(t.TxDtls)) if details_element is not None else []
@@ -284,7 +289,7 @@ def _camt054_entries(entry, t, header) -> list[StatusEntry | None]:
                 raise StatusFileError("a transaction of a batched entry has no amount of its own", line=tx.sourceline)
             amount, currency = _money(kids, t.Amt)
         if booking_date is None:
-            booking_date = _day(kids, t.BookgDt, t)
+            booking_date = _day(kids, t.BookgDt)
         refs = _kids(tx_kids.get(t.Refs))
         found.append(
             StatusEntry(
@@ -335,7 +340,7 @@ def _pacs004_entries(tx, t, header) -> list[StatusEntry]:
             reason_text=words,
             amount=amount,
             currency=currency,
-            booking_date=_day(kids, t.IntrBkSttlmDt, t) or header.get("settlement_date"),
+            booking_date=_day(kids, t.IntrBkSttlmDt) or header.get("settlement_date"),
             bank_text=bank_text,
             original_msg_id=_leaf(_kids(kids.get(t.OrgnlGrpInf)), t.OrgnlMsgId) or header["original_msg_id"],
             bank_reference=_leaf(kids, t.RtrId),
