@@ -3,7 +3,10 @@
 `flood`: a small affected registry: an incident over the west district with a high zone (six households) and a
 moderate zone (two), two households outside both, every household with three members; and its finished analysis.
 
-`sample`: about fifty varied households for comparing compiled rules with their Python reference."""
+`sample`: about fifty varied households for comparing compiled rules with their Python reference.
+
+`mock_bank`: a real mock-bank (PyPI mock-bank 0.9.0) on a free loopback port, fresh for each test
+(tests/programs/mockbank.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from programs.models import Program, ProgramMembership
 from registry.models import CustomField, Household, Individual
 from response.services import exposure_run_start
 from tests.factories import HouseholdFactory, IndividualFactory, MembershipFactory, square
+from tests.programs.mockbank import MockBank
 from tests.response.factories import (
     ExposureRunFactory,
     HazardZoneFactory,
@@ -196,3 +200,12 @@ def sample(two_districts) -> Sample:
     for household in households:
         household.refresh_from_db()
     return Sample(households, run.pk, str(zone.zone_key), program.code, other.code)
+
+
+@pytest.fixture
+def mock_bank(tmp_path):
+    bank = MockBank(tmp_path / "mock-bank").start()
+    try:
+        yield bank
+    finally:
+        bank.stop()

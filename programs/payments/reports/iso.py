@@ -1,0 +1,588 @@
+"""ISO 20022 status files (pain.002, camt.054, pacs.004) read in two streamed passes, in constant memory.
+
+Pass 1 validates the whole file against the official XSD and reads every entry into a spool (an anonymous temporary
+file, written in chunks): a file that fails is refused as a whole, with the line and the problem, before the caller
+has seen a single entry. Pass 2 streams the spool back. Memory stays constant whatever the size of the file; the
+spool costs about 100 bytes of disk per entry for as long as the object is open.
+
+Validation is streamed without losing line numbers: libxml2's streaming validator (lxml's `iterparse(schema=)`)
+reports errors at the end of the file with line 0, so instead each repeated entry (TxInfAndSts, Ntry, TxInf) is
+validated on its own as soon as it is parsed, against the same XSD with one global element added for the entry's
+type, and then dropped; what is left of the document (its headers, the entries gone: they are optional in every
+one of these schemas) is validated against the unchanged XSD at the end. The two together are the XSD's verdict on
+the whole document.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import functools
+import hashlib
+import io
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from lxml import etree
+
+from .reasons import reason_words
+from .records import ACCEPTED, FAILED, PAID, PENDING, RETURNED, ReportInfo, StatusEntry, StatusFileError
+
+XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
+ISO_NS = "urn:iso:std:iso:20022:tech:xsd:"
+XS = "http://www.w3.org/2001/XMLSchema"
+SPOOL_CHUNK = 2048  # entries per pickled chunk of the spool: large enough to be cheap, small enough to be constant
+
+# pain.002 transaction status -> ours. ACSC ("settlement completed") is still only `accepted`: money is `paid` when
+# the programme account's debit is booked (camt.054), which is what reconciliation balances against.
+TX_STATUS = {
+    "ACCP": ACCEPTED,
+    "ACSP": ACCEPTED,
+    "ACSC": ACCEPTED,
+    "ACTC": ACCEPTED,
+    "ACWC": ACCEPTED,
+    "ACWP": ACCEPTED,
+    "ACCC": ACCEPTED,
+    "ACFC": ACCEPTED,
+    "PART": ACCEPTED,  # a group/batch status, never a transaction's; see _pain002_entry
+    "RJCT": FAILED,
+    "CANC": FAILED,
+    "PDNG": PENDING,
+    "RCVD": PENDING,
+    "PATC": PENDING,
+    "PRES": PENDING,
+    "BLCK": PENDING,
+}
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str  # pain.002.001.10
+    entry: str  # the repeated element, validated and dropped one by one
+    header: Callable[[etree._Element, Callable[[str], str]], dict]
+    entries: Callable[[etree._Element, _Tags, dict], list[StatusEntry | None]]
+
+
+def _q(ns: str) -> Callable[[str], str]:
+    """'GrpHdr/MsgId' -> '{ns}GrpHdr/{ns}MsgId', memoised: the paths are few and used a million times."""
+
+    @functools.cache
+    def q(path: str) -> str:
+        return "/".join(f"{{{ns}}}{part}" for part in path.split("/"))
+
+    return q
+
+
+def _text(element: etree._Element, path: str) -> str | None:
+    found = element.find(path)
+    if found is None or found.text is None:
+        return None
+    return found.text.strip() or None
+
+
+def _date(element: etree._Element, q, path: str) -> datetime.date | None:
+    """An ISO date choice (`<X><Dt>` or `<X><DtTm>`) or a plain ISODate element."""
+    found = element.find(q(path))
+    if found is None:
+        return None
+    text = (found.text or "").strip()
+    if not text:
+        text = _text(found, q("Dt")) or (_text(found, q("DtTm")) or "")[:10]
+    return datetime.date.fromisoformat(text[:10]) if text else None
+
+
+def _datetime(text: str | None) -> datetime.datetime | None:
+    if not text:
+        return None
+    moment = datetime.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+def _kids(element: etree._Element | None) -> dict:
+    """{tag: first child with that tag}: one C-level pass over the children. `find()` goes through lxml's Python
+    ElementPath and costs several times more, which matters a million entries at a time."""
+    if element is None:
+        return {}
+    return {child.tag: child for child in reversed(element)}
+
+
+def _leaf(kids: dict, tag: str) -> str | None:
+    found = kids.get(tag)
+    if found is None or found.text is None:
+        return None
+    return found.text.strip() or None
+
+
+def _money(kids: dict, tag: str) -> tuple[Decimal | None, str | None]:
+    found = kids.get(tag)
+    if found is None or not found.text:
+        return None, None
+    return Decimal(found.text.strip()), found.get("Ccy")
+
+
+def _day(kids: dict, tag: str) -> datetime.date | None:
+    """An ISO date choice (`<X><Dt>` or `<X><DtTm>`: the first child either way) or a plain ISODate element."""
+    found = kids.get(tag)
+    if found is None:
+        return None
+    text = (found.text or "").strip()
+    if not text and len(found):
+        text = (found[0].text or "").strip()
+    return datetime.date.fromisoformat(text[:10]) if text else None
+
+
+def _choice(kids: dict, tag: str) -> str | None:
+    """The text of a code choice (`<X><Cd>` or `<X><Prtry>`): its one child's."""
+    found = kids.get(tag)
+    if found is None or not len(found) or found[0].text is None:
+        return None
+    return found[0].text.strip() or None
+
+
+def _reason_of(info: etree._Element | None, t) -> tuple[str | None, str | None, str | None]:
+    """(code, plain words, the bank's own text) of a reason element (StsRsnInf, RtrRsnInf, RtrInf)."""
+    if info is None:
+        return None, None, None
+    kids = _kids(info)
+    code = _choice(kids, t.Rsn)
+    bank_text = None
+    if t.AddtlInf in kids:
+        lines = [line.text.strip() for line in info.iterchildren(t.AddtlInf) if line.text and line.text.strip()]
+        bank_text = " ".join(lines) or None
+    return code, reason_words(code, bank_text), bank_text
+
+
+def _reason(element: etree._Element | None, q, path: str) -> tuple[str | None, str | None, str | None]:
+    """The first reason under `path`, for headers (not on the hot path)."""
+    if element is None:
+        return None, None, None
+    return _reason_of(element.find(q(path)), _Tags(etree.QName(element).namespace))
+
+
+class _Tags:
+    """t.TxSts -> '{namespace}TxSts', computed once per name."""
+
+    def __init__(self, ns: str) -> None:
+        self._ns = ns
+
+    def __getattr__(self, name: str) -> str:
+        tag = f"{{{self._ns}}}{name}"
+        setattr(self, name, tag)
+        return tag
+
+
+# -- pain.002 ---------------------------------------------------------------------------------------------------
+
+
+def _pain002_header(root, q) -> dict:
+    report = root.find(q("CstmrPmtStsRpt"))
+    group = report.find(q("OrgnlGrpInfAndSts"))
+    code, words, bank_text = _reason(group, q, "StsRsnInf")
+    return {
+        "msg_id": _text(report, q("GrpHdr/MsgId")),
+        "created_at": _datetime(_text(report, q("GrpHdr/CreDtTm"))),
+        "original_msg_id": _text(group, q("OrgnlMsgId")),
+        "original_message_name": _text(group, q("OrgnlMsgNmId")),
+        "group_status": _text(group, q("GrpSts")),
+        "group_reason_code": code,
+        "group_reason_text": words,
+        "group_bank_text": bank_text,
+    }
+
+
+def _pain002_batch(batch, t, header) -> dict:
+    """What every payment of a batch shares; read once per batch, not once per payment."""
+    kids = _kids(batch)
+    return {
+        "pmt_inf_id": _leaf(kids, t.OrgnlPmtInfId),
+        "status": _leaf(kids, t.PmtInfSts) or header["group_status"],
+        "reason": _reason_of(kids.get(t.StsRsnInf), t),
+    }
+
+
+def _pain002_entries(tx, t, header) -> list[StatusEntry]:
+    batch_element = tx.getparent()
+    batch = header["_batches"].get(batch_element.sourceline)
+    if batch is None:
+        batch = header["_batches"][batch_element.sourceline] = _pain002_batch(batch_element, t, header)
+    kids = _kids(tx)
+    code = _leaf(kids, t.TxSts) or batch["status"]
+    if code is None:
+        raise StatusFileError("the payment has no status (no TxSts, PmtInfSts or GrpSts)", line=tx.sourceline)
+    status = TX_STATUS.get(code)
+    if status is None or code == "PART":
+        raise StatusFileError(f"transaction status {code!r} is not one spmis knows", line=tx.sourceline)
+    reason_code, words, bank_text = _reason_of(kids.get(t.StsRsnInf), t)
+    if status == FAILED and reason_code is None:
+        reason_code, words, bank_text = batch["reason"]  # a rejection whose reason is given for the batch
+    amount = currency = None
+    if t.OrgnlTxRef in kids:
+        amount, currency = _money(_kids(_kids(kids[t.OrgnlTxRef]).get(t.Amt)), t.InstdAmt)
+    return [
+        StatusEntry(
+            line=tx.sourceline,
+            end_to_end_id=_leaf(kids, t.OrgnlEndToEndId),
+            status=status,
+            reason_code=reason_code,
+            reason_text=words,
+            amount=amount,
+            currency=currency,
+            booking_date=None,
+            bank_text=bank_text,
+            original_msg_id=header["original_msg_id"],
+            pmt_inf_id=batch["pmt_inf_id"],
+        )
+    ]
+
+
+# -- camt.054 ---------------------------------------------------------------------------------------------------
+
+
+def _camt054_header(root, q) -> dict:
+    notification = root.find(q("BkToCstmrDbtCdtNtfctn"))
+    return {
+        "msg_id": _text(notification, q("GrpHdr/MsgId")),
+        "created_at": _datetime(_text(notification, q("GrpHdr/CreDtTm"))),
+        "original_msg_id": None,
+        "original_message_name": None,
+        "group_status": None,
+    }
+
+
+def _camt054_entries(entry, t, header) -> list[StatusEntry | None]:
+    """A booked debit of the programme account is a payment `paid`; a credit carrying return information is one
+    `returned`. Anything else (money arriving, an INFO entry) is not about our payments: None, counted as skipped."""
+    kids = _kids(entry)
+    side = _leaf(kids, t.CdtDbtInd)
+    booking_status = _choice(kids, t.Sts)
+    reversal = _leaf(kids, t.RvslInd) in ("true", "1")
+    details_element = kids.get(t.NtryDtls)
+    details = list(details_element.iterchildren(t.TxDtls)) if details_element is not None else []
+    if not details:
+        details = [None]  # an entry without details: reported once, with no EndToEndId, for the caller to list
+    booking_date = None
+    found: list[StatusEntry | None] = []
+    for tx in details:
+        tx_kids = _kids(tx)
+        return_code, return_words, return_text = _reason_of(tx_kids.get(t.RtrInf), t)
+        if side == "DBIT" and not reversal:
+            if booking_status == "BOOK":
+                status = PAID
+            elif booking_status == "PDNG":
+                status = PENDING
+            else:
+                found.append(None)
+                continue
+        elif side == "CRDT" and (return_code or reversal) and booking_status == "BOOK":
+            status = RETURNED
+        else:
+            found.append(None)
+            continue
+        amount, currency = _money(tx_kids, t.Amt)
+        if amount is None:
+            if len(details) > 1:
+                raise StatusFileError("a transaction of a batched entry has no amount of its own", line=tx.sourceline)
+            amount, currency = _money(kids, t.Amt)
+        if booking_date is None:
+            booking_date = _day(kids, t.BookgDt)
+        refs = _kids(tx_kids.get(t.Refs))
+        found.append(
+            StatusEntry(
+                line=entry.sourceline,
+                end_to_end_id=_leaf(refs, t.EndToEndId),
+                status=status,
+                reason_code=return_code,
+                reason_text=return_words,
+                amount=amount,
+                currency=currency,
+                booking_date=booking_date,
+                bank_text=return_text,
+                original_msg_id=_leaf(refs, t.MsgId),
+                pmt_inf_id=_leaf(refs, t.PmtInfId),
+                bank_reference=_leaf(refs, t.AcctSvcrRef) or _leaf(kids, t.AcctSvcrRef),
+            )
+        )
+    return found
+
+
+# -- pacs.004 ---------------------------------------------------------------------------------------------------
+
+
+def _pacs004_header(root, q) -> dict:
+    message = root.find(q("PmtRtr"))
+    return {
+        "msg_id": _text(message, q("GrpHdr/MsgId")),
+        "created_at": _datetime(_text(message, q("GrpHdr/CreDtTm"))),
+        "original_msg_id": _text(message, q("OrgnlGrpInf/OrgnlMsgId")),
+        "original_message_name": _text(message, q("OrgnlGrpInf/OrgnlMsgNmId")),
+        "group_status": None,
+        "settlement_date": _date(message, q, "GrpHdr/IntrBkSttlmDt"),
+    }
+
+
+def _pacs004_entries(tx, t, header) -> list[StatusEntry]:
+    kids = _kids(tx)
+    code, words, bank_text = _reason_of(kids.get(t.RtrRsnInf), t)
+    amount, currency = _money(kids, t.RtrdIntrBkSttlmAmt)
+    if amount is None:
+        amount, currency = _money(kids, t.RtrdInstdAmt)
+    return [
+        StatusEntry(
+            line=tx.sourceline,
+            end_to_end_id=_leaf(kids, t.OrgnlEndToEndId),
+            status=RETURNED,
+            reason_code=code,
+            reason_text=words,
+            amount=amount,
+            currency=currency,
+            booking_date=_day(kids, t.IntrBkSttlmDt) or header.get("settlement_date"),
+            bank_text=bank_text,
+            original_msg_id=_leaf(_kids(kids.get(t.OrgnlGrpInf)), t.OrgnlMsgId) or header["original_msg_id"],
+            bank_reference=_leaf(kids, t.RtrId),
+        )
+    ]
+
+
+SPECS = {
+    spec.name: spec
+    for spec in (
+        _Spec("pain.002.001.10", "TxInfAndSts", _pain002_header, _pain002_entries),
+        _Spec("pain.002.001.03", "TxInfAndSts", _pain002_header, _pain002_entries),
+        _Spec("camt.054.001.08", "Ntry", _camt054_header, _camt054_entries),
+        _Spec("pacs.004.001.09", "TxInf", _pacs004_header, _pacs004_entries),
+    )
+}
+KINDS = tuple(SPECS)
+
+
+@functools.cache
+def _schemas(xsd_dir: str, name: str) -> tuple[etree.XMLSchema, etree.XMLSchema]:
+    """The message's XSD, and the same XSD with the repeated entry declared globally so it validates on its own."""
+    path = Path(xsd_dir) / f"{name}.xsd"
+    if not path.is_file():
+        raise StatusFileError(f"the XSD for {name} is not installed ({path})")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    document = etree.parse(str(path), parser)
+    fragment = copy.deepcopy(document)
+    declarations = fragment.getroot().xpath(f"//xs:element[@name='{SPECS[name].entry}']", namespaces={"xs": XS})
+    types = {d.get("type") for d in declarations}
+    if len(types) != 1:
+        raise StatusFileError(f"the XSD for {name} does not declare {SPECS[name].entry} once")
+    fragment.getroot().insert(0, etree.Element(f"{{{XS}}}element", name=SPECS[name].entry, type=types.pop()))
+    return etree.XMLSchema(document), etree.XMLSchema(fragment)
+
+
+class _Hashing(io.RawIOBase):
+    """A file read through, hashed on the way (pass 1 gives the digest without a third read)."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.digest.update(data)
+        return data
+
+
+def _open(source: bytes | str | os.PathLike):
+    return io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")
+
+
+def sniff(source: bytes | str | os.PathLike) -> str | None:
+    """The ISO message a file holds, from its root element's namespace; None when it is not an XML document."""
+    with _open(source) as handle:
+        try:
+            for _event, element in etree.iterparse(
+                handle, events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+            ):
+                namespace = etree.QName(element).namespace or ""
+                return namespace.removeprefix(ISO_NS) if namespace.startswith(ISO_NS) else namespace or "(none)"
+        except etree.XMLSyntaxError:
+            return None
+    return None
+
+
+def _events(handle, spec: _Spec, ns: str):
+    return etree.iterparse(
+        handle,
+        events=("end",),
+        tag=f"{{{ns}}}{spec.entry}",
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+class IsoStatusFile:
+    """A validated ISO 20022 status file: `info` at once, `entries()` streamed (it can be read more than once)."""
+
+    def __init__(
+        self, source: bytes | str | os.PathLike, *, name: str = "", xsd_dir: str | os.PathLike | None = None
+    ) -> None:
+        self.source = source
+        self.name = name or (os.path.basename(source) if not isinstance(source, bytes | bytearray) else "")
+        kind = sniff(source)
+        if kind is None:
+            self._refuse_unreadable()
+        if kind not in SPECS:
+            raise StatusFileError(
+                f"{kind} is not a status file spmis reads; it reads {', '.join(KINDS)} and CSV", name=self.name
+            )
+        self.spec = SPECS[kind]
+        self.ns = ISO_NS + kind
+        self.q = _q(self.ns)
+        self.t = _Tags(self.ns)
+        self.full, self.fragment = _schemas(str(xsd_dir or XSD_DIR), kind)
+        # Pass 1 keeps what it read in an anonymous temporary file (gone when closed, or if the process dies), so
+        # that pass 2 streams it back instead of parsing the XML a second time: constant memory, half the work.
+        self._spool = tempfile.TemporaryFile(prefix="spmis-status-")  # noqa: SIM115 (closed by close()/__del__)
+        try:
+            self.info, self._header = self._validate()
+        except BaseException:
+            self._spool.close()
+            raise
+
+    def _refuse_unreadable(self) -> None:
+        with _open(self.source) as handle:
+            try:
+                for _ in etree.iterparse(handle, resolve_entities=False, no_network=True, load_dtd=False):
+                    pass
+            except etree.XMLSyntaxError as error:
+                raise StatusFileError(f"not readable XML: {error.msg}", line=error.lineno or 0, name=self.name)
+        raise StatusFileError("the file is empty", name=self.name)
+
+    def _refuse(self, log, fallback_line: int) -> None:
+        error = log.last_error if log.last_error is not None else None
+        first = next(iter(log), error)
+        message = first.message if first is not None else "does not validate"
+        # Names like '{urn:iso:...:pain.002.001.10}TxSts' are noise for a reader: keep the local name.
+        message = message.replace(f"{{{self.ns}}}", "")
+        raise StatusFileError(
+            f"does not validate against {self.spec.name}.xsd: {message}",
+            line=(first.line if first is not None and first.line else fallback_line),
+            name=self.name,
+        )
+
+    def _validate(self) -> tuple[ReportInfo, dict]:
+        """Pass 1: the whole file against the XSD and through the readers, keeping only counts and the headers."""
+        count = skipped = 0
+        header = None
+        batches_with_entries: set[int] = set()
+        root = None
+        chunk: list[tuple] = []
+        with _open(self.source) as raw:
+            handle = _Hashing(raw)
+            try:
+                for _event, element in _events(handle, self.spec, self.ns):
+                    if not self.fragment(element):
+                        self._refuse(self.fragment.error_log, element.sourceline)
+                    if header is None:
+                        root = element.getroottree().getroot()
+                        header = self._read_header(root)
+                    batches_with_entries.add(element.getparent().sourceline)
+                    for entry in self._read(element, header):
+                        if entry is None:
+                            skipped += 1
+                        else:
+                            count += 1
+                            chunk.append(tuple(entry))
+                    if len(chunk) >= SPOOL_CHUNK:
+                        pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
+                        chunk = []
+                    element.getparent().remove(element)
+                if chunk:
+                    pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
+            except etree.XMLSyntaxError as error:
+                raise StatusFileError(f"not readable XML: {error.msg}", line=error.lineno or 0, name=self.name)
+            except StatusFileError as error:
+                error.name = error.name or self.name
+                raise StatusFileError(error.problem, line=error.line, name=self.name) from None
+            while handle.read(1 << 16):  # the digest covers trailing bytes too
+                pass
+        if root is None:
+            with _open(self.source) as again:
+                root = etree.parse(again, etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+        if root.getroottree().docinfo.doctype:
+            raise StatusFileError("a DOCTYPE is not allowed in a status file", line=1, name=self.name)
+        # What is left is the document without its entries: the headers, against the unchanged XSD.
+        if not self.full(root.getroottree()):
+            self._refuse(self.full.error_log, root.sourceline)
+        if header is None:
+            header = self._read_header(root)
+        fields = {k: v for k, v in header.items() if k in ReportInfo.__dataclass_fields__}
+        if self.spec.entry == "TxInfAndSts":
+            fields["rejected_batches"] = self._rejected_batches(root, batches_with_entries)
+        info = ReportInfo(
+            kind=self.spec.name,
+            entries=count,
+            skipped=skipped,
+            name=self.name,
+            sha256=handle.digest.hexdigest(),
+            **fields,
+        )
+        return info, header
+
+    def _rejected_batches(self, root, batches_with_entries: set[int]) -> tuple[tuple[str, str | None, str | None], ...]:
+        """pain.002 batches rejected as a whole with no payment listed: (PmtInfId, reason code, reason words)."""
+        q = self.q
+        found = []
+        for batch in root.iterfind(q("CstmrPmtStsRpt/OrgnlPmtInfAndSts")):
+            if batch.sourceline in batches_with_entries or _text(batch, q("PmtInfSts")) != "RJCT":
+                continue
+            code, words, _bank_text = _reason(batch, q, "StsRsnInf")
+            found.append((_text(batch, q("OrgnlPmtInfId")) or "", code, words))
+        return tuple(found)
+
+    def _read_header(self, root) -> dict:
+        try:
+            return dict(self.spec.header(root, self.q), _batches={})
+        except ValueError as error:
+            raise StatusFileError(f"header unreadable: {error}", line=root.sourceline, name=self.name)
+
+    def _read(self, element, header) -> list[StatusEntry | None]:
+        try:
+            return self.spec.entries(element, self.t, header)
+        except StatusFileError:
+            raise
+        except (ValueError, ArithmeticError) as error:
+            raise StatusFileError(str(error), line=element.sourceline, name=self.name)
+
+    def entries(self) -> Iterator[StatusEntry]:
+        """Pass 2: the entries pass 1 read, in file order, from the spool (it can be read again)."""
+        if self._spool.closed:
+            raise ValueError("this status file is closed")
+        self._spool.flush()
+        self._spool.seek(0)
+        make = StatusEntry._make
+        while True:
+            try:
+                chunk = pickle.load(self._spool)
+            except EOFError:
+                return
+            for values in chunk:
+                yield make(values)
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def __enter__(self) -> IsoStatusFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        spool = getattr(self, "_spool", None)
+        if spool is not None:
+            spool.close()
