@@ -43,3 +43,37 @@ def _slow_entitlement_chunks() -> None:
 
 
 _slow_entitlement_chunks()
+
+
+def _slow_payment_steps() -> None:
+    """With SPMIS_TEST_PAYMENT_CHUNK_S, a batch's preparation pauses after each part (a test kills the worker in the
+    middle of it); with SPMIS_TEST_PAYMENT_STORE_PAUSE_S, sending pauses after the provider took a file and before
+    its answer is stored: the window between "file sent" and "status stored" (tests/programs/test_payment_worker.py)."""
+    chunk = float(os.environ.get("SPMIS_TEST_PAYMENT_CHUNK_S") or 0)
+    store = float(os.environ.get("SPMIS_TEST_PAYMENT_STORE_PAUSE_S") or 0)
+    if chunk:
+        from programs.payments.services import batches
+
+        prepare = batches._prepare
+
+        def slow_prepare(run, progress):
+            def slow_progress(percent: int, message: str) -> None:
+                progress(percent, message)
+                time.sleep(chunk)
+
+            return prepare(run, slow_progress)
+
+        batches._prepare = slow_prepare
+    if store:
+        from programs.payments.services import sending
+
+        store_receipt = sending.store_receipt
+
+        def slow_store(file, receipt, actor):
+            time.sleep(store)
+            return store_receipt(file, receipt, actor)
+
+        sending.store_receipt = slow_store
+
+
+_slow_payment_steps()

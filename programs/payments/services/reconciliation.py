@@ -127,8 +127,8 @@ ON CONFLICT (payment_id, status) DO NOTHING
 """
 
 
-def _apply_group_status(report: PaymentReport, info) -> tuple[int, str]:
-    """A whole file refused by the provider (pain.002 group status RJCT): every payment in it fails."""
+def _rejected_file(report: PaymentReport, info) -> tuple[int, str]:
+    """A whole file (or its one payment information block) refused by the provider: every payment in it fails."""
     from programs.payments.services.sending import mark_rejected
 
     file = (
@@ -143,35 +143,40 @@ def _apply_group_status(report: PaymentReport, info) -> tuple[int, str]:
     mark_rejected(
         file=file,
         reason_code=info.group_reason_code or "",
-        reason=info.group_reason or "file rejected",
+        reason=info.group_reason_text or "the provider rejected the file",
         actor=f"report {report.pk}",
     )
     return file.nb_of_txs, file.name
 
 
 def _work(report: PaymentReport, progress) -> JobOutcome:
-    from programs.payments.reports import read_report
+    from programs.payments.reports import PENDING, StatusFileError, read_status_file
 
     path = Path(settings.MEDIA_ROOT) / report.path
-    info, entries = read_report(path)  # validates the whole file first: raises ValidationError naming the line
+    try:
+        status_file = read_status_file(path, name=report.name)  # the whole file is validated before any entry
+    except StatusFileError as error:
+        raise ValidationError({"file": f"Refused, nothing applied: {error}"}) from None
+    info = status_file.info
     report.kind, report.msg_id = info.kind, (info.msg_id or "")[:64]
     progress(30, "Read and valid; matching entries")
     actor = f"report {report.pk}"
-    rejected_file = ""
-    rejected = 0
-    if getattr(info, "group_status", "") == "RJCT":
-        rejected, rejected_file = _apply_group_status(report, info)
+    rejected, rejected_file = 0, ""
+    if info.file_rejected or info.rejected_batches:
+        rejected, rejected_file = _rejected_file(report, info)
     with connection.cursor() as cursor:
         cursor.execute(STAGING_SQL)
         with cursor.connection.cursor().copy(
             "COPY payment_report_entries (line, end_to_end_id, status, reason_code, reason, amount, currency)"
             " FROM STDIN"
         ) as copy:
-            for entry in entries:
+            for entry in status_file.entries():
+                if entry.status == PENDING:  # the provider has not decided: nothing to record
+                    continue
                 copy.write_row(
                     (
                         entry.line,
-                        entry.end_to_end_id,
+                        entry.end_to_end_id or "",
                         entry.status,
                         entry.reason_code or "",
                         entry.reason_text or "",
@@ -194,12 +199,14 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
     report.save(update_fields=["kind", "msg_id"])
     unchanged = entries_count - applied - issues
     result = {
+        "kind": info.kind,
         "entries": entries_count,
         "applied": applied,
         "unchanged": unchanged,
-        "issues": issues + (1 if getattr(info, "group_status", "") == "RJCT" and not rejected_file else 0),
+        "issues": report.issues.count(),
         "file_rejected": rejected_file,
         "payments_failed_with_file": rejected,
+        "duplicate_refusal": info.duplicate_refusal,
     }
     return JobOutcome(result=result, message=f"{applied} applied, {unchanged} unchanged, {result['issues']} to check")
 
@@ -224,17 +231,25 @@ def report_execute(*, report_id: int) -> PaymentReport:
 
 def reports_fetch(*, fsp: FinancialServiceProvider, user) -> list[PaymentReport]:
     """Collect the provider's new status files through its connector and queue each one's import."""
-    from programs.payments.connectors import connector_for
+    from programs.payments.services.sending import connector_of
 
     if not user.has_perm(UPLOAD_PERMISSION):
         raise PermissionDenied("Importing status reports needs the report import permission.")
-    reports = []
-    for incoming in connector_for(fsp).fetch_reports():
-        report, created = report_upload(
-            fsp=fsp, user=user, name=incoming.name, content=incoming.content, source="connector"
-        )
+    connector = connector_of(fsp)
+    reports, taken = [], []
+    for incoming in connector.fetch_reports():
+        content = incoming.content if incoming.content is not None else incoming.path.open("rb")
+        try:
+            report, created = report_upload(fsp=fsp, user=user, name=incoming.name, content=content, source="connector")
+        finally:
+            if incoming.content is None:
+                content.close()
+        taken.append(incoming.id)
         if created:
             reports.append(report)
+    # Stored (and queued) before the provider may forget them: a crash in between offers them again, and the same
+    # file is the same report.
+    transaction.on_commit(lambda: connector.acknowledge(taken))
     return reports
 
 

@@ -110,20 +110,30 @@ def file_mark_submitted(*, file: PaymentFile, user, reference: str = "") -> Paym
     return file
 
 
+def connector_of(fsp: FinancialServiceProvider):
+    """The provider's connector, from its transport and `connection` settings (a bad setting names its field)."""
+    from programs.payments.connectors import ConnectorConfigError, connector_for
+
+    try:
+        return connector_for({**(fsp.connection or {}), "transport": fsp.transport})
+    except ConnectorConfigError as error:
+        raise ValidationError({f"connection.{error.field}": f"{fsp.code}: {error.problem}"}) from None
+
+
 def _send(run: PaymentBatchRun, progress) -> JobOutcome:
-    from programs.payments.connectors import DuplicateSubmission, SubmitRejected, SubmitUnknown, connector_for
+    from programs.payments.connectors import ConnectorError, DuplicateSubmission, SubmitUnknown
 
     batch = PaymentBatch.objects.select_related("fsp").get(pk=run.batch_id)
     if batch.status not in (PaymentBatch.Status.RELEASED, PaymentBatch.Status.SENT):
         return JobOutcome(result={}, message=f"Batch {batch.code} is {batch.status}")
-    connector = connector_for(batch.fsp)
+    connector = connector_of(batch.fsp)
     files = list(_unsent(batch).order_by("sequence"))
     actor = run.created_by.get_username() if run.created_by else ""
-    sent, unknown = 0, []
+    sent, rejected, unknown = 0, 0, []
     for number, file in enumerate(files, 1):
         if file.status == PaymentFile.Status.SENDING:
             # An earlier attempt handed this file over and stopped before storing the answer: ask first.
-            answer = connector.status(file.msg_id)
+            answer = _ask(connector, file)
             if answer is not None:
                 sent += mark_submitted(file=file, receipt={"found_by_status": _plain(answer)}, actor=actor)
                 continue
@@ -131,31 +141,54 @@ def _send(run: PaymentBatchRun, progress) -> JobOutcome:
             status=PaymentFile.Status.SENDING
         ):
             continue  # another worker took it
-        content = (Path(settings.MEDIA_ROOT) / file.path).read_bytes()
         try:
-            receipt = connector.submit(file.name, content, file.msg_id)
+            receipt = connector.submit(file.name, Path(settings.MEDIA_ROOT) / file.path, file.msg_id)
         except DuplicateSubmission as error:
             # The provider has this MsgId already: the file is there, and it is not paid twice.
             receipt = {"duplicate": str(error)}
-        except SubmitRejected as error:
-            mark_rejected(file=file, reason_code=error.reason_code, reason=str(error), actor=actor)
-            continue
         except SubmitUnknown:
-            answer = connector.status(file.msg_id)
+            answer = _ask(connector, file)
             if answer is None:
                 unknown.append(file.name)
                 continue
             receipt = {"found_by_status": _plain(answer)}
+        except ConnectorError as error:
+            # Nothing says the provider has it: the file stays 'sending', and the next send asks before sending.
+            unknown.append(f"{file.name} ({error})")
+            continue
+        if getattr(receipt, "accepted", None) is False:
+            mark_rejected(
+                file=file,
+                reason_code=receipt.reason_code or "",
+                reason=receipt.reason_text or "the provider refused the file",
+                actor=actor,
+            )
+            rejected += 1
+            continue
         sent += store_receipt(file, receipt, actor)
         progress(100 * number // len(files), f"File {number} of {len(files)} with the provider")
     if unknown:
         raise ValidationError(
             {
-                "batch": f"The provider did not answer for {', '.join(unknown)}, and does not list it yet. It stays "
-                "'sending': send again later, spmis asks the provider before sending anything twice."
+                "batch": f"The provider did not take {', '.join(unknown)}: it stays 'sending'. Send again later: "
+                "spmis asks the provider before sending anything twice."
             }
         )
-    return JobOutcome(result={"files_sent": sent}, message=f"{sent} file(s) with the provider")
+    return JobOutcome(
+        result={"files_sent": sent, "files_rejected": rejected},
+        message=f"{sent} file(s) with the provider" + (f", {rejected} refused" if rejected else ""),
+    )
+
+
+def _ask(connector, file: PaymentFile):
+    from programs.payments.connectors import ConnectorError
+
+    try:
+        return connector.status(file.msg_id)
+    except ConnectorError as error:
+        raise ValidationError(
+            {"batch": f"The provider could not be asked about {file.name} ({error}); nothing was sent again."}
+        ) from None
 
 
 def store_receipt(file: PaymentFile, receipt, actor: str) -> bool:
