@@ -1,0 +1,222 @@
+"""ISO 20022 XSD validation of payment files and status reports, in constant memory.
+
+`validate_file` streams the file through libxml2's schema validator (lxml `iterparse(schema=...)`), clearing each
+transaction as soon as it is read, so a file of a million transactions is checked in a few MB. For pain.001 it
+also counts the transactions and sums their amounts, per PmtInf and for the file, and compares them with NbOfTxs
+and CtrlSum (the XSD cannot). The answer is a list of findings, each with the line it is about; an empty list
+means valid. `ensure_valid` raises `InvalidFile` instead, for the release path: a file that raised is never sent.
+
+Files from outside (status reports, notifications) are untrusted: the parser resolves no entity, loads no DTD and
+opens no network connection, and a file that carries a DTD at all is refused (ISO 20022 files have none).
+The schemas are read once per process from programs/payments/xsd/ (see its README for their source).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from lxml import etree
+
+XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
+NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
+SCHEMAS = ("pain.001.001.09", "pain.001.001.03", "pain.002.001.10", "pain.002.001.03", "camt.054.001.08")
+
+# The at most this many schema errors are reported: libxml2 stops validating at the first one in streaming mode
+# anyway, and a broken file must not fill memory with a million identical messages.
+MAX_FINDINGS = 50
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something wrong with a file: the line it is on (None when it is about the file as a whole) and what, in
+    words."""
+
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+class InvalidFile(ValueError):
+    """A file that did not validate. Carries its findings; the caller must discard the file, never release it."""
+
+    def __init__(self, name: str, findings: list[Finding]) -> None:
+        self.findings = findings
+        shown = "; ".join(str(f) for f in findings[:3])
+        more = f" (and {len(findings) - 3} more)" if len(findings) > 3 else ""
+        super().__init__(f"The file is not a valid {name}: {shown}{more}.")
+
+
+def _safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+@functools.cache
+def schema(name: str) -> etree.XMLSchema:
+    """The XSD of message `name` (one of SCHEMAS), parsed once per process."""
+    if name not in SCHEMAS:
+        raise ValueError(f"No schema for {name!r}; the project ships {', '.join(SCHEMAS)}.")
+    document = etree.parse(str(XSD_DIR / f"{name}.xsd"), parser=_safe_parser())
+    return etree.XMLSchema(document)
+
+
+def namespace(name: str) -> str:
+    return NAMESPACE_PREFIX + name
+
+
+def _plain(message: str, ns: str) -> str:
+    # libxml2 names elements as {urn:iso:std:iso:20022:tech:xsd:pain.001.001.09}Nm; the namespace says nothing
+    # to a reader who already knows which message it is.
+    return message.replace("{" + ns + "}", "")
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    try:
+        return Decimal(text) if text is not None else None
+    except InvalidOperation:
+        return None
+
+
+class _Totals:
+    """NbOfTxs and CtrlSum as declared and as counted, for pain.001's GrpHdr and each PmtInf."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+        self.count = 0
+        self.total = Decimal(0)
+        self.batch_count = 0
+        self.batch_total = Decimal(0)
+        self.findings: list[Finding] = []
+
+    def amount(self, text: str | None) -> None:
+        value = _decimal(text)
+        if value is not None:  # an amount that is not a number is the XSD's finding already
+            self.batch_total += value
+
+    def batch(self, element: etree._Element) -> None:
+        self._compare(
+            element, self.batch_count, self.batch_total, f"PmtInf {element.findtext(f'{{{self.ns}}}PmtInfId')}"
+        )
+        self.count += self.batch_count
+        self.total += self.batch_total
+        self.batch_count, self.batch_total = 0, Decimal(0)
+
+    def file(self, header: etree._Element | None) -> None:
+        if header is not None:
+            self._compare(header, self.count, self.total, "GrpHdr")
+
+    def _compare(self, element: etree._Element, count: int, total: Decimal, where: str) -> None:
+        declared_count = element.find(f"{{{self.ns}}}NbOfTxs")
+        if declared_count is not None and declared_count.text != str(count):
+            self.findings.append(
+                Finding(
+                    declared_count.sourceline,
+                    f"{where}: NbOfTxs says {declared_count.text} but {count} transactions follow.",
+                )
+            )
+        declared_sum = element.find(f"{{{self.ns}}}CtrlSum")
+        if declared_sum is not None and _decimal(declared_sum.text) != total:
+            self.findings.append(
+                Finding(
+                    declared_sum.sourceline,
+                    f"{where}: CtrlSum says {declared_sum.text} but the amounts sum to {total}.",
+                )
+            )
+
+
+DTD_FINDING = Finding(1, "The file carries a DTD; ISO 20022 files have none, and it is not read.")
+
+
+def _has_dtd(tree: etree._ElementTree) -> bool:
+    return tree.docinfo.internalDTD is not None or bool(tree.docinfo.doctype)
+
+
+def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
+    """Every finding about the file at `path` read as message `name` (one of SCHEMAS); an empty list when it is
+    valid. Constant memory whatever the file's size. Never raises for a bad file, only for an unknown `name` or a
+    file that cannot be opened."""
+    xsd = schema(name)
+    ns = namespace(name)
+    pain001 = name.startswith("pain.001.")
+    transaction, batch, header = f"{{{ns}}}CdtTrfTxInf", f"{{{ns}}}PmtInf", f"{{{ns}}}GrpHdr"
+    amount = f"{{{ns}}}InstdAmt"
+    # Elements cleared as the parse goes: a pain.001's transactions, a status report's transaction statuses, a
+    # notification's entries. Everything else is small and stays until the end.
+    repeated = {transaction, f"{{{ns}}}TxInfAndSts", f"{{{ns}}}TxDtls", f"{{{ns}}}Ntry", f"{{{ns}}}OrgnlPmtInfAndSts"}
+    totals = _Totals(ns)
+    events = etree.iterparse(
+        str(path),
+        events=("end",),
+        tag=[*repeated, batch, header, amount] if pain001 else list(repeated),
+        schema=xsd,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        collect_ids=False,
+    )
+    findings: list[Finding] = []
+    checked_dtd = False
+    try:
+        for _event, element in events:
+            if not checked_dtd:
+                checked_dtd = True
+                if _has_dtd(element.getroottree()):
+                    return [DTD_FINDING]
+            tag = element.tag
+            if tag == amount:
+                totals.amount(element.text)
+            elif tag in repeated:
+                if tag == transaction:
+                    totals.batch_count += 1
+                element.clear(keep_tail=True)
+                previous = element.getprevious()
+                if previous is not None and previous.tag == tag:
+                    element.getparent().remove(previous)
+            elif tag == batch:
+                totals.batch(element)
+    except etree.XMLSyntaxError as error:
+        for entry in error.error_log:
+            if len(findings) >= MAX_FINDINGS:
+                break
+            findings.append(Finding(entry.line or None, _plain(entry.message, ns)))
+        if not findings:
+            findings.append(Finding(error.lineno or None, _plain(str(error), ns)))
+        return findings
+    root = events.root
+    if _has_dtd(root.getroottree()):
+        return [DTD_FINDING]
+    if etree.QName(root).namespace != ns:
+        # Without a matching root the validator has nothing to validate against; say what the file is instead.
+        what = etree.QName(root).namespace or etree.QName(root).localname
+        return [Finding(root.sourceline, f"The file is {what}, not {name}.")]
+    if pain001:
+        totals.file(root.find(f"{{{ns}}}CstmrCdtTrfInitn/{{{ns}}}GrpHdr"))
+        findings += totals.findings
+    return findings
+
+
+def ensure_valid(path: str | os.PathLike, name: str) -> None:
+    """Nothing when the file is valid; InvalidFile (with every finding) when not."""
+    findings = validate_file(path, name)
+    if findings:
+        raise InvalidFile(name, findings)
+
+
+def message_name(path: str | os.PathLike) -> str | None:
+    """The ISO 20022 message a file holds, from its root's namespace (`pain.002.001.10`), reading only the start
+    of the file; None when it is not an ISO 20022 document."""
+    try:
+        for _event, element in etree.iterparse(
+            str(path), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+        ):
+            ns = etree.QName(element).namespace or ""
+            return ns[len(NAMESPACE_PREFIX) :] if ns.startswith(NAMESPACE_PREFIX) else None
+    except etree.XMLSyntaxError:
+        return None
+    return None
