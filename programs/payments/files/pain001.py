@@ -36,6 +36,7 @@ from lxml import etree
 from programs.payments.files.output import FileSummary, open_output
 from programs.payments.files.text import (
     PaymentFileError,
+    TotalsMismatch,
     amount_formatter,
     check_bic,
     check_iban,
@@ -48,10 +49,6 @@ from programs.payments.files.text import (
 VERSIONS = ("pain.001.001.09", "pain.001.001.03")
 ACCOUNT_KINDS = ("iban", "bank", "mobile_wallet")
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
-
-
-class TotalsMismatch(PaymentFileError):
-    """The rows written do not agree with the NbOfTxs/CtrlSum the header declared: the file must be discarded."""
 
 
 @dataclass(frozen=True)

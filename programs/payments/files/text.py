@@ -48,6 +48,10 @@ class PaymentFileError(ValueError):
     """A row or a header that cannot be written as it is; the message names the field and the payment."""
 
 
+class TotalsMismatch(PaymentFileError):
+    """The rows written do not agree with the count and sum the caller declared: the file must be discarded."""
+
+
 def fit_text(value: str, max_length: int, *, field: str, charset: str = "unicode") -> str:
     """`value` as a schema text of at most `max_length` characters (see the module's rules); PaymentFileError if
     nothing is left of it."""
@@ -124,6 +128,8 @@ def amount_formatter(currency: str):
         try:
             exact = amount.quantize(unit)
         except InvalidOperation:
+            exact = None
+        if exact is None or not amount.is_finite():
             raise PaymentFileError(f"{field}: {amount} is not an amount.")
         if exact != amount:
             raise PaymentFileError(f"{field}: {amount} has more decimals than {currency} allows ({places}).")

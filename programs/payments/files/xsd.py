@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -129,11 +131,65 @@ class _Totals:
             )
 
 
+# libxml2 stores an element's line in 16 bits: past line 65,535 the validator says 65535 or 0.
+LINE_LIMIT = 65535
+
+
+def _finding(line: int | None, message: str) -> Finding:
+    if line is not None and (line == 0 or line >= LINE_LIMIT):
+        return Finding(None, f"{message} (at or after line {LINE_LIMIT:,}: the validator counts lines no further)")
+    return Finding(line or None, message)
+
+
 DTD_FINDING = Finding(1, "The file carries a DTD; ISO 20022 files have none, and it is not read.")
 
 
 def _has_dtd(tree: etree._ElementTree) -> bool:
     return tree.docinfo.internalDTD is not None or bool(tree.docinfo.doctype)
+
+
+class _Reported(etree.PyErrorLog):
+    """lxml's global (per-thread) error log, which receives libxml2's messages the moment they are raised, while
+    the parser's own log only fills when the parse ends, with line 0 for every schema error in streaming mode.
+    validate_file feeds the parser a line at a time and takes the line it is feeding as the finding's line.
+    Outside validate_file messages are dropped, as the default global log keeps them only in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = threading.local()
+
+    def receive(self, entry) -> None:  # lxml calls this for every message of this thread
+        sink = getattr(self.active, "sink", None)
+        if sink is not None:
+            sink(entry)
+
+    def log(self, entry, message, *args) -> None:  # PyErrorLog's hook to the logging module: unused
+        pass
+
+
+_REPORTED = _Reported()
+BLOCK = 1 << 16
+
+
+def _lines(stream) -> Iterator[tuple[int, bytes]]:
+    """(line number, piece) pieces of at most BLOCK bytes, each piece within one line: memory stays flat even for a
+    file written on a single line."""
+    number, rest = 1, b""
+    while block := stream.read(BLOCK):
+        start = 0
+        data = rest + block if rest else block
+        rest = b""
+        while (end := data.find(b"\n", start)) != -1:
+            yield number, data[start : end + 1]
+            number += 1
+            start = end + 1
+        if start < len(data):
+            if len(data) - start >= BLOCK:
+                yield number, data[start:]
+            else:
+                rest = data[start:]
+    if rest:
+        yield number, rest
 
 
 def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
@@ -146,11 +202,10 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
     transaction, batch, header = f"{{{ns}}}CdtTrfTxInf", f"{{{ns}}}PmtInf", f"{{{ns}}}GrpHdr"
     amount = f"{{{ns}}}InstdAmt"
     # Elements cleared as the parse goes: a pain.001's transactions, a status report's transaction statuses, a
-    # notification's entries. Everything else is small and stays until the end.
+    # notification's entries and their details. Everything else is small and stays until the end.
     repeated = {transaction, f"{{{ns}}}TxInfAndSts", f"{{{ns}}}TxDtls", f"{{{ns}}}Ntry", f"{{{ns}}}OrgnlPmtInfAndSts"}
     totals = _Totals(ns)
-    events = etree.iterparse(
-        str(path),
+    parser = etree.XMLPullParser(
         events=("end",),
         tag=[*repeated, batch, header, amount] if pain001 else list(repeated),
         schema=xsd,
@@ -161,40 +216,49 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
         collect_ids=False,
     )
     findings: list[Finding] = []
+    at_line = [0]  # the line being fed, read by the hook
+
+    def reported(entry) -> None:
+        if len(findings) < MAX_FINDINGS:
+            findings.append(Finding(at_line[0], _plain(entry.message, ns)))
+
+    etree.use_global_python_log(_REPORTED)
+    _REPORTED.active.sink = reported
     checked_dtd = False
     try:
-        for _event, element in events:
-            if not checked_dtd:
-                checked_dtd = True
-                if _has_dtd(element.getroottree()):
-                    return [DTD_FINDING]
-            tag = element.tag
-            if tag == amount:
-                totals.amount(element.text)
-            elif tag in repeated:
-                if tag == transaction:
-                    totals.batch_count += 1
-                element.clear(keep_tail=True)
-                previous = element.getprevious()
-                if previous is not None and previous.tag == tag:
-                    element.getparent().remove(previous)
-            elif tag == batch:
-                totals.batch(element)
+        with open(path, "rb") as stream:
+            for at_line[0], piece in _lines(stream):
+                if not checked_dtd and b"<!DOCTYPE" in piece:
+                    return [DTD_FINDING]  # before the parser sees it, so no entity is even declared
+                parser.feed(piece)
+                for _event, element in parser.read_events():
+                    if not checked_dtd:
+                        checked_dtd = True
+                        if _has_dtd(element.getroottree()):
+                            return [DTD_FINDING]
+                    tag = element.tag
+                    if tag == amount:
+                        totals.amount(element.text)
+                    elif tag in repeated:
+                        if tag == transaction:
+                            totals.batch_count += 1
+                        element.clear(keep_tail=True)
+                        previous = element.getprevious()
+                        if previous is not None and previous.tag == tag:
+                            element.getparent().remove(previous)
+                    elif tag == batch:
+                        totals.batch(element)
+        root = parser.close()
     except etree.XMLSyntaxError as error:
-        for entry in error.error_log:
-            if len(findings) >= MAX_FINDINGS:
-                break
-            findings.append(Finding(entry.line or None, _plain(entry.message, ns)))
-        if not findings:
-            findings.append(Finding(error.lineno or None, _plain(str(error), ns)))
+        if not findings:  # a message that did not pass through the hook (should not happen): lxml's own words
+            findings += [_finding(e.line, _plain(e.message, ns)) for e in error.error_log][:MAX_FINDINGS]
+        return findings or [_finding(error.lineno, _plain(str(error), ns))]
+    finally:
+        _REPORTED.active.sink = None
+    if findings:
         return findings
-    root = events.root
     if _has_dtd(root.getroottree()):
         return [DTD_FINDING]
-    if etree.QName(root).namespace != ns:
-        # Without a matching root the validator has nothing to validate against; say what the file is instead.
-        what = etree.QName(root).namespace or etree.QName(root).localname
-        return [Finding(root.sourceline, f"The file is {what}, not {name}.")]
     if pain001:
         totals.file(root.find(f"{{{ns}}}CstmrCdtTrfInitn/{{{ns}}}GrpHdr"))
         findings += totals.findings
