@@ -408,6 +408,44 @@ def test_mock_bank_reads_our_file_with_no_finding(version):
     assert [p.end_to_end_id for p in payment_file.payments] == [t.end_to_end_id for t in mixed()]
 
 
+# --- constant memory ----------------------------------------------------------------------------------------------
+
+
+def _resident_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def many(count: int):
+    """`count` transfers, cheaply made: a third each bank, wallet and IBAN."""
+    shapes = [
+        ("bank", "1234567890123", "010261234", ""),
+        ("mobile_wallet", "+8801712345678", "", ""),
+        ("iban", "DE89370400440532013000", "", "COBADEFFXXX"),
+    ]
+    for number in range(count):
+        kind, account, routing, bic = shapes[number % 3]
+        amount = Decimal(f"{3000 + number % 500}.{number % 100:02d}")
+        yield Transfer(f"PB12-{number:08d}", amount, "BDT", "Rahima Begum", kind, account, routing, bic, "ENT-2026")
+
+
+def test_writing_and_validating_200000_payments_takes_constant_memory(tmp_path):
+    count = 200_000
+    total = sum((Decimal(f"{3000 + n % 500}.{n % 100:02d}") for n in range(count)), Decimal(0))
+    path = tmp_path / "big.xml"
+    # Reset this process's peak resident size (Linux: clear_refs 5), so the peak read after is this test's alone.
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _resident_kib("VmRSS")
+    summary = write_pain001(path, header([], nb_of_txs=count, ctrl_sum=total), many(count))
+    assert validate_file(path, "pain.001.001.09") == []
+    growth_mib = (_resident_kib("VmHWM") - before) / 1024
+    # A tree of this file would take about 700 MiB; streamed, both passes stay within a few MiB.
+    assert growth_mib < 40, f"peak resident memory grew by {growth_mib:.0f} MiB"
+    assert summary.nb_of_txs == count and summary.size_bytes == path.stat().st_size > 50 * 2**20
+
+
 # --- mobile money ------------------------------------------------------------------------------------------------
 
 
