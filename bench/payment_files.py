@@ -14,6 +14,9 @@ Measured in the same run, best of --repeat:
 - validate_file on the file written (XSD, streamed, plus the NbOfTxs/CtrlSum recount);
 - the generator alone, so the writers' times can be read without it.
 overall_per_s is rows / (write + validate). Peak memory is this process's (ru_maxrss).
+
+Then the batch as it would be released: split into files of --per-file payments (split_sizes), written one after
+the other, validated with validate_files(processes=--processes) (split_per_s: rows / (write + validate), wall).
 """
 
 from __future__ import annotations
@@ -49,11 +52,15 @@ def header_for(rows: int, total: Decimal):
     )
 
 
-def transfers(rows: int):
+def amount_of(i: int) -> Decimal:
+    return Decimal(3000 + (i % 97) * 25) + Decimal(i % 100).scaleb(-2)
+
+
+def transfers(rows: int, start: int = 0):
     from programs.payments.files.pain001 import Transfer
 
-    for i in range(rows):
-        amount = Decimal(3000 + (i % 97) * 25) + Decimal(i % 100).scaleb(-2)
+    for i in range(start, start + rows):
+        amount = amount_of(i)
         name = BENGALI if i % 10 == 3 else f"{NAMES[i % 5]} {i % 1000}"
         if i % 10 < 7:
             kind, number, routing, bic = "bank", f"{1000000000000 + i}", "010261234", ""
@@ -87,9 +94,9 @@ def best(repeat: int, function) -> float:
     return min(times)
 
 
-def measure(rows: int, repeat: int, folder: Path) -> dict:
-    from programs.payments.files.pain001 import write_pain001
-    from programs.payments.files.xsd import validate_file
+def measure(rows: int, repeat: int, folder: Path, per_file: int, processes: int) -> dict:
+    from programs.payments.files.pain001 import split_sizes, write_pain001
+    from programs.payments.files.xsd import validate_file, validate_files
 
     total = expected_total(rows)
     header = header_for(rows, total)
@@ -115,7 +122,32 @@ def measure(rows: int, repeat: int, folder: Path) -> dict:
         f"peak {peak_rss_mb():.0f} MiB",
         flush=True,
     )
+    sizes = split_sizes(rows, per_file)
+    paths = [folder / f"split{n}.xml" for n in range(len(sizes))]
+
+    def write_split():
+        start = 0
+        for size, path in zip(sizes, paths, strict=True):
+            total = sum((amount_of(i) for i in range(start, start + size)), Decimal(0))
+            write_pain001(path, header_for(size, total), transfers(size, start))
+            start += size
+
+    split_write_s = best(1, write_split)
+    split_findings: list = []
+    split_validate_s = best(
+        1, lambda: split_findings.extend(validate_files(paths, "pain.001.001.09", processes=processes))
+    )
+    if any(split_findings):
+        raise SystemExit("a split file does not validate")
+    for path in paths:
+        path.unlink()
+    print(
+        f"rows={rows} in {len(sizes)} files of {per_file}: write {split_write_s:.2f} s, validate with {processes} "
+        f"processes {split_validate_s:.2f} s: {rows / (split_write_s + split_validate_s):.0f} payments/s",
+        flush=True,
+    )
     return {
+        "split_per_s": rows / (split_write_s + split_validate_s),
         "rows": rows,
         "write_per_s": rows / write_s,
         "validate_per_s": rows / validate_s,
@@ -129,10 +161,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--per-file", type=int, default=100_000)
+    parser.add_argument("--processes", type=int, default=2)
     arguments = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spmis.settings.test")
     with tempfile.TemporaryDirectory(prefix="bench-payment-files-") as folder:
-        results = [measure(rows, arguments.repeat, Path(folder)) for rows in arguments.rows]
+        results = [
+            measure(rows, arguments.repeat, Path(folder), arguments.per_file, arguments.processes)
+            for rows in arguments.rows
+        ]
     last = results[-1]
     result_line(
         "payment_files",
@@ -140,6 +177,7 @@ def main() -> None:
         write_per_s=last["write_per_s"],
         validate_per_s=last["validate_per_s"],
         payments_per_s=last["overall_per_s"],
+        split_payments_per_s=last["split_per_s"],
         write_ratio_vs_lxml=last["write_ratio_vs_lxml"],
         peak_rss_mb=peak_rss_mb(),
     )

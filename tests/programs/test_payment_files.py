@@ -31,7 +31,16 @@ from programs.payments.files.pain001 import (
     write_pain001,
 )
 from programs.payments.files.text import fit_text
-from programs.payments.files.xsd import SCHEMAS, XSD_DIR, InvalidFile, ensure_valid, message_name, schema, validate_file
+from programs.payments.files.xsd import (
+    SCHEMAS,
+    XSD_DIR,
+    InvalidFile,
+    ensure_valid,
+    message_name,
+    schema,
+    validate_file,
+    validate_files,
+)
 
 CREATED = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.UTC)
 NS9 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
@@ -366,6 +375,14 @@ def test_totals_that_the_xsd_cannot_check_are_recounted(tmp_path):
     payment_info = line_of(data, b"<PmtInfId>")
     assert len(findings) == 4
     assert {f.line for f in findings} == {group_header, payment_info + 2, payment_info + 3}
+
+
+def test_the_files_of_a_split_batch_are_validated_side_by_side(tmp_path):
+    good = save(tmp_path, written(mixed()), "good.xml")
+    bad = save(tmp_path, written(mixed()).replace(b"<PmtMtd>TRF</PmtMtd>", b"<PmtMtd>PAY</PmtMtd>"), "bad.xml")
+    sequential = validate_files([good, bad, good], "pain.001.001.09")
+    assert validate_files([good, bad, good], "pain.001.001.09", processes=2) == sequential
+    assert sequential[0] == sequential[2] == [] and "PAY" in sequential[1][0].message
 
 
 def test_a_file_of_another_message_or_not_xml_or_with_a_dtd_is_refused_in_words(tmp_path):

@@ -14,9 +14,11 @@ The schemas are read once per process from programs/payments/xsd/ (see its READM
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -263,6 +265,17 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
         totals.file(root.find(f"{{{ns}}}CstmrCdtTrfInitn/{{{ns}}}GrpHdr"))
         findings += totals.findings
     return findings
+
+
+def validate_files(paths: Sequence[str | os.PathLike], name: str, *, processes: int = 1) -> list[list[Finding]]:
+    """validate_file for each of `paths` (the files a large batch was split into), the findings in the same order.
+    With `processes` > 1 the files are validated side by side in that many worker processes (spawned: they import
+    this module and lxml, not Django), for when validation, about half as fast as writing, bounds a batch's time."""
+    if processes <= 1 or len(paths) <= 1:
+        return [validate_file(path, name) for path in paths]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(processes, len(paths)), mp_context=context) as pool:
+        return list(pool.map(validate_file, [str(p) for p in paths], [name] * len(paths)))
 
 
 def ensure_valid(path: str | os.PathLike, name: str) -> None:
