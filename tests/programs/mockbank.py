@@ -155,6 +155,7 @@ class MockBank:
         parameters: dict | None = None,
         name: str = "",
         closed: bool = False,
+        account_iban: str = "",
     ) -> dict:
         return self._ok(
             "POST",
@@ -162,7 +163,7 @@ class MockBank:
             {
                 "id": account_id,
                 "name": name or account_id,
-                "iban": iban("BD", "MOCK" + account_number),
+                "iban": account_iban or iban("BD", "MOCK" + account_number),
                 "account_number": account_number,
                 "currency": currency,
                 "balance": int(balance * 100),  # minor units

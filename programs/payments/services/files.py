@@ -78,11 +78,110 @@ EXTENSIONS = {
 }
 
 
+def _debtor(fsp: FinancialServiceProvider):
+    from programs.payments.files.pain001 import Party
+
+    account = fsp.debtor_account.replace(" ", "")
+    is_iban = len(account) > 4 and account[:2].isalpha() and account[2:4].isdigit()
+    return Party(
+        name=fsp.debtor_name or fsp.name,
+        iban=account if is_iban else "",
+        other_id="" if is_iban else account,
+        bic=fsp.debtor_bic or fsp.bic,
+    )
+
+
+def write_for_format(fmt: str, path: Path, *, batch: PaymentBatch, msg_id: str, part, rows) -> list:
+    """Write one file of `rows` in the provider's format to `path`; returns the findings that make it invalid (an
+    empty list when it is valid). pain.001 files are validated against the XSD after writing; every writer checks
+    its rows against the slice's count and sum as it goes."""
+    from django.utils import timezone
+
+    from programs.payments.files import cash, mobile, pain001
+    from programs.payments.files.text import PaymentFileError
+    from programs.payments.files.xsd import validate_file
+
+    fsp = batch.fsp
+    created_at = timezone.now().replace(microsecond=0)
+    try:
+        if fmt in (
+            FinancialServiceProvider.FileFormat.PAIN_001_001_09,
+            FinancialServiceProvider.FileFormat.PAIN_001_001_03,
+        ):
+            header = pain001.FileHeader(
+                msg_id=msg_id,
+                created_at=created_at,
+                initiating_party=fsp.debtor_name or batch.program.name,
+                debtor=_debtor(fsp),
+                payment_info_id=msg_id,
+                execution_date=batch.execution_date,
+                nb_of_txs=part.count,
+                ctrl_sum=part.total,
+                currency=batch.currency,
+            )
+            transfers = (
+                pain001.Transfer(
+                    end_to_end_id=row.end_to_end_id,
+                    amount=row.amount,
+                    currency=row.currency,
+                    creditor_name=row.holder_name,
+                    account_kind=row.account_kind,
+                    account_number=row.number,
+                    routing_number=row.routing_number,
+                    bic=row.bic,
+                    remittance=row.entitlement_code,
+                )
+                for row in rows
+            )
+            pain001.write_pain001(path, header, transfers, version=fmt)
+            return validate_file(path, fmt)
+        if fmt in (FinancialServiceProvider.FileFormat.CSV, FinancialServiceProvider.FileFormat.JSON):
+            payouts = (
+                mobile.MobilePayout(
+                    reference=row.end_to_end_id,
+                    msisdn=row.number,
+                    amount=row.amount,
+                    currency=row.currency,
+                    name=row.holder_name,
+                    remittance=row.entitlement_code,
+                )
+                for row in rows
+            )
+            totals = {"currency": batch.currency, "nb_of_txs": part.count, "ctrl_sum": part.total}
+            if fmt == FinancialServiceProvider.FileFormat.CSV:
+                mobile.write_mobile_csv(path, payouts, **totals)
+            else:
+                mobile.write_mobile_json(path, payouts, reference=msg_id, **totals)
+            return []
+        recipients = (
+            cash.CashRecipient(
+                reference=row.end_to_end_id,
+                registrant_id=row.registrant_id,
+                name=row.holder_name,
+                amount=row.amount,
+                currency=row.currency,
+            )
+            for row in rows
+        )
+        cash.write_cash_list_html(
+            path,
+            recipients,
+            title=f"{batch.program.name}: {batch.cycle.name}",
+            agent=fsp.name,
+            reference=msg_id,
+            currency=batch.currency,
+            nb_of_txs=part.count,
+            ctrl_sum=part.total,
+            created_at=created_at,
+        )
+        return []
+    except PaymentFileError as error:
+        return [str(error)]
+
+
 def write_batch_file(batch: PaymentBatch, part, msg_id: str, folder: Path) -> WrittenFile:
     """Write, check and name one file of the batch. A file that fails its checks is removed and the release fails
     with the line and the reason: it is never released."""
-    from programs.payments.files import write_for_format
-
     fmt = batch.fsp.file_format
     name = f"{msg_id}.{EXTENSIONS[fmt]}"
     final = folder / name
