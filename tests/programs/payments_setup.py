@@ -41,20 +41,31 @@ def account_number(index: int) -> str:
     return f"20501{index:08d}"
 
 
-def set_account(household, fsp, requester, approver, *, number: str, routing_number: str = ROUTING) -> PaymentAccount:
+def iban_number(index: int, *, fix: int = 0) -> str:
+    """A valid Dutch IBAN (mock-bank holds accounts by IBAN; Bangladesh has none)."""
+    from tests.programs.mockbank import iban
+
+    return iban("NL", f"ABNA{fix}{index:09d}")
+
+
+def set_account(
+    household, fsp, requester, approver, *, number: str, routing_number: str = ROUTING, kind: str = "bank"
+) -> PaymentAccount:
     change = payment_account_change_request(
         user=requester,
         household=household,
         fsp=fsp,
-        kind="bank",
+        kind=kind,
         holder_name=f"Holder {household.pk}",
         number=number,
-        routing_number=routing_number,
+        routing_number=routing_number if kind == "bank" else "",
     )
     return payment_account_change_approve(change=change, user=approver)
 
 
-def approved_cycle_with_accounts(flood, *, fsp: FinancialServiceProvider | None = None) -> PaymentWorld:
+def approved_cycle_with_accounts(
+    flood, *, fsp: FinancialServiceProvider | None = None, account_kind: str = "bank"
+) -> PaymentWorld:
     import datetime
 
     from programs.services import topup_launch
@@ -83,8 +94,9 @@ def approved_cycle_with_accounts(flood, *, fsp: FinancialServiceProvider | None 
     cycle_approve(cycle=cycle, user=approver)
     cycle.refresh_from_db()
     fsp = fsp or BankFactory(code="CITY", debtor_name="Ministry of Disaster Management", debtor_account="PROGRAM01")
+    number = account_number if account_kind == "bank" else iban_number
     accounts = {
-        household.pk: set_account(household, fsp, officer, approver, number=account_number(index))
+        household.pk: set_account(household, fsp, officer, approver, number=number(index), kind=account_kind)
         for index, household in enumerate(affected)
     }
     return PaymentWorld(cycle, fsp, officer, approver, finance, second_finance, affected, accounts)

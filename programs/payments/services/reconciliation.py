@@ -165,6 +165,9 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
     if info.file_rejected or info.rejected_batches:
         rejected, rejected_file = _rejected_file(report, info)
     with connection.cursor() as cursor:
+        # ON COMMIT DROP ends them with the job's transaction; inside a caller's transaction (two imports in one
+        # test, a job run from another job) the earlier import's are dropped here.
+        cursor.execute("DROP TABLE IF EXISTS payment_report_entries, payment_report_matched")
         cursor.execute(STAGING_SQL)
         with cursor.connection.cursor().copy(
             "COPY payment_report_entries (line, end_to_end_id, status, reason_code, reason, amount, currency)"
