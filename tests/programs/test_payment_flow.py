@@ -14,10 +14,10 @@ from django.test import TestCase
 from lxml import etree
 
 from programs.payments.models import Payment, PaymentEvent, PaymentFile
+from tests.factories import BankFactory
 from tests.programs.mockbank import DEBTOR_ACCOUNT
 from tests.programs.payments_setup import approved_cycle_with_accounts, iban_number, set_account
 from tests.programs.test_payment_ledger import assert_balanced
-from tests.factories import BankFactory
 
 pytestmark = pytest.mark.django_db
 P = "/api/v1/programs"
