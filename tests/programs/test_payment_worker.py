@@ -70,8 +70,8 @@ def _stop(*processes) -> None:
 def test_a_worker_killed_between_file_sent_and_status_stored_sends_nothing_twice(
     bank_world,
     mock_bank,
-    redis_url,
-    tmp_path,  # noqa: F811
+    redis_url,  # noqa: F811  (the fixture imported above)
+    tmp_path,
 ):
     world = bank_world
     batch = _batch(world)
@@ -120,8 +120,8 @@ def test_a_worker_killed_between_file_sent_and_status_stored_sends_nothing_twice
 
 def test_a_killed_preparation_is_finished_once_and_a_redelivery_makes_nothing(
     bank_world,
-    redis_url,
-    tmp_path,  # noqa: F811
+    redis_url,  # noqa: F811  (the fixture imported above)
+    tmp_path,
 ):
     world = bank_world
     batch = _batch(world)
@@ -166,8 +166,8 @@ def test_a_killed_preparation_is_finished_once_and_a_redelivery_makes_nothing(
 
 def test_two_workers_releasing_the_same_batch_at_once_write_one_set_of_files(
     bank_world,
-    redis_url,
-    tmp_path,  # noqa: F811
+    redis_url,  # noqa: F811  (the fixture imported above)
+    tmp_path,
 ):
     world = bank_world
     batch = _batch(world)

@@ -1,0 +1,141 @@
+"""The bank's failure modes through the product, and concurrent imports: a file rejected outright, a partial
+acceptance with insufficient funds (AM04) and a bad bank identifier (RC01), a duplicate submission, and two
+overlapping status files imported at the same moment. After each, planned = paid + failed + returned + pending."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from programs.payments.models import Payment, PaymentBatch, PaymentBatchRun, PaymentEvent, PaymentFile
+from programs.payments.services import report_execute, report_upload
+from programs.payments.services.batches import batch_run_execute
+from tests.programs.payments_setup import iban_number
+from tests.programs.test_payment_flow import bank_world, fetch_reports, settle  # noqa: F401  (fixture)
+from tests.programs.test_payment_ledger import assert_balanced
+
+pytestmark = pytest.mark.django_db
+
+
+def _released(world, max_per_file: int = 50) -> PaymentBatch:
+    batch = PaymentBatch.objects.create(
+        cycle=world.cycle,
+        program=world.cycle.program,
+        fsp=world.fsp,
+        currency="BDT",
+        execution_date=world.cycle.starts_on.today(),
+        max_per_file=max_per_file,
+        prepared_by=world.officer,
+    )
+    for kind, user in (("prepare", world.officer), ("release", world.finance)):
+        run = batch_run_execute(run_id=PaymentBatchRun.objects.create(batch=batch, kind=kind, created_by=user).pk)
+        assert run.status == "succeeded", run.error
+    return batch
+
+
+def _send(world, batch) -> PaymentBatchRun:
+    return batch_run_execute(
+        run_id=PaymentBatchRun.objects.create(batch=batch, kind="send", created_by=world.finance).pk
+    )
+
+
+def test_a_file_rejected_outright_fails_every_payment_with_the_reason(bank_world, mock_bank, client_for):  # noqa: F811
+    world = bank_world
+    mock_bank.patch_account("SPMIS-PROG", behaviour="reject-file")
+    batch = _released(world)
+    run = _send(world, batch)
+    assert run.status == "succeeded" and run.result["files_rejected"] == 1
+    assert PaymentFile.objects.get(batch=batch).status == "rejected"
+    payments = Payment.objects.filter(batch=batch)
+    assert {(p.status, p.reason_code) for p in payments} == {("failed", "FF01")}
+    # The bank's pain.002 saying the same is imported without changing anything.
+    events = PaymentEvent.objects.count()
+    reports = fetch_reports(client_for(world.finance))
+    assert all(r["status"] == "succeeded" for r in reports)
+    assert PaymentEvent.objects.count() == events
+    figures = assert_balanced(batch_ids=[batch.pk])
+    assert figures["failed"] == {"count": 8, "amount": Decimal("58000")}
+
+
+def test_a_partial_acceptance_insufficient_funds_and_a_bad_bank_in_words(bank_world, mock_bank, client_for):  # noqa: F811
+    world = bank_world
+    # The programme account holds 20,000 BDT: payments beyond it fail AM04; one creditor's bank is unknown (RC01).
+    mock_bank.patch_account("SPMIS-PROG", behaviour="insufficient-funds", balance=Decimal("20000"))
+    mock_bank.create_account("BEN-BADBANK", "3000000007", behaviour="bad-bank-id", account_iban=iban_number(7))
+    batch = _released(world)
+    assert _send(world, batch).status == "succeeded"
+    settle(mock_bank)
+    fetch_reports(client_for(world.finance))
+    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    reasons = {p.reason_code for p in payments if p.status == "failed"}
+    assert {"AM04", "RC01"} <= reasons, [(p.status, p.reason_code) for p in payments]
+    assert any(p.status == "paid" for p in payments)
+    words = {p.reason_code: p.reason for p in payments if p.status == "failed"}
+    assert "insufficient funds" in words["AM04"].lower() and "bank" in words["RC01"].lower()
+    figures = assert_balanced(batch_ids=[batch.pk])
+    assert figures["paid"]["amount"] <= Decimal("20000")
+
+
+def test_a_duplicate_submission_is_taken_as_sent_never_as_a_second_payment(bank_world, mock_bank, monkeypatch):  # noqa: F811
+    world = bank_world
+    batch = _released(world)
+    assert _send(world, batch).status == "succeeded"
+    assert mock_bank.file_posts() == 1
+    # Pretend the answer was lost and the bank could not be asked: the file goes again with the same MsgId.
+    file = PaymentFile.objects.get(batch=batch)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE programs_paymentfile SET status = 'sending' WHERE id = %s", [file.pk])
+    from programs.payments.connectors.http_api import HttpApiConnector
+
+    monkeypatch.setattr(HttpApiConnector, "status", lambda self, msg_id: None)
+    assert _send(world, batch).status == "succeeded"
+    assert mock_bank.file_posts() == 2  # sent again with the same MsgId...
+    file.refresh_from_db()
+    assert file.status == "submitted" and "duplicate" in str(file.receipt)  # ...and refused by the bank as such
+    assert PaymentEvent.objects.filter(status="sent").count() == 8
+    assert_balanced(batch_ids=[batch.pk])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_status_files_imported_at_once_apply_each_state_once(bank_world, mock_bank):  # noqa: F811
+    world = bank_world
+    batch = _released(world)
+    assert _send(world, batch).status == "succeeded"
+    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    rows = [f"{p.end_to_end_id},paid,,{p.amount:.2f},BDT,2026-10-02" for p in payments]
+    header = "reference,status,reason,amount,currency,date"
+    first = "\r\n".join([header, *rows[:6]]).encode() + b"\r\n"
+    second = "\r\n".join([header, *rows[2:]]).encode() + b"\r\n"  # rows 3 to 6 in both
+    reports = [
+        report_upload(fsp=world.fsp, user=None, name=name, content=content)[0]
+        for name, content in (("a.csv", first), ("b.csv", second))
+    ]
+    start = threading.Barrier(2)
+    errors = []
+
+    def import_one(report_id: int) -> None:
+        try:
+            start.wait(10)
+            report_execute(report_id=report_id)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=import_one, args=(report.pk,)) for report in reports]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    for report in reports:
+        report.refresh_from_db()
+        assert report.status == "succeeded", report.error
+    assert sum(r.result["applied"] for r in reports) == 8
+    assert PaymentEvent.objects.filter(status="paid").count() == 8
+    assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"paid"}
+    figures = assert_balanced(batch_ids=[batch.pk])
+    assert figures["paid"] == {"count": 8, "amount": Decimal("58000")}
