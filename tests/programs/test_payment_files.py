@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from mockbank import messages as mockbank_messages
 from mockbank import validate as mockbank_validate
 
 from programs.payments.files.cash import CashRecipient, write_cash_list_csv, write_cash_list_html
@@ -461,6 +462,25 @@ def test_writing_and_validating_200000_payments_takes_constant_memory(tmp_path):
     # A tree of this file would take about 700 MiB; streamed, both passes stay within a few MiB.
     assert growth_mib < 40, f"peak resident memory grew by {growth_mib:.0f} MiB"
     assert summary.nb_of_txs == count and summary.size_bytes == path.stat().st_size > 50 * 2**20
+
+
+def test_a_status_report_from_mock_bank_validates_and_a_broken_one_names_its_line(tmp_path):
+    rejected = {
+        "end_to_end_id": "PB12-00000001",
+        "reason": "AC04",
+        "reason_text": "closed account",
+        "instruction_id": "",
+        "pmt_inf_id": "PB-12-F1",
+        "msg_id": "PB-12-F1-A1",
+        "message": "pain.001.001.09",
+    }
+    data = mockbank_messages.write_pain002_rejections([rejected], "MOCK-1", CREATED)
+    path = save(tmp_path, data, "status.xml")
+    assert message_name(path) == "pain.002.001.10"
+    assert validate_file(path, "pain.002.001.10") == []
+    broken = data.replace(b"<TxSts>RJCT</TxSts>", b"\n<TxSts></TxSts>")
+    (finding,) = validate_file(save(tmp_path, broken, "broken.xml"), "pain.002.001.10")
+    assert finding.line == 3 and "TxSts" in finding.message
 
 
 # --- mobile money ------------------------------------------------------------------------------------------------

@@ -234,7 +234,8 @@ def _group_header(header: FileHeader, version: str) -> etree._Element:
     _text(element, "CreDtTm", header.created_at.replace(microsecond=0).isoformat())
     _text(element, "NbOfTxs", _count(header))
     _text(element, "CtrlSum", format_total(header.ctrl_sum, header.currency, field="ctrl_sum"))
-    _text(etree.SubElement(element, "InitgPty"), "Nm", fit_text(header.initiating_party, 140, field="initiating_party"))
+    initiating_party = fit_text(header.initiating_party, 140, field="initiating_party", charset=header.charset)
+    _text(etree.SubElement(element, "InitgPty"), "Nm", initiating_party)
     return element
 
 

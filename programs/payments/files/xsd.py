@@ -1,7 +1,9 @@
 """ISO 20022 XSD validation of payment files and status reports, in constant memory.
 
-`validate_file` streams the file through libxml2's schema validator (lxml `iterparse(schema=...)`), clearing each
-transaction as soon as it is read, so a file of a million transactions is checked in a few MB. For pain.001 it
+`validate_file` streams the file through libxml2's schema validator (an lxml XMLPullParser with the schema, fed a
+line at a time so that each finding carries its true line), clearing each transaction as soon as it is read, so a
+file of a million transactions is checked in a few MB. It only judges: a reader of status reports parses them
+again for their content. For pain.001 it
 also counts the transactions and sums their amounts, per PmtInf and for the file, and compares them with NbOfTxs
 and CtrlSum (the XSD cannot). The answer is a list of findings, each with the line it is about; an empty list
 means valid. `ensure_valid` raises `InvalidFile` instead, for the release path: a file that raised is never sent.
@@ -36,7 +38,7 @@ SCHEMAS = (
     "pacs.004.001.09",
 )
 
-# The at most this many schema errors are reported: libxml2 stops validating at the first one in streaming mode
+# At most this many schema errors are reported: libxml2 stops validating at the first one in streaming mode
 # anyway, and a broken file must not fill memory with a million identical messages.
 MAX_FINDINGS = 50
 
