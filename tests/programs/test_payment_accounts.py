@@ -403,10 +403,14 @@ def test_providers_are_kept_by_finance_officers_with_clear_errors(client_for):
         "bank_code": "225",
         "file_format": "pain.001.001.09",
         "transport": "sftp",
+        "connection": {"outbox_dir": "/srv/drop/city/out", "inbox_dir": "/srv/drop/city/in"},
         "max_per_transaction": "50000",
         "fee_percent": "0.5",
         "fee_fixed": "5",
     }
+    # A drop-folder provider without its folders is refused, naming the setting.
+    missing = finance.post("/api/v1/programs/fsps/", {**body, "connection": {}}, format="json")
+    assert missing.status_code == 400 and "connection.outbox_dir" in missing.json()
     created = finance.post("/api/v1/programs/fsps/", body, format="json")
     assert created.status_code == 201, created.json()
     assert created.json()["currency"] == "BDT"

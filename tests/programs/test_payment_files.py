@@ -133,8 +133,8 @@ def test_every_shipped_schema_is_in_the_readme_with_its_sha256():
 
 def test_a_schema_is_parsed_once_and_an_unknown_one_is_refused_by_name():
     assert schema("pain.001.001.09") is schema("pain.001.001.09")
-    with pytest.raises(ValueError, match=re.escape("pacs.004.001.09")):
-        schema("pacs.004.001.09")
+    with pytest.raises(ValueError, match=re.escape("pacs.008.001.08")):
+        schema("pacs.008.001.08")
 
 
 # --- pain.001 against the XSDs --------------------------------------------------------------------------------------

@@ -58,11 +58,28 @@ def _clean_fsp(fields: dict) -> dict:
     return cleaned
 
 
+def _check_connection(fsp: FinancialServiceProvider) -> None:
+    """The connector settings must work for the transport (a base URL for an API, two folders for a drop)."""
+    from programs.payments.connectors import ConnectorConfig, ConnectorConfigError
+
+    if not isinstance(fsp.connection, dict):
+        raise ValidationError({"connection": 'An object of connector settings, such as {"base_url": "https://…"}.'})
+    if "password" in fsp.connection:
+        raise ValidationError({"connection.password": "Passwords are not stored: name the variable in password_env."})
+    try:
+        ConnectorConfig.from_dict({**fsp.connection, "transport": fsp.transport})
+    except ConnectorConfigError as error:
+        raise ValidationError({f"connection.{error.field}": error.problem}) from None
+    except (TypeError, ValueError) as error:
+        raise ValidationError({"connection": f"Not valid connector settings: {error}."}) from None
+
+
 def _check_kind_identifiers(fsp: FinancialServiceProvider) -> None:
     if fsp.kind == FinancialServiceProvider.Kind.MOBILE_MONEY and not fsp.wallet_provider:
         raise ValidationError({"wallet_provider": "A mobile money provider names its wallet provider."})
     if fsp.kind == FinancialServiceProvider.Kind.BANK and not (fsp.bic or fsp.bank_code):
         raise ValidationError({"bank_code": "A bank is identified by its Bangladesh bank code or its BIC."})
+    _check_connection(fsp)
     if fsp.bic:
         from schwifty import BIC
         from schwifty.exceptions import SchwiftyException
