@@ -48,6 +48,10 @@ def iban_number(index: int, *, fix: int = 0) -> str:
     return iban("NL", f"ABNA{fix}{index:09d}")
 
 
+def wallet_number(index: int) -> str:
+    return f"+8801712{index:06d}"
+
+
 def set_account(
     household, fsp, requester, approver, *, number: str, routing_number: str = ROUTING, kind: str = "bank"
 ) -> PaymentAccount:
@@ -94,7 +98,7 @@ def approved_cycle_with_accounts(
     cycle_approve(cycle=cycle, user=approver)
     cycle.refresh_from_db()
     fsp = fsp or BankFactory(code="CITY", debtor_name="Ministry of Disaster Management", debtor_account="PROGRAM01")
-    number = account_number if account_kind == "bank" else iban_number
+    number = {"bank": account_number, "iban": iban_number, "mobile_wallet": wallet_number}[account_kind]
     accounts = {
         household.pk: set_account(household, fsp, officer, approver, number=number(index), kind=account_kind)
         for index, household in enumerate(affected)

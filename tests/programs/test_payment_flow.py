@@ -243,3 +243,46 @@ def test_a_late_return_after_paid_and_bad_reports_refused_with_words(bank_world,
     assert "no payment of MOCK" in problems and "reported amount 1.00" in problems and "reported in USD" in problems
     assert PaymentEvent.objects.count() == events
     assert_balanced(batch_ids=[run["batch"]])
+
+
+def test_a_mobile_money_batch_by_download_and_its_csv_status_file(flood, client_for, settings, tmp_path):
+    from tests.factories import WalletProviderFactory
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    wallet = WalletProviderFactory(code="BKASH", debtor_name="SPMIS programme")
+    world = approved_cycle_with_accounts(flood, fsp=wallet, account_kind="mobile_wallet")
+    officer, finance = client_for(world.officer), client_for(world.finance)
+    run = run_of(
+        officer,
+        on_commit(
+            officer.post, f"{P}/payment-batches/prepare/", {"cycle": world.cycle.pk, "fsp": "BKASH"}, format="json"
+        ),
+    )
+    batch_url = f"{P}/payment-batches/{run['batch']}/"
+    assert run_of(finance, on_commit(finance.post, batch_url + "release/"))["status"] == "succeeded"
+    (file,) = finance.get(batch_url + "files/").json()
+    assert file["name"].endswith(".csv") and file["nb_of_txs"] == 8
+    content = b"".join(finance.get(f"{P}/payment-files/{file['id']}/download/").streaming_content).decode()
+    lines = content.strip().splitlines()
+    assert lines[0] == "reference,msisdn,amount,currency,name,remittance" and len(lines) == 9
+    assert "+88017" in lines[1] and ",BDT," in lines[1]
+    # Sent by hand: the officer says so; the send button is not for a download provider.
+    assert on_commit(finance.post, batch_url + "send/").status_code == 400
+    marked = finance.post(f"{P}/payment-files/{file['id']}/mark-submitted/", {"reference": "portal-77"}, format="json")
+    assert marked.status_code == 200 and marked.json()["status"] == "submitted"
+    payments = list(Payment.objects.filter(batch_id=run["batch"]).order_by("id"))
+    rows = [f"{p.end_to_end_id},paid,,{p.amount:.2f},BDT,2026-10-02" for p in payments[1:]]
+    rows.insert(0, f"{payments[0].end_to_end_id},failed,AC04,{payments[0].amount:.2f},BDT,")
+    status_file = ("reference,status,reason,amount,currency,date\r\n" + "\r\n".join(rows) + "\r\n").encode()
+    response = on_commit(
+        finance.post,
+        f"{P}/payment-reports/",
+        {"fsp": "BKASH", "file": _upload(status_file, "bkash.csv")},
+        format="multipart",
+    )
+    report = finance.get(f"{P}/payment-reports/{response.json()['id']}/").json()
+    assert report["status"] == "succeeded" and report["result"]["applied"] == 8, report
+    payments[0].refresh_from_db()
+    assert payments[0].status == "failed" and payments[0].reason == "account closed"
+    figures = assert_balanced(batch_ids=[run["batch"]])
+    assert figures["paid"]["count"] == 7 and figures["failed"]["count"] == 1
