@@ -201,7 +201,7 @@ def balance_by_area(*, user, batch_ids: list[int], level: int = 2) -> list[dict]
                  JOIN registry_household h ON h.id = p.household_id
                  JOIN geo_area ha ON ha.id = h.area_id
                  JOIN geo_area a ON a.id = ha.lineage[least(%s, array_length(ha.lineage, 1))]
-                WHERE p.batch_id = ANY(%s) AND (%s::int[] IS NULL OR ha.lineage && %s::int[])
+                WHERE p.batch_id = ANY(%s) AND (%s::bigint[] IS NULL OR ha.lineage && %s::bigint[])
                 GROUP BY a.code, a.name ORDER BY a.code""",
             [level, batch_ids, ids, ids],
         )
