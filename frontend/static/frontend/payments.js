@@ -193,11 +193,15 @@ async function loadFiles() {
         el("td", { text: f.submitted_at ? when(f.submitted_at) : "–" }),
         el(
           "td",
-          { class: "links" },
-          cfg.can.downloadFile ? el("a", { href: `${P}/payment-files/${f.id}/download/`, download: f.name, "data-download": f.id, text: T.download }) : null,
-          cfg.can.releaseBatch && byHand && f.status === "validated"
-            ? el("button", { type: "button", class: "small", "data-mark-submitted": f.id, text: T.markSubmitted, onclick: () => markSubmitted(f) })
-            : null,
+          {},
+          el(
+            "span",
+            { class: "links" },
+            cfg.can.downloadFile ? el("a", { href: `${P}/payment-files/${f.id}/download/`, download: f.name, "data-download": f.id, text: T.download }) : null,
+            cfg.can.releaseBatch && byHand && f.status === "validated"
+              ? el("button", { type: "button", class: "small", "data-mark-submitted": f.id, text: T.markSubmitted, onclick: () => markSubmitted(f) })
+              : null,
+          ),
         ),
       ),
     ),
