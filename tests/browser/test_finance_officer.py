@@ -203,6 +203,10 @@ def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitte
     officer.wait_for_selector("body[data-ready=true]")
     payments = api_client(world.officer).get(f"{P}/payments/?household={household.pk}").json()["results"]
     assert sorted(p["status"] for p in payments) == ["cancelled", "sent"]
+    cancelled = next(p for p in payments if p["status"] == "cancelled")
+    sent = next(p for p in payments if p["status"] == "sent")
+    assert sent["reissue_of"] == cancelled["id"]  # the same entitlement, paid again after the cancellation
+    assert f"re-issue of {cancelled['end_to_end_id']}" in officer.inner_text(f"#history [data-payment='{sent['id']}']")
     for payment in payments:
         card = f"#history [data-payment='{payment['id']}']"
         assert payment["end_to_end_id"] in officer.inner_text(card)
@@ -276,5 +280,5 @@ def test_send_to_mock_bank_reconcile_a_failure_in_words_and_reissue_it(
     assert reissued.reissue_of_id == failed.pk and reissued.entitlement_id == failed.entitlement_id
     officer.goto(f"{live_server.url}/programs/payments/households/{failing.pk}/")
     officer.wait_for_selector("body[data-ready=true]")
-    assert f"re-issue of {failed.pk}" in officer.inner_text(f"#history [data-payment='{reissued.pk}']")
+    assert f"re-issue of {failed.end_to_end_id}" in officer.inner_text(f"#history [data-payment='{reissued.pk}']")
     assert officer.errors == [] and finance.errors == []

@@ -436,6 +436,7 @@ async function householdPage() {
     throw error;
   }
   const events = await Promise.all(payments.map((p) => api(`${P}/payments/${p.id}/events/`)));
+  const byId = new Map(payments.map((p) => [p.id, p]));
   box.replaceChildren(
     ...payments.map((p, index) =>
       el(
@@ -447,7 +448,7 @@ async function householdPage() {
           { class: "meta" },
           el("span", { "data-state": p.status, text: paymentState(p.status) }),
           p.reason || p.reason_code ? ` · ${reasonText(p)}` : "",
-          p.reissue_of ? ` · ${fill(T.reissueOf, { id: p.reissue_of })}` : "",
+          p.reissue_of ? ` · ${fill(T.reissueOf, { id: byId.get(p.reissue_of)?.end_to_end_id ?? p.reissue_of })}` : "",
           ` · ${p.entitlement}`,
         ),
         el(
