@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 
 from programs.payments.models import Payment, PaymentBatch
+from programs.payments.services.ledger import record_events
 from tests.browser.conftest import TIMEOUT_MS, screenshot
 from tests.programs.conftest import flood  # noqa: F401  (the analysed flood fixture of the programs tests)
 from tests.programs.payments_setup import approved_cycle_with_accounts
@@ -196,6 +197,33 @@ def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitte
     # Filter by status: none failed.
     second.select_option("#payment-status", "failed")
     second.wait_for_selector("#payment-count[data-count='0']")
+
+    # What the bank's status report will say for one household (the report parsers come with the lead's merge):
+    # written to the ledger here. The failure shows in words in the table, on the officer's map and by district.
+    failing = world.households[2]
+    record_events(
+        batch=PaymentBatch.objects.get(pk=batch_id),
+        status="failed",
+        where="household_id = %s",
+        params=[failing.pk],
+        reason_code="AC04",
+        reason="Account closed",
+        actor="test",
+    )
+    failed = Payment.objects.get(batch_id=batch_id, household=failing)
+    open_batch(officer, live_server, batch_id)
+    officer.wait_for_selector("#failed-map[data-points='1']")
+    assert "1 failed or returned payments on the map" in officer.inner_text("#failed-count")
+    officer.select_option("#payment-status", "failed")
+    officer.wait_for_selector("#payment-count[data-count='1']")
+    reason = officer.inner_text(f"#payment-rows tr[data-payment='{failed.pk}'] td[data-reason]")
+    assert reason == "Account closed (AC04)"
+    failed_row = f"#area-rows tr[data-area='{areas[0]['area']}']"
+    assert officer.get_attribute(f"{failed_row} td[data-group=failed][data-count]", "data-count") == "1"
+    assert officer.get_attribute(f"{failed_row} td[data-group=pending][data-count]", "data-count") == "7"
+    assert officer.get_attribute("#balance-rows tr[data-line=failed] td[data-count]", "data-count") == "1"
+    officer.locator("#failed-map").scroll_into_view_if_needed()
+    screenshot(officer, "payments-batch-failed-map")
 
     # A household's history: the cancelled payment and the sent one, each with its ledger.
     household = world.households[0]
