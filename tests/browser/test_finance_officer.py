@@ -99,7 +99,7 @@ def assert_balance_is_the_apis(page, batch: dict) -> None:
 
 
 def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitted(
-    sign_in_user, live_server, world, payment_file_writer
+    sign_in_user, live_server, world, payment_file_writer, tmp_path
 ):
     cycle_id = world.cycle.pk
     officer = sign_in_user(world.officer)
@@ -197,6 +197,15 @@ def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitte
     # Filter by status: none failed.
     second.select_option("#payment-status", "failed")
     second.wait_for_selector("#payment-count[data-count='0']")
+    # A file that is no status report: refused in words after its import job, and nothing applied.
+    assert second.input_value("#report-fsp") == "CITY"
+    not_a_report = tmp_path / "not-a-report.xml"
+    not_a_report.write_text("<x/>", encoding="utf-8")
+    second.set_input_files("#report-file", str(not_a_report))
+    second.click("#report-button")
+    refusal = second.wait_for_selector("#report-form [data-error]:not(:empty)").inner_text()
+    assert refusal and "undefined" not in refusal, refusal  # the job's error (or the API's 400), in words
+    assert set(Payment.objects.filter(batch_id=batch_id).values_list("status", flat=True)) == {"sent"}
 
     # What the bank's status report will say for one household (the report parsers come with the lead's merge):
     # written to the ledger here. The failure shows in words in the table, on the officer's map and by district.
