@@ -391,7 +391,8 @@ async function step(path, json) {
 async function watchRunning() {
   const running = rows(await api(`${P}/payment-batch-runs/?batch=${cfg.batch}`)).find((r) => ["pending", "running"].includes(r.status));
   if (!running) return;
-  await follow(`${P}/payment-batch-runs/${running.id}/`, running, { bar: "batch-bar", message: "batch-message", running: T.preparing }).catch((error) => showError("batch-error", error));
+  const words = { prepare: T.preparing, release: T.releasing, send: T.sending }[running.kind] || T.loading;
+  await follow(`${P}/payment-batch-runs/${running.id}/`, running, { bar: "batch-bar", message: "batch-message", running: words }).catch((error) => showError("batch-error", error));
   await refreshBatch();
 }
 
