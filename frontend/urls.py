@@ -17,5 +17,7 @@ urlpatterns = [
     path("programs/<int:program_id>/rule/", views.rule_editor, name="program-rule"),
     path("programs/simulations/<int:simulation_id>/", views.simulation_detail, name="simulation"),
     path("programs/cycles/<int:cycle_id>/", views.cycle_detail, name="cycle"),
+    path("programs/payments/batches/<int:batch_id>/", views.payment_batch_detail, name="payment-batch"),
+    path("programs/payments/households/<int:household_id>/", views.household_payments, name="household-payments"),
     path("", views.home, name="home"),
 ]

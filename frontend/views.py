@@ -477,7 +477,9 @@ def _program_text() -> dict:
     }
 
 
-def _program_page(request: HttpRequest, template: str, config: dict, **extra) -> HttpResponse:
+def _program_page(
+    request: HttpRequest, template: str, config: dict, *, payments: bool = False, **extra
+) -> HttpResponse:
     user = request.user
     context = _shell(request)
     context["page_config"] = {
@@ -494,8 +496,19 @@ def _program_page(request: HttpRequest, template: str, config: dict, **extra) ->
             "approveCycle": user.has_perm("programs.approve_cycle"),
             "simulate": user.has_perm("programs.add_simulation"),
             "viewEntitlements": user.has_perm("programs.view_entitlement"),
+            # Payments: each action follows the permission the API checks for it.
+            "viewBatches": user.has_perm("programs.view_paymentbatch"),
+            "prepareBatch": user.has_perms(["programs.add_paymentbatch", "programs.view_financialserviceprovider"]),
+            "releaseBatch": user.has_perm("programs.release_paymentbatch"),
+            "cancelBatch": user.has_perm("programs.change_paymentbatch"),
+            "viewFiles": user.has_perm("programs.view_paymentfile"),
+            "downloadFile": user.has_perms(["programs.download_paymentfile", "programs.view_paymentfile"]),
+            "uploadReport": user.has_perm("programs.add_paymentreport"),
+            "viewPayments": user.has_perm("programs.view_payment"),
+            # Failed payments on a map are exact locations: personal data. Others see the table by district.
+            "failedMap": user.has_perms(["programs.view_payment", "registry.view_personal_data"]),
         },
-        "text": _program_text(),
+        "text": {**_program_text(), **(_payment_text() if payments else {})},
     }
     context["kinds"] = Program.Kind.choices
     context.update(extra)
@@ -549,4 +562,131 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
 @login_required
 @_requires("programs.view_cycle", NEEDS_CYCLES)
 def cycle_detail(request: HttpRequest, cycle_id: int) -> HttpResponse:
-    return _program_page(request, "frontend/cycle.html", {"page": "cycle", "cycle": cycle_id})
+    return _program_page(request, "frontend/cycle.html", {"page": "cycle", "cycle": cycle_id}, payments=True)
+
+
+# ---- Payments: batches (prepare, release by another person, files, status reports, reconciliation) and a
+# household's payment history. The pages hold no names or account numbers: the payments API gives none.
+
+NEEDS_PAYMENTS = gettext_lazy("This page shows payment batches, and your role may not see them.")
+NEEDS_PAYMENT_HISTORY = gettext_lazy("This page shows a household's payments, and your role may not see them.")
+
+
+def _payment_text() -> dict:
+    """Words the payment scripts (payments.js, on the cycle, batch and household pages) print."""
+    return {
+        "batch": gettext("Batch"),
+        "provider": gettext("Provider"),
+        "executionDate": gettext("Execution date"),
+        "payments": gettext("Payments"),
+        "noBatches": gettext("No payment batches for this cycle yet."),
+        "noProviders": gettext("No active provider pays in this currency."),
+        "preparing": gettext("Preparing the batch"),
+        "prepared": gettext("Batch prepared:"),
+        "releasing": gettext("Writing and checking the files"),
+        "released": gettext("Files written and valid:"),
+        "sending": gettext("Sending the files"),
+        "sent": gettext("Files sent:"),
+        "importing": gettext("Importing the report"),
+        "imported": gettext("Report imported:"),
+        "alreadyImported": gettext("This file was imported before: nothing changed."),
+        "applied": gettext("applied"),
+        "unchanged": gettext("unchanged"),
+        "issues": gettext("to check"),
+        "noIssues": gettext("Every entry of the report was applied or already known."),
+        "line": gettext("Line"),
+        "reference": gettext("Reference"),
+        "problem": gettext("Problem"),
+        "preparedBy": gettext("Prepared by %(user)s on %(when)s"),
+        "releasedBy": gettext("Released by %(user)s on %(when)s"),
+        "cancelledBecause": gettext("Cancelled: %(reason)s"),
+        "ownBatch": gettext("You prepared this batch: another person must release it."),
+        "cancelBatchReason": gettext("Why is this batch cancelled?"),
+        "held": gettext("Held back"),
+        "heldReasons": {
+            "no_account": gettext("no account at this provider"),
+            "account_not_corrected": gettext("account not corrected since the payment failed"),
+            "over_transaction_limit": gettext("over the provider's limit per payment"),
+            "paid_or_in_another_batch": gettext("paid, or in another batch"),
+        },
+        "count": gettext("Count"),
+        "file": gettext("File"),
+        "attempt": gettext("Attempt"),
+        "format": gettext("Format"),
+        "transactions": gettext("Payments"),
+        "controlSum": gettext("Control sum"),
+        "submittedAt": gettext("Submitted"),
+        "download": gettext("Download"),
+        "markSubmitted": gettext("Mark submitted"),
+        "noFiles": gettext("No files yet: the batch is released first."),
+        "endToEndId": gettext("EndToEndId"),
+        "reason": gettext("Reason"),
+        "flag": gettext("Flag"),
+        "noPayments": gettext("No payments."),
+        "allStatuses": gettext("all"),
+        "historyOf": gettext("Payments of household %(household)s"),
+        "noHistory": gettext("This household has no payments in your areas."),
+        "events": gettext("Events"),
+        "at": gettext("When"),
+        "actor": gettext("By"),
+        "reissueOf": gettext("re-issue of %(id)s"),
+        "failedPoints": gettext("%(shown)s failed or returned payments on the map"),
+        "failedPointsOf": gettext("%(shown)s of %(count)s failed or returned payments on the map"),
+        "noFailed": gettext("No failed or returned payments in your areas."),
+        "balance": {
+            "planned": gettext("Planned"),
+            "paid": gettext("Paid"),
+            "failed": gettext("Failed"),
+            "returned": gettext("Returned"),
+            "pending": gettext("Pending"),
+            "cancelled": gettext("Cancelled"),
+        },
+        "batchStates": {
+            "preparing": gettext("preparing"),
+            "prepared": gettext("prepared"),
+            "released": gettext("released"),
+            "sent": gettext("sent"),
+            "closed": gettext("closed"),
+            "cancelled": gettext("cancelled"),
+        },
+        "paymentStates": {
+            "pending": gettext("pending"),
+            "sent": gettext("sent"),
+            "accepted": gettext("accepted"),
+            "paid": gettext("paid"),
+            "failed": gettext("failed"),
+            "returned": gettext("returned"),
+            "cancelled": gettext("cancelled"),
+        },
+        "fileStates": {
+            "validated": gettext("validated"),
+            "sending": gettext("sending"),
+            "submitted": gettext("submitted"),
+            "rejected": gettext("rejected"),
+            "superseded": gettext("superseded"),
+        },
+    }
+
+
+@login_required
+@_requires("programs.view_paymentbatch", NEEDS_PAYMENTS)
+def payment_batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    statuses = list(_payment_text()["paymentStates"].items())
+    return _program_page(
+        request,
+        "frontend/payment_batch.html",
+        {"page": "batch", "batch": batch_id},
+        payments=True,
+        payment_statuses=statuses,
+    )
+
+
+@login_required
+@_requires("programs.view_payment", NEEDS_PAYMENT_HISTORY)
+def household_payments(request: HttpRequest, household_id: int) -> HttpResponse:
+    return _program_page(
+        request,
+        "frontend/household_payments.html",
+        {"page": "household", "household": household_id},
+        payments=True,
+    )

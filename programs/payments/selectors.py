@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
@@ -200,7 +201,7 @@ def balance_by_area(*, user, batch_ids: list[int], level: int = 2) -> list[dict]
                  JOIN registry_household h ON h.id = p.household_id
                  JOIN geo_area ha ON ha.id = h.area_id
                  JOIN geo_area a ON a.id = ha.lineage[least(%s, array_length(ha.lineage, 1))]
-                WHERE p.batch_id = ANY(%s) AND (%s::int[] IS NULL OR ha.lineage && %s::int[])
+                WHERE p.batch_id = ANY(%s) AND (%s::bigint[] IS NULL OR ha.lineage && %s::bigint[])
                 GROUP BY a.code, a.name ORDER BY a.code""",
             [level, batch_ids, ids, ids],
         )
@@ -213,3 +214,41 @@ def balance_by_area(*, user, batch_ids: list[int], level: int = 2) -> list[dict]
             }
             for code, name, *values in cursor.fetchall()
         ]
+
+
+FAILED_MAP_LIMIT = 5000
+
+
+def failed_payment_points(*, user, batch: PaymentBatch, limit: int = FAILED_MAP_LIMIT) -> dict:
+    """Failed and returned payments of the batch for located households in the user's areas, as GeoJSON points with
+    the reason, for the reconciliation map. Exact locations are personal data: only for holders of
+    registry.view_personal_data (others read the table by district, balance_by_area). At most `limit` points;
+    `count` says how many there are in all."""
+    if not personal_data_allowed(user):
+        raise PermissionDenied(
+            "Where households live is personal data: your role sees the failed payments by district only."
+        )
+    queryset = payment_list(user=user, batch=batch.pk).filter(
+        status__in=["failed", "returned"], household__location__isnull=False
+    )
+    rows = queryset.order_by("id").values_list(
+        "id", "end_to_end_id", "household_id", "status", "reason_code", "reason", "amount", "household__location"
+    )[:limit]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(location.x, 6), round(location.y, 6)]},
+            "properties": {
+                "payment": pk,
+                "end_to_end_id": end_to_end_id,
+                "household": household,
+                "status": status,
+                "reason_code": reason_code,
+                "reason": reason,
+                "amount": str(amount),
+            },
+        }
+        for pk, end_to_end_id, household, status, reason_code, reason, amount, location in rows
+    ]
+    count = len(features) if len(features) < limit else queryset.count()
+    return {"type": "FeatureCollection", "count": count, "limit": limit, "features": features}

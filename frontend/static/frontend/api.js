@@ -26,7 +26,9 @@ export function errorText(body, status) {
   return parts.join("; ") || `HTTP ${status}`;
 }
 
-export async function api(url, { method = "GET", json, body, signal } = {}) {
+// onStatus(status) hears the HTTP status of a success, for the few answers whose meaning it carries (a status file
+// imported before answers 200 rather than 202).
+export async function api(url, { method = "GET", json, body, signal, onStatus } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   if (json !== undefined) {
@@ -34,6 +36,7 @@ export async function api(url, { method = "GET", json, body, signal } = {}) {
     body = JSON.stringify(json);
   }
   const response = await fetch(url, { method, headers, body, credentials: "same-origin", signal });
+  if (response.ok && onStatus) onStatus(response.status);
   if (response.status === 204) return null;
   const text = await response.text();
   let data = null;
@@ -71,6 +74,14 @@ export function el(tag, attrs = {}, ...children) {
     if (child !== null && child !== undefined) node.append(child);
   }
   return node;
+}
+
+// Amounts arrive as decimal strings ("8000.00"): shown with grouped digits, never through a float sum.
+export function money(value, currency) {
+  if (value === null || value === undefined || value === "") return "–";
+  const [whole, fraction] = String(value).split(".");
+  const grouped = Number(whole).toLocaleString();
+  return `${grouped}${fraction ? `.${fraction}` : ""}${currency ? ` ${currency}` : ""}`;
 }
 
 export const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString());

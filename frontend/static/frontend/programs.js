@@ -1,19 +1,12 @@
 // The program officer's pages: programs list, program, simulation and cycle. Everything comes from
 // /api/v1/programs/; this file holds no business rules (who may approve, what a cycle costs: the API decides).
-import { api, el, fmt, pollJob, rows } from "./api.js";
+import { api, el, fmt, money, pollJob, rows } from "./api.js";
 
 const cfg = JSON.parse(document.getElementById("page-config").textContent);
 const T = cfg.text;
 const P = "/api/v1/programs";
 const $ = (id) => document.getElementById(id);
 
-// Amounts arrive as decimal strings ("8000.00"): shown with grouped digits, never through a float sum.
-function money(value, currency) {
-  if (value === null || value === undefined || value === "") return "–";
-  const [whole, fraction] = String(value).split(".");
-  const grouped = Number(whole).toLocaleString();
-  return `${grouped}${fraction ? `.${fraction}` : ""}${currency ? ` ${currency}` : ""}`;
-}
 const percent = (rate) => (rate === null || rate === undefined ? "–" : `${(Number(rate) * 100).toFixed(1)} %`);
 const stateName = (state) => T.cycleStates[state] || state;
 const kindName = (kind) => T.kinds[kind] || kind;

@@ -56,6 +56,36 @@ class AreaBalanceSerializer(serializers.Serializer):
     pending = MoneyLine()
 
 
+class FailedPointProperties(serializers.Serializer):
+    payment = serializers.IntegerField()
+    end_to_end_id = serializers.CharField()
+    household = serializers.IntegerField()
+    status = serializers.CharField()
+    reason_code = serializers.CharField()
+    reason = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+
+class FailedPointGeometry(serializers.Serializer):
+    type = serializers.CharField()
+    coordinates = serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2)
+
+
+class FailedPoint(serializers.Serializer):
+    type = serializers.CharField()
+    geometry = FailedPointGeometry()
+    properties = FailedPointProperties()
+
+
+class FailedMapSerializer(serializers.Serializer):
+    """What failed-map returns (for the schema): a FeatureCollection of at most `limit` points of `count`."""
+
+    type = serializers.CharField()
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    features = FailedPoint(many=True)
+
+
 class PaymentBatchSerializer(serializers.ModelSerializer):
     fsp = serializers.SlugRelatedField(slug_field="code", read_only=True)
     prepared_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -230,6 +260,8 @@ class PaymentBatchViewSet(viewsets.ReadOnlyModelViewSet):
             return ["programs.change_paymentbatch", "programs.view_paymentbatch"]
         if self.action == "prepare":
             return [services.batches.PREPARE_PERMISSION, "programs.view_cycle"]
+        if self.action == "failed_map":  # and registry.view_personal_data, refused in words by the selector
+            return ["programs.view_paymentbatch", "programs.view_payment"]
         return None
 
     @extend_schema(request=PrepareSerializer, responses={202: PaymentBatchRunSerializer})
@@ -272,6 +304,13 @@ class PaymentBatchViewSet(viewsets.ReadOnlyModelViewSet):
         """Planned, paid, failed, returned and pending by district, for the households in the user's areas."""
         rows = selectors.balance_by_area(user=request.user, batch_ids=[self.get_object().pk])
         return Response(AreaBalanceSerializer(rows, many=True).data)
+
+    @extend_schema(responses={200: FailedMapSerializer})
+    @action(detail=True, methods=["get"], url_path="failed-map")
+    def failed_map(self, request, pk=None):
+        """Failed and returned payments as GeoJSON points with their reasons, for households in the user's areas.
+        Exact locations are personal data: refused (403, in words) without registry.view_personal_data."""
+        return Response(selectors.failed_payment_points(user=request.user, batch=self.get_object()))
 
 
 class PaymentBatchRunViewSet(viewsets.ReadOnlyModelViewSet):
