@@ -72,29 +72,7 @@ def screenshot(page, name: str) -> None:
 
 
 @pytest.fixture
-def payment_file_writer(monkeypatch, settings, tmp_path):
-    """Payment files under a temporary MEDIA_ROOT, written by the real writer (programs.payments.files) once it is
-    there. Until it is merged, a stand-in that writes a small XML file carrying the MsgId, NbOfTxs and CtrlSum of
-    the part (no names, no accounts), so that the pages' release and download can be tested. Tests only: the
-    product never fakes a file."""
+def payment_file_writer(settings, tmp_path):
+    """Payment files under a temporary MEDIA_ROOT (the live server and the test share it)."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    try:
-        from programs.payments.files import write_for_format  # noqa: F401
-    except ImportError:
-        import hashlib
-
-        from programs.payments.services import files
-
-        def write_stand_in(batch, part, msg_id: str, folder: Path) -> files.WrittenFile:
-            path = folder / f"{msg_id}.xml"
-            path.write_text(
-                f'<?xml version="1.0" encoding="UTF-8"?>\n<Document><GrpHdr><MsgId>{msg_id}</MsgId>'
-                f"<NbOfTxs>{part.count}</NbOfTxs><CtrlSum>{part.total}</CtrlSum></GrpHdr></Document>\n",
-                encoding="utf-8",
-            )
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            return files.WrittenFile(name=path.name, path=path, sha256=digest, size_bytes=path.stat().st_size)
-
-        monkeypatch.setattr(files, "write_batch_file", write_stand_in)
-        return "stand-in"
-    return "real"
+    return settings.MEDIA_ROOT

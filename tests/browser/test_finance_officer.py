@@ -3,9 +3,8 @@ finance officer prepares it again and may not release it (the button says why, t
 finance officer releases it, downloads the file and marks it handed to the bank; the payments, the balance, the
 district table and a household's history follow, each equal to the API's figures.
 
-The second test (send to mock-bank, import its reports, a failure in words, re-issue once the account is corrected)
-needs the connectors and report parsers (programs.payments.connectors, programs.payments.reports): it is skipped
-until they are merged, and the lead finishes the parts marked LEAD there."""
+The second test sends a batch to a real bank on loopback (mock-bank), uploads the bank's status files on the batch
+page, shows the failure in words and on the map, and re-issues it once the account is corrected."""
 
 from __future__ import annotations
 
@@ -15,11 +14,18 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from programs.payments.models import Payment, PaymentBatch
+from programs.payments.connectors import HttpApiConnector
+from programs.payments.models import Payment, PaymentBatch, PaymentEvent
 from programs.payments.services.ledger import record_events
 from tests.browser.conftest import TIMEOUT_MS, screenshot
-from tests.programs.conftest import flood  # noqa: F401  (the analysed flood fixture of the programs tests)
-from tests.programs.payments_setup import approved_cycle_with_accounts
+from tests.factories import BankFactory
+from tests.programs.conftest import (
+    flood,  # noqa: F401  (the analysed flood fixture of the programs tests)
+    mock_bank,  # noqa: F401  (mock-bank on loopback)
+)
+from tests.programs.mockbank import DEBTOR_ACCOUNT
+from tests.programs.payments_setup import approved_cycle_with_accounts, iban_number, set_account
+from tests.programs.test_payment_flow import settle
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -242,8 +248,9 @@ def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitte
     assert sorted(p["status"] for p in payments) == ["cancelled", "sent"]
     cancelled = next(p for p in payments if p["status"] == "cancelled")
     sent = next(p for p in payments if p["status"] == "sent")
-    assert sent["reissue_of"] == cancelled["id"]  # the same entitlement, paid again after the cancellation
-    assert f"re-issue of {cancelled['end_to_end_id']}" in officer.inner_text(f"#history [data-payment='{sent['id']}']")
+    # The same entitlement, paid in a new batch after the cancellation; a re-issue is only what follows a failure.
+    assert sent["reissue_of"] is None
+    assert "re-issue of" not in officer.inner_text(f"#history [data-payment='{sent['id']}']")
     for payment in payments:
         card = f"#history [data-payment='{payment['id']}']"
         assert payment["end_to_end_id"] in officer.inner_text(card)
@@ -254,29 +261,41 @@ def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitte
     assert PaymentBatch.objects.filter(cycle=world.cycle).count() == 2
 
 
-# ----------------------------------------------------------------------------------------------------------------------
-# LEAD: finished after merging the connectors and report parsers. The page steps are written; the mock-bank provider
-# (its transport and `connection` for programs.payments.connectors) and how its reports come back are the lead's.
-# ----------------------------------------------------------------------------------------------------------------------
-
-
 @pytest.fixture
-def mock_bank_provider(world):
-    """LEAD: a provider paid through mock-bank on loopback (transport api or https, `connection` pointing at the
-    server started here), with the world's accounts moved to it, and one account set to fail (AC04, account
-    closed) in mock-bank. Returns (fsp, failing household)."""
-    pytest.importorskip("programs.payments.connectors")
-    pytest.importorskip("programs.payments.reports")
-    pytest.skip("LEAD: start mock-bank and make its provider here once the connectors are merged")
+def mock_world(flood, mock_bank):  # noqa: F811
+    """The same cycle paid through mock-bank on loopback (the real counterparty, its HTTP API), the households' IBAN
+    accounts held there, one of them closed: its payment fails AC04, account closed."""
+    fsp = BankFactory(
+        code="MOCK",
+        name="Mock Bank",
+        bank_code="",
+        bic="MOCKNL2A",
+        transport="api",
+        connection={"base_url": mock_bank.base_url, "timeout_seconds": 10},
+        debtor_name="SPMIS programme",
+        debtor_account=DEBTOR_ACCOUNT,
+        debtor_bic="MOCKNL2A",
+    )
+    world = approved_cycle_with_accounts(flood, fsp=fsp, account_kind="iban")
+    mock_bank.debtor()
+    mock_bank.create_account("BEN-CLOSED", "3000000002", behaviour="closed-account", account_iban=iban_number(2))
+    return world
+
+
+def upload_report(page, path: Path) -> None:
+    page.set_input_files("#report-file", str(path))
+    page.click("#report-button")
+    page.wait_for_selector("#report-result[data-applied]")
 
 
 def test_send_to_mock_bank_reconcile_a_failure_in_words_and_reissue_it(
-    sign_in_user, live_server, world, payment_file_writer, mock_bank_provider
+    sign_in_user, live_server, mock_world, mock_bank, payment_file_writer, tmp_path
 ):
-    fsp, failing = mock_bank_provider
+    world = mock_world
+    failing = world.households[2]
     officer = sign_in_user(world.officer)
     open_cycle(officer, live_server, world.cycle.pk)
-    batch_id = prepare_on_cycle_page(officer, fsp.code)
+    batch_id = prepare_on_cycle_page(officer, "MOCK")
     finance = sign_in_user(world.finance)
     open_batch(finance, live_server, batch_id)
     finance.click("#batch-release")
@@ -286,33 +305,46 @@ def test_send_to_mock_bank_reconcile_a_failure_in_words_and_reissue_it(
     finance.click("#batch-send")
     finance.wait_for_selector("#batch-status[data-state=sent]")
     assert finance.inner_text("#batch-error") == ""
+    assert mock_bank.file_posts() == 1
 
-    # LEAD: have mock-bank answer (pain.002 with the AC04, camt.054 for the others), then either upload its files
-    # through #report-form (set_input_files("#report-file", path)) or fetch them; for each upload:
-    #     finance.set_input_files("#report-file", str(report_path))
-    #     finance.click("#report-button")
-    #     finance.wait_for_selector("#report-result[data-applied]")
-    # and the same file a second time says so and changes nothing:
-    #     assert "imported before" in finance.inner_text("#report-result")
-    #     assert finance.get_attribute("#report-result", "data-applied") == "0"
+    # The bank answers (a pain.002 with the AC04, camt.054 debits for the others); the finance officer uploads what
+    # the bank sent, on the batch page.
+    settle(mock_bank)
+    reports = list(HttpApiConnector(mock_bank.config()).fetch_reports())
+    assert {report.kind for report in reports} >= {"pain.002", "camt.054"}
+    paths = []
+    for number, report in enumerate(reports):
+        path = tmp_path / f"report-{number}.xml"
+        path.write_bytes(report.content)
+        paths.append(path)
+        upload_report(finance, path)
+    # The same file a second time says so and changes nothing.
+    events = PaymentEvent.objects.count()
+    upload_report(finance, paths[0])
+    assert "imported before" in finance.inner_text("#report-result")
+    assert PaymentEvent.objects.count() == events
     failed = Payment.objects.get(batch_id=batch_id, household=failing)
     assert failed.status == "failed" and failed.reason_code == "AC04"
+    assert Payment.objects.filter(batch_id=batch_id, status="paid").count() == 7
 
     # The failure in words in the payments table, and on the officer's map with its reason.
+    finance.reload()
+    finance.wait_for_selector("body[data-ready=true]")
     finance.select_option("#payment-status", "failed")
     finance.wait_for_selector("#payment-count[data-count='1']")
     reason = finance.inner_text(f"#payment-rows tr[data-payment='{failed.pk}'] td[data-reason]")
-    assert failed.reason in reason and "AC04" in reason and failed.reason  # words, not only the code
+    assert "account closed" in reason.lower() and "AC04" in reason
     open_batch(officer, live_server, batch_id)
+    officer.wait_for_selector("#failed-map[data-points]")
     assert officer.get_attribute("#failed-map", "data-points") == "1"
     area = api_client(world.officer).get(f"{P}/payment-batches/{batch_id}/areas/").json()[0]
     assert area["failed"]["count"] == 1 and area["paid"]["count"] == 7
 
-    # LEAD: correct the failing household's account through a change request approved by a second officer
-    # (tests.programs.payments_setup.set_account), then re-issue from the cycle page: a new batch holding only the
-    # corrected payment, linked to the same entitlement.
+    # The account is corrected through a change request a second officer approves; the re-issue, prepared from
+    # the cycle page, holds only that payment, linked to the same entitlement.
+    set_account(failing, world.fsp, world.officer, world.approver, number=iban_number(2, fix=9), kind="iban")
     open_cycle(officer, live_server, world.cycle.pk)
-    reissue_id = prepare_on_cycle_page(officer, fsp.code)
+    reissue_id = prepare_on_cycle_page(officer, "MOCK")
     reissued = Payment.objects.get(batch_id=reissue_id)
     assert reissued.reissue_of_id == failed.pk and reissued.entitlement_id == failed.entitlement_id
     officer.goto(f"{live_server.url}/programs/payments/households/{failing.pk}/")

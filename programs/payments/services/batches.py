@@ -162,7 +162,7 @@ SELECT %(batch)s, c.entitlement_id, c.household_id, c.account_id, c.changed_at, 
                  CASE WHEN c.changed_at >= %(changed_since)s
                       THEN 'account changed on ' || to_char(c.changed_at, 'YYYY-MM-DD') END,
                  CASE WHEN c.shared THEN 'the same account is on another household' END),
-       c.last_id
+       CASE WHEN c.last_status IN ('failed', 'returned') THEN c.last_id END
   FROM candidates c
  WHERE (c.last_id IS NULL OR c.last_status IN ('failed', 'returned', 'cancelled'))
    AND NOT coalesce(c.last_status IN ('failed', 'returned') AND c.last_reason = ANY(%(account_reasons)s)

@@ -61,7 +61,16 @@ def report_upload(
         raise ValidationError({"file": "The file is empty."})
     existing = PaymentReport.objects.filter(fsp=fsp, sha256=digest).first()
     if existing is not None:
-        return existing, False
+        if existing.status != PaymentReport.Status.FAILED:
+            return existing, False
+        # A file whose import failed (the provider was fixed, a setting corrected) is imported again, as the same
+        # report: the ledger adds nothing twice, so retrying is safe.
+        PaymentReport.objects.filter(pk=existing.pk, status=PaymentReport.Status.FAILED).update(
+            status=PaymentReport.Status.PENDING, error={}, progress=0, message="Imported again"
+        )
+        enqueue_on_commit(TASK, existing.pk)
+        existing.refresh_from_db()
+        return existing, True
     try:
         with transaction.atomic():
             report = PaymentReport.objects.create(
