@@ -249,7 +249,7 @@ def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitte
     cancelled = next(p for p in payments if p["status"] == "cancelled")
     sent = next(p for p in payments if p["status"] == "sent")
     # The same entitlement, paid in a new batch after the cancellation; a re-issue is only what follows a failure.
-    assert sent["reissue_of"] is None
+    assert sent["reissue_of"] is None and sent["entitlement"] == cancelled["entitlement"]
     assert "re-issue of" not in officer.inner_text(f"#history [data-payment='{sent['id']}']")
     for payment in payments:
         card = f"#history [data-payment='{payment['id']}']"
@@ -279,7 +279,7 @@ def mock_world(flood, mock_bank):  # noqa: F811
     world = approved_cycle_with_accounts(flood, fsp=fsp, account_kind="iban")
     mock_bank.debtor()
     mock_bank.create_account("BEN-CLOSED", "3000000002", behaviour="closed-account", account_iban=iban_number(2))
-    return world
+    return world, mock_bank
 
 
 def upload_report(page, path: Path) -> None:
@@ -289,9 +289,13 @@ def upload_report(page, path: Path) -> None:
 
 
 def test_send_to_mock_bank_reconcile_a_failure_in_words_and_reissue_it(
-    sign_in_user, live_server, mock_world, mock_bank, payment_file_writer, tmp_path
+    sign_in_user,
+    live_server,
+    mock_world,
+    payment_file_writer,
+    tmp_path,
 ):
-    world = mock_world
+    world, mock_bank = mock_world
     failing = world.households[2]
     officer = sign_in_user(world.officer)
     open_cycle(officer, live_server, world.cycle.pk)
