@@ -295,7 +295,7 @@ def test_send_to_mock_bank_reconcile_a_failure_in_words_and_reissue_it(
     payment_file_writer,
     tmp_path,
 ):
-    world, mock_bank = mock_world
+    world, bank = mock_world
     failing = world.households[2]
     officer = sign_in_user(world.officer)
     open_cycle(officer, live_server, world.cycle.pk)
@@ -309,12 +309,12 @@ def test_send_to_mock_bank_reconcile_a_failure_in_words_and_reissue_it(
     finance.click("#batch-send")
     finance.wait_for_selector("#batch-status[data-state=sent]")
     assert finance.inner_text("#batch-error") == ""
-    assert mock_bank.file_posts() == 1
+    assert bank.file_posts() == 1
 
     # The bank answers (a pain.002 with the AC04, camt.054 debits for the others); the finance officer uploads what
     # the bank sent, on the batch page.
-    settle(mock_bank)
-    reports = list(HttpApiConnector(mock_bank.config()).fetch_reports())
+    settle(bank)
+    reports = list(HttpApiConnector(bank.config()).fetch_reports())
     assert {report.kind for report in reports} >= {"pain.002", "camt.054"}
     paths = []
     for number, report in enumerate(reports):
