@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from programs.models import EnrolmentRun, Program
+from programs.payments.models import FinancialServiceProvider
 from programs.services import enrolment_execute
 from spmis.country import country
 
@@ -37,3 +38,37 @@ def load_demo_program() -> dict:
         "enrolled": program.memberships.filter(state="enrolled").count(),
         "created": created,
     }
+
+
+# Two providers a finance officer can pay the demo's cycles through, by file download (the demo has no bank):
+# City Bank PLC (bank code 225 in bd-bank-routing) by ISO 20022 pain.001, and bKash by its CSV payout file.
+DEMO_PROVIDERS = [
+    {
+        "code": "CITY",
+        "name": "City Bank PLC (demo)",
+        "kind": FinancialServiceProvider.Kind.BANK,
+        "bank_code": "225",
+        "file_format": FinancialServiceProvider.FileFormat.PAIN_001_001_09,
+        "debtor_name": "Department of Disaster Management (demo)",
+        "debtor_account": "1501000123456",
+        "fee_fixed": 5,
+    },
+    {
+        "code": "BKASH",
+        "name": "bKash (demo)",
+        "kind": FinancialServiceProvider.Kind.MOBILE_MONEY,
+        "wallet_provider": "bKash",
+        "file_format": FinancialServiceProvider.FileFormat.CSV,
+        "debtor_name": "Department of Disaster Management (demo)",
+        "fee_percent": "1.5",
+    },
+]
+
+
+def load_demo_providers() -> list[str]:
+    """The demo's payment providers, once (download transport: files are handed over by hand)."""
+    for values in DEMO_PROVIDERS:
+        FinancialServiceProvider.objects.get_or_create(
+            code=values["code"], defaults={**values, "currency": country().currency}
+        )
+    return [values["code"] for values in DEMO_PROVIDERS]

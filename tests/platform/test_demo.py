@@ -10,6 +10,7 @@ from distribution.models import DistributionPoint, Warehouse
 from geo.models import Area
 from programs.demo import DEMO_PROGRAM
 from programs.models import Program
+from programs.payments.models import FinancialServiceProvider
 from registry.demo import generate_batches
 from registry.models import Household, Individual, Membership
 from tests.factories import AreaFactory, HouseholdFactory
@@ -67,8 +68,15 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
     program = Program.objects.get(name=DEMO_PROGRAM)
     enrolled = program.memberships.filter(state="enrolled").count()
     assert 0 < enrolled < 400 and get_user_model().objects.get(username="approver").has_perm("programs.approve_cycle")
+    # Payments: two providers paid by download, and a finance officer to release what an officer prepares.
+    assert set(FinancialServiceProvider.objects.values_list("code", "transport")) == {
+        ("CITY", "download"),
+        ("BKASH", "download"),
+    }
+    assert get_user_model().objects.get(username="finance").has_perm("programs.release_paymentbatch")
 
     call_command("load_demo", households=400, verbosity=0)
+    assert FinancialServiceProvider.objects.count() == 2
     assert Household.objects.count() == 400 and Individual.objects.count() == people
     assert program.memberships.filter(state="enrolled").count() == enrolled
 

@@ -12,7 +12,7 @@ from distribution.demo import load_demo_facilities
 from distribution.models import DistributionPoint, Warehouse
 from geo.demo import LEVELS, demo_areas_loaded, load_bangladesh_areas
 from geo.models import Area, AreaScope
-from programs.demo import load_demo_program
+from programs.demo import load_demo_program, load_demo_providers
 from registry.demo import demo_household_count, load_demo_households
 from spmis.core.audit import audit_context
 from spmis.core.roles import role_group_name, sync_roles
@@ -22,6 +22,7 @@ DEMO_USERS = {
     "analyst": ("gis_analyst", None),
     "officer": ("program_officer", None),
     "approver": ("program_officer", None),  # a second officer: cycles are approved by someone else (four eyes)
+    "finance": ("finance_officer", None),  # releases payment batches an officer prepared (four eyes)
     "logistics": ("logistics_officer", None),
     "auditor": ("auditor", None),
     "sylhet.coordinator": ("emergency_coordinator", "BD60"),  # Sylhet division
@@ -77,6 +78,7 @@ class Command(BaseCommand):
             )
             program = load_demo_program()
             self.stdout.write(f"Program {program['program']}: {program['enrolled']:,} households enrolled.")
+            self.stdout.write(f"Payment providers: {', '.join(load_demo_providers())}.")
             password = _demo_users()
         self.stdout.write(
             self.style.SUCCESS(
