@@ -11,6 +11,7 @@ has reached already, so importing the same file twice, or two overlapping files 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 
@@ -18,10 +19,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from programs.payments.models import FinancialServiceProvider, PaymentBatch, PaymentFile, PaymentReport
+from programs.payments.models import FinancialServiceProvider, PaymentFile, PaymentReport
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
 
+logger = logging.getLogger(__name__)
 UPLOAD_PERMISSION = "programs.add_paymentreport"
 TASK = "programs.payment_report"
 
@@ -247,9 +249,15 @@ def reports_fetch(*, fsp: FinancialServiceProvider, user) -> list[PaymentReport]
 
     if not user.has_perm(UPLOAD_PERMISSION):
         raise PermissionDenied("Importing status reports needs the report import permission.")
+    from programs.payments.connectors import ConnectorError
+
     connector = connector_of(fsp)
+    try:
+        waiting = list(connector.fetch_reports())
+    except ConnectorError as error:
+        raise ValidationError({"fsp": f"{fsp.code} could not be reached for its status files: {error}"}) from None
     reports, taken = [], []
-    for incoming in connector.fetch_reports():
+    for incoming in waiting:
         content = incoming.content if incoming.content is not None else incoming.path.open("rb")
         try:
             report, created = report_upload(fsp=fsp, user=user, name=incoming.name, content=content, source="connector")
@@ -261,12 +269,18 @@ def reports_fetch(*, fsp: FinancialServiceProvider, user) -> list[PaymentReport]
             reports.append(report)
     # Stored (and queued) before the provider may forget them: a crash in between offers them again, and the same
     # file is the same report.
-    transaction.on_commit(lambda: connector.acknowledge(taken))
+    transaction.on_commit(lambda: _acknowledge(connector, taken, fsp))
     return reports
 
 
-def batch_balance(batch: PaymentBatch) -> dict:
-    """planned = paid + failed + returned + pending (sent and accepted are pending), to the cent, counts and sums."""
-    from programs.payments.selectors import balances
+def _acknowledge(connector, report_ids: list[str], fsp: FinancialServiceProvider) -> None:
+    """Tell the provider it may forget the reports; if that fails they are offered again next time, and importing
+    the same file again changes nothing."""
+    from programs.payments.connectors import ConnectorError
 
-    return balances(batch_ids=[batch.pk])
+    try:
+        connector.acknowledge(report_ids)
+    except ConnectorError:
+        logger.warning(
+            "%s: acknowledging %d status files failed; they will be offered again", fsp.code, len(report_ids)
+        )
