@@ -12,7 +12,8 @@ with its central part holding ~5 % (the polygon cut by a disc) drawn again as "h
 Measured, each against a hand-written statement for the same question in the same run:
 - rule preview (programs.selectors.rule_preview, as a national superuser) of `exposure.affected && exposure.rank >=
   2` (preview_s) and of `exposure.affected && members.under_5 > 0` (preview_members_s), median of --repeat runs,
-  against hand-written SQL giving the same outputs (households and people in total, by chart-level area and by
+  against hand-written SQL giving the same outputs (people read from registry_household_members, the member summary
+  registry's triggers keep, as the product reads them) (households and people in total, by chart-level area and by
   hazard class, and a 10-household sample); the outputs are compared and must be equal;
 - enrolment + entitlements: enrolment_execute of an EnrolmentRun, then cycle_generate_execute of a cycle with the
   formula {"cash": {"base": "1000", "by_class": {"high": "8000", "moderate": "5000"}}}, once for all households
@@ -169,32 +170,35 @@ def preview_baseline(run_id: int, *, under_5_cutoff: datetime.date | None) -> di
     level = sql.Literal(country().chart_level + 1)
     if under_5_cutoff is None:
         chosen = sql.SQL("x.class_rank >= 2")
-        member_filter = sql.SQL("")
+        under_5_join = member_filter = sql.SQL("")
     else:
         chosen = sql.SQL("true")
+        # The members under 5 of those households only, by index probes: for a sixth of the registry this beats
+        # one grouped pass over all memberships and individuals (tried: 2.0 s against 0.35 s at 200,000
+        # households).
+        under_5_join = sql.SQL(
+            "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE i.birth_date > {}::date) AS under_5"
+            " FROM registry_membership m JOIN registry_individual i ON i.id = m.individual_id"
+            " WHERE m.household_id = s.id AND m.end_date IS NULL AND i.status = 'active') p"
+        ).format(sql.Literal(under_5_cutoff))
         member_filter = sql.SQL("WHERE p.under_5 > 0")
-    under_5 = (
-        sql.SQL("count(*) FILTER (WHERE i.birth_date > {}::date)").format(sql.Literal(under_5_cutoff))
-        if under_5_cutoff
-        else sql.SQL("0")
-    )
-    # The run's rows first (its partition, by run id, hash-joined to the households), then the member counts of
-    # those households only, by index probes: for a sixth of the registry this beats one grouped pass over all
-    # memberships and individuals (tried: 2.0 s against 0.35 s at 200,000 households).
+    # The run's rows first (its partition, by run id, hash-joined to the households), then the people of those
+    # households from registry's per-household member summary (registry_household_members), as anyone writing
+    # this by hand against the schema would.
     statement = sql.SQL(
         "WITH s AS MATERIALIZED (SELECT x.household_id AS id, x.hazard_class_id AS class_id, h.area_id"
         " FROM response_exposureresult x JOIN registry_household h ON h.id = x.household_id"
         " WHERE x.run_id = {run} AND h.status = 'active' AND {chosen}),"
-        " t AS (SELECT s.id, s.class_id, coalesce(a.lineage[{level}], a.id) AS area_id, p.people"
-        " FROM s CROSS JOIN LATERAL (SELECT count(*) AS people, {under_5} AS under_5 FROM registry_membership m"
-        " JOIN registry_individual i ON i.id = m.individual_id WHERE m.household_id = s.id AND m.end_date IS NULL"
-        " AND i.status = 'active') p LEFT JOIN geo_area a ON a.id = s.area_id {member_filter})"
+        " t AS (SELECT s.id, s.class_id, coalesce(a.lineage[{level}], a.id) AS area_id,"
+        " coalesce(hm.members, 0) AS people"
+        " FROM s LEFT JOIN registry_household_members hm ON hm.household_id = s.id {under_5_join}"
+        " LEFT JOIN geo_area a ON a.id = s.area_id {member_filter})"
         " SELECT GROUPING(area_id), GROUPING(class_id), area_id, class_id, count(*), coalesce(sum(people), 0)"
         " FROM t GROUP BY GROUPING SETS ((), (area_id), (class_id))"
     ).format(
         run=sql.Literal(run_id),
         chosen=chosen,
-        under_5=under_5,
+        under_5_join=under_5_join,
         level=level,
         member_filter=member_filter,
     )
@@ -357,7 +361,8 @@ def rows_digest(program_id: int, cycle_id: int) -> tuple:
 
 def ceiling(program, cycle, run, *, enrolment_id: int, zone_id: int | None, affected_only: bool) -> tuple[float, float]:
     """The same rows by hand: one INSERT … SELECT into programs_programmembership, one into programs_entitlement
-    (amounts by class, people from one grouped pass over the memberships, the duplicate flag as one anti-join)."""
+    (amounts by class, people from registry's per-household member summary, the duplicate flag as one
+    anti-join)."""
     from django.db import connection
     from psycopg import sql
 
@@ -376,9 +381,6 @@ def ceiling(program, cycle, run, *, enrolment_id: int, zone_id: int | None, affe
     entitle = sql.SQL(
         "WITH pm AS MATERIALIZED (SELECT household_id FROM programs_programmembership WHERE program_id = {program}"
         " AND state = 'enrolled'),"
-        " people AS (SELECT m.household_id, count(*) AS n FROM registry_membership m"
-        " JOIN registry_individual i ON i.id = m.individual_id WHERE m.end_date IS NULL AND i.status = 'active'"
-        " GROUP BY m.household_id),"
         " other AS (SELECT household_id FROM programs_entitlement WHERE incident_id = {incident}"
         " AND program_id <> {program} AND status <> 'cancelled' UNION SELECT om.household_id"
         " FROM programs_programmembership om JOIN programs_program_incidents pi ON pi.program_id = om.program_id"
@@ -387,14 +389,15 @@ def ceiling(program, cycle, run, *, enrolment_id: int, zone_id: int | None, affe
         " incident_id, hazard_rank, people, flagged, flag_reason, valid_from, valid_until, status)"
         " SELECT {cycle}, {program}, h.id, 'cash',"
         " CASE c.key WHEN 'high' THEN 8000 WHEN 'moderate' THEN 5000 ELSE 1000 END::numeric(14, 3), 0, {currency},"
-        " {incident}, nullif(coalesce(x.class_rank, 0), 0), least(coalesce(people.n, 0), 32767),"
+        " {incident}, nullif(coalesce(x.class_rank, 0), 0), least(coalesce(hm.members, 0), 32767),"
         " o.household_id IS NOT NULL,"
         " CASE WHEN o.household_id IS NOT NULL THEN 'entitled or enrolled by another program for the same incident'"
         " ELSE '' END, {valid_from}, {valid_until}, 'draft'"
         " FROM pm JOIN registry_household h ON h.id = pm.household_id"
         " {exposure_join} response_exposureresult x ON x.household_id = h.id AND x.run_id = {run}"
         " LEFT JOIN response_hazardclass c ON c.id = x.hazard_class_id"
-        " LEFT JOIN people ON people.household_id = h.id LEFT JOIN other o ON o.household_id = h.id"
+        " LEFT JOIN registry_household_members hm ON hm.household_id = h.id"
+        " LEFT JOIN other o ON o.household_id = h.id"
         " WHERE h.status = 'active'"
     ).format(
         program=sql.Literal(program.pk),

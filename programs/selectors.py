@@ -122,32 +122,29 @@ def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, pr
     compiled = rule_or_error(rule, context)
     people = compile_number("members.count", context)
     level = country().chart_level
-    run_join = sql.SQL("")
-    class_columns = sql.SQL("NULL::bigint AS class_id")
+    extra = [people]
+    class_column = sql.SQL("NULL::bigint")
     if exposure_run is not None:
-        run_join = sql.SQL("LEFT JOIN response_exposureresult px ON px.household_id = s.id AND px.run_id = {}").format(
-            sql.Literal(exposure_run.pk)
-        )
-        class_columns = sql.SQL("px.hazard_class_id AS class_id")
-    # Matching households first (only the rule's own joins), then people and groups over that set alone: the
-    # member aggregate runs for the households selected, not for the whole registry.
+        # The run's exposure join (alias x), shared with the rule's when it reads exposure: the class comes from it.
+        extra.append(compile_number("exposure.rank", context))
+        class_column = sql.SQL("x.hazard_class_id")
+    # One pass selects the households and reads what the groups need: people come from registry's per-household
+    # member summary (a plain join, not an aggregate per household), so nothing is computed for households the rule
+    # does not select, and the selected ones are not joined to the registry a second time.
     statement = sql.SQL(
-        "WITH s AS MATERIALIZED (SELECT h.id, h.area_id FROM registry_household h {joins}"
-        " WHERE h.status = 'active' AND ({where}) AND {scope}),"
-        " t AS (SELECT s.id, coalesce(a.lineage[{level}], a.id) AS area_id, {class_columns}, ({people}) AS people"
-        " FROM s JOIN registry_household h ON h.id = s.id {people_joins}"
-        " LEFT JOIN geo_area a ON a.id = s.area_id {run_join})"
+        "WITH s AS MATERIALIZED (SELECT h.id, h.area_id, {class_column} AS class_id, ({people}) AS people"
+        " FROM registry_household h {joins} WHERE h.status = 'active' AND ({where}) AND {scope}),"
+        " t AS (SELECT s.id, coalesce(a.lineage[{level}], a.id) AS area_id, s.class_id, s.people"
+        " FROM s LEFT JOIN geo_area a ON a.id = s.area_id)"
         " SELECT GROUPING(area_id), GROUPING(class_id), area_id, class_id, count(*), coalesce(sum(people), 0)"
         " FROM t GROUP BY GROUPING SETS ((), (area_id), (class_id))"
     ).format(
-        joins=compiled.joins,
+        joins=merge_joins(compiled, *extra),
         where=compiled.where,
         scope=household_scope_sql(user, program),
         level=sql.Literal(level + 1),
-        class_columns=class_columns,
+        class_column=class_column,
         people=people.where,
-        people_joins=merge_joins(people),
-        run_join=run_join,
     )
     by_area: dict[int | None, tuple[int, int]] = {}
     by_class: dict[int | None, tuple[int, int]] = {}

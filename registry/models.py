@@ -166,6 +166,27 @@ class Membership(models.Model):
         return f"{self.individual_id} in {self.household_id} as {self.role}"
 
 
+class HouseholdMembers(models.Model):
+    """How many people count in each household: open membership (no end date) of an active individual, the
+    condition of the eligibility rules' members aggregate. Kept by statement-level triggers on memberships and
+    individuals (registry/sql/0014_member_summary.sql), so that rules, previews and entitlements read one row per
+    household instead of probing every membership. Not audited (it is derived, and bulk loads would write one
+    audit row per household); a household without a row has no one counting. Rebuilt from the memberships by
+    `SELECT registry_household_members_rebuild()` or `manage.py rebuild_member_summary`.
+    """
+
+    household = models.OneToOneField(
+        Household, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    members = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "registry_household_members"
+
+    def __str__(self) -> str:
+        return f"{self.household_id}: {self.members} members"
+
+
 class Phone(models.Model):
     """A phone number of an individual, stored in E.164 (validated with the phonenumbers metadata)."""
 

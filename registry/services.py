@@ -11,7 +11,7 @@ import phonenumbers
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -510,3 +510,12 @@ def duplicate_merge(*, user, candidate_id: int) -> DuplicateCandidate:
         Q(first=duplicate) | Q(second=duplicate)
     ).update(status=DuplicateCandidate.Status.DISMISSED, merge_result={"reason": "merged elsewhere"})
     return candidate
+
+
+def household_members_rebuild() -> int:
+    """Recount registry_household_members from the memberships (the triggers keep it; this repairs it after
+    anything they cannot follow, see registry/sql/0014_member_summary.sql). Returns the households with anyone
+    counting."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT registry_household_members_rebuild()")
+        return cursor.fetchone()[0]

@@ -84,7 +84,9 @@ class RuleError(ValueError):
 @dataclass(frozen=True)
 class Join:
     key: str
-    order: int  # joins are written in this order (exposure_class reads exposure's alias)
+    # Joins are written in this order (exposure_class reads exposure's alias): member_summary 0, members 1,
+    # exposure 2, exposure_class 3.
+    order: int
     clause: sql.Composable | None = None  # a fixed clause
     # For the members lateral: {column alias: aggregate}; merged joins take the union.
     columns: Mapping[str, sql.Composable] = field(default_factory=dict)
@@ -134,6 +136,11 @@ def merge_joins(*compiled: CompiledRule | Any) -> sql.Composable:
 
 
 HOUSEHOLD_ID = sql.SQL("h.id")
+
+# The member count read from registry's per-household summary (see _Compiler.member_column).
+MEMBER_SUMMARY_JOIN = Join(
+    "member_summary", 0, sql.SQL("LEFT JOIN registry_household_members hm ON hm.household_id = h.id")
+)
 
 
 @dataclass(frozen=True)
@@ -292,6 +299,12 @@ class _Compiler:
             )
 
     def member_column(self, name: str) -> sql.Composable:
+        if name == "count":
+            # Kept per household by registry's triggers (registry_household_members): one row read instead of a
+            # probe of every membership and its individual. Same condition as the lateral's (open membership,
+            # active individual); a household without a row has no one counting. int8, as count(*) is.
+            self.join_map.setdefault("member_summary", MEMBER_SUMMARY_JOIN)
+            return sql.SQL("COALESCE(hm.members, 0)::int8")
         today = self.context.today
         disabled = sql.SQL(" OR ").join(
             [sql.SQL("i.disability")]

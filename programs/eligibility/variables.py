@@ -22,7 +22,8 @@ class Variable:
     name: str  # "household.size"
     type: str
     description: str
-    # Which join the variable needs: "members" (the aggregate lateral), "exposure", "exposure_class" or None.
+    # Which join the variable needs: "members" (the member aggregates: the count from registry's per-household
+    # summary, the others from a lateral), "exposure", "exposure_class" or None.
     join: str | None = None
 
 

@@ -14,6 +14,7 @@ from programs.payments.models import FinancialServiceProvider
 from registry.demo import generate_batches
 from registry.models import Household, Individual, Membership
 from tests.factories import AreaFactory, HouseholdFactory
+from tests.registry.test_member_summary import summary_mismatches
 
 pytestmark = pytest.mark.django_db
 
@@ -75,9 +76,12 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
     }
     assert get_user_model().objects.get(username="finance").has_perm("programs.release_paymentbatch")
 
+    assert summary_mismatches() == []  # the member summary the triggers kept through the COPY load
+
     call_command("load_demo", households=400, verbosity=0)
     assert FinancialServiceProvider.objects.count() == 2
     assert Household.objects.count() == 400 and Individual.objects.count() == people
+    assert summary_mismatches() == []  # and through the reload's deletes
     assert program.memberships.filter(state="enrolled").count() == enrolled
 
 

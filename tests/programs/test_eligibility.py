@@ -139,8 +139,14 @@ def test_only_the_joins_the_variables_need(db):
     members = compile_rule("members.under_5 > 0 && household.size >= 3", context)
     text = rendered(members.joins)
     assert text.count("LEFT JOIN LATERAL") == 1 and "response_exposureresult" not in text
-    # Only the aggregates used: under_5 and the count behind household.size.
-    assert 'AS "under_5"' in text and 'AS "count"' in text and '"female"' not in text
+    # Only the aggregates used: under_5 in the lateral; the count behind household.size from registry's summary.
+    assert 'AS "under_5"' in text and 'AS "count"' not in text and '"female"' not in text
+    assert text.count("registry_household_members") == 1
+
+    # The count alone is one summary row per household: no lateral at all.
+    counted = compile_rule("members.count >= 3 || household.size == 1", context)
+    text = rendered(counted.joins)
+    assert "LATERAL" not in text and text.count("registry_household_members") == 1
 
     exposure = compile_rule("exposure.rank >= 2", context)
     text = rendered(exposure.joins)
