@@ -47,7 +47,7 @@ def _bank(fsp: FinancialServiceProvider, number: str, routing_number: str) -> No
     if not re.fullmatch(r"\d{6,20}", digits):
         raise ValidationError({"number": "A bank account number is 6 to 20 digits."})
     # Account numbers are unique within a bank, not across banks: the bank code is part of what identifies one.
-    return Normalised(digits, routing, "", f"bank:{check.branch.bank_code}:{digits}")
+    return Normalised(digits, routing, "", index_input(AccountKind.BANK, routing, digits))
 
 
 def _iban(fsp: FinancialServiceProvider, number: str, bic: str) -> Normalised:
@@ -63,7 +63,7 @@ def _iban(fsp: FinancialServiceProvider, number: str, bic: str) -> Normalised:
             code = BIC(code).compact
         except SchwiftyException as error:
             raise ValidationError({"bic": f"Not a valid BIC: {error}."}) from None
-    return Normalised(iban.compact, "", code, f"iban:{iban.compact}")
+    return Normalised(iban.compact, "", code, index_input(AccountKind.IBAN, "", iban.compact))
 
 
 def _wallet(fsp: FinancialServiceProvider, number: str) -> Normalised:
@@ -76,7 +76,17 @@ def _wallet(fsp: FinancialServiceProvider, number: str) -> Normalised:
     if not phonenumbers.is_valid_number(parsed):
         raise ValidationError({"number": f"{number} is not a valid mobile number."})
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return Normalised(e164, "", "", f"msisdn:{e164}")
+    return Normalised(e164, "", "", index_input(AccountKind.MOBILE_WALLET, "", e164))
+
+
+def index_input(kind: str, routing_number: str, number: str) -> str:
+    """What the blind index is computed over, from a stored (normalised) account: a bank account by its bank's code
+    and number (numbers are unique within a bank only), an IBAN, a wallet by its E.164 number."""
+    if kind == AccountKind.BANK:
+        return f"bank:{bdbanks.check(routing_number).branch.bank_code}:{number}"
+    if kind == AccountKind.IBAN:
+        return f"iban:{number}"
+    return f"msisdn:{number}"
 
 
 def normalise_account(

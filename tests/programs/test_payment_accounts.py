@@ -142,6 +142,25 @@ def test_rotation_reencrypts_under_the_current_key_and_old_keys_read_until_then(
         assert masked_number(officers[0], stored) == "•••• 0123"
 
 
+def test_a_new_index_key_recomputes_every_blind_index_and_shared_accounts_are_still_found(two_districts, officers):
+    _, west, _ = two_districts
+    first, second = HouseholdFactory(area=west), HouseholdFactory(area=west)
+    with override_settings(SPMIS_ACCOUNT_INDEX_KEY=b"\x03" * 32):
+        one, two = account_for(first, *officers), account_for(second, *officers)
+        old = one.blind_index
+    assert one.blind_index == two.blind_index  # the same account on two households
+    with override_settings(SPMIS_ACCOUNT_INDEX_KEY=b"\x04" * 32):
+        output = io.StringIO()
+        call_command("rebuild_account_index", chunk=1, stdout=output)
+        assert "programs_paymentaccount: 2 recomputed" in output.getvalue()
+        expected = crypto.blind_index(f"bank:225:{NUMBER}")
+    one.refresh_from_db()
+    two.refresh_from_db()
+    assert one.blind_index == two.blind_index == expected != old
+    assert set(PaymentAccountChange.objects.values_list("blind_index", flat=True)) == {expected}
+    assert [row["households"] for row in shared_accounts(user=officers[0])] == [2]
+
+
 def test_routing_numbers_are_checked_against_bdbanks(west_household, officers):
     requester, _ = officers
     city = BankFactory(code="CITY")

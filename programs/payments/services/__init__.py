@@ -4,6 +4,7 @@
 from programs.payments.services.accounts import (
     APPROVE_PERMISSION,
     FSP_FIELDS,
+    account_blind_index_rebuild,
     account_keys_rotate,
     fsp_create,
     fsp_update,
@@ -23,6 +24,7 @@ from programs.payments.services.sending import batch_send, file_mark_submitted
 __all__ = [
     "APPROVE_PERMISSION",
     "FSP_FIELDS",
+    "account_blind_index_rebuild",
     "account_keys_rotate",
     "batch_cancel",
     "batch_prepare",

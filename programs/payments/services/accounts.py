@@ -253,3 +253,43 @@ def account_keys_rotate(*, chunk: int = 1000) -> dict[str, int]:
                 done[table] += len(ids)
                 last_id = ids[-1]
     return done
+
+
+def account_blind_index_rebuild(*, chunk: int = 1000) -> dict[str, int]:
+    """Recompute every blind index (accounts and proposed changes) under the current SPMIS_ACCOUNT_INDEX_KEY, after
+    the index key was changed. Each chunk is read by id, its numbers decrypted and normalised again in memory, and
+    written back in one UPDATE; the index key never enters the database. Recomputing is idempotent, so the command
+    can be stopped and run again. Returns rows recomputed per table."""
+    from programs.payments.validation import index_input
+
+    done: dict[str, int] = {}
+    for table in ROTATED_TABLES:
+        done[table] = 0
+        last_id = 0
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    sql.SQL(
+                        "SELECT id, kind, routing_number, number_ciphertext FROM {} WHERE id > %s"
+                        " ORDER BY id LIMIT %s FOR UPDATE"
+                    ).format(sql.Identifier(table)),
+                    [last_id, chunk],
+                )
+                rows = cursor.fetchall()
+                if not rows:
+                    break
+                ids = [row[0] for row in rows]
+                indexes = [
+                    crypto.blind_index(index_input(kind, routing, crypto.decrypt(ciphertext)))
+                    for _id, kind, routing, ciphertext in rows
+                ]
+                cursor.execute(
+                    sql.SQL(
+                        "UPDATE {} t SET blind_index = n.b FROM unnest(%s::bigint[], %s::text[]) AS n(id, b)"
+                        " WHERE t.id = n.id AND t.blind_index IS DISTINCT FROM n.b"
+                    ).format(sql.Identifier(table)),
+                    [ids, indexes],
+                )
+                done[table] += len(ids)
+                last_id = ids[-1]
+    return done
