@@ -9,6 +9,7 @@ tested against guesses by someone holding only the database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -30,6 +31,13 @@ def _keys() -> list[tuple[str, bytes]]:
     return list(settings.SPMIS_ACCOUNT_KEYS)
 
 
+@functools.lru_cache(maxsize=16)
+def _cipher(key: bytes) -> AESGCM:
+    """One AESGCM object per key: building it costs more than decrypting an account number (1.4 of 5 µs), and a
+    release decrypts a million of them. Keyed by the key's bytes, so a changed setting gets its own."""
+    return AESGCM(key)
+
+
 def current_key_id() -> str:
     return _keys()[0][0]
 
@@ -44,7 +52,7 @@ def encrypt(plain: str) -> tuple[bytes, str]:
     key_id, key = _keys()[0]
     header = _header(key_id)
     nonce = os.urandom(NONCE_BYTES)
-    return header + nonce + AESGCM(key).encrypt(nonce, plain.encode(), header + PURPOSE), key_id
+    return header + nonce + _cipher(key).encrypt(nonce, plain.encode(), header + PURPOSE), key_id
 
 
 def key_id_of(stored: bytes) -> str:
@@ -57,13 +65,13 @@ def key_id_of(stored: bytes) -> str:
 def decrypt(stored: bytes) -> str:
     stored = bytes(stored)
     key_id = key_id_of(stored)
-    keys = dict(_keys())
-    if key_id not in keys:
+    key = next((key for name, key in settings.SPMIS_ACCOUNT_KEYS if name == key_id), None)
+    if key is None:
         raise AccountKeyError(f"Key {key_id!r} is not in SPMIS_ACCOUNT_KEYS; add it back to read this account.")
     header_end = 2 + stored[1]
     header, nonce, body = stored[:header_end], stored[header_end : header_end + NONCE_BYTES], stored[header_end + 12 :]
     try:
-        return AESGCM(keys[key_id]).decrypt(nonce, body, header + PURPOSE).decode()
+        return _cipher(key).decrypt(nonce, body, header + PURPOSE).decode()
     except InvalidTag:
         raise AccountKeyError(f"Account ciphertext fails authentication under key {key_id!r}.") from None
 

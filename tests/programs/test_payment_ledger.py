@@ -120,3 +120,40 @@ def test_a_cancelled_batch_frees_its_entitlements_for_a_new_batch(world):
     assert again.payment_count == 8 and again.pk != batch.pk
     figures = assert_balanced(cycle_id=world.cycle.pk)
     assert figures["planned"]["amount"] == Decimal("58000") and figures["cancelled"]["count"] == 8
+
+
+def test_inside_the_ledger_a_payment_still_changes_only_its_status_and_only_forward(world):
+    """The check behind the ledger's trigger (programs_payment_check_update), reached the way the ledger reaches it:
+    an UPDATE from inside a trigger. A forward move of every payment passes; a changed amount, or a move the
+    transitions do not allow, is refused for the whole statement."""
+    batch = prepare(world)
+    ids = list(Payment.objects.filter(batch=batch).order_by("id").values_list("id", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE poke (id bigint, amount_delta numeric, status text)")
+        cursor.execute(
+            """CREATE FUNCTION pg_temp.poke() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN
+                   UPDATE programs_payment p SET amount = p.amount + n.amount_delta, status = n.status
+                     FROM new_rows n WHERE p.id = n.id;
+                   RETURN NULL;
+               END $$"""
+        )
+        cursor.execute(
+            "CREATE TRIGGER poke AFTER INSERT ON poke REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+            " EXECUTE FUNCTION pg_temp.poke()"
+        )
+        cursor.execute("INSERT INTO poke SELECT unnest(%s::bigint[]), 0, 'sent'", [ids])
+        assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"sent"}
+        # All eight move forward to paid but the last one's amount changes; then all eight move back to pending.
+        for delta, status in ((Decimal("1"), "paid"), (Decimal("0"), "pending")):
+            rows = [(pk, delta if pk == ids[-1] else Decimal(0), status) for pk in ids]
+            with pytest.raises(IntegrityError, match="status moves forward only"), transaction.atomic():
+                cursor.execute(
+                    "INSERT INTO poke SELECT * FROM unnest(%s::bigint[], %s::numeric[], %s::text[])",
+                    [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+                )
+    assert set(Payment.objects.filter(batch=batch).values_list("amount", flat=True)) <= {
+        Decimal("8000"),
+        Decimal("5000"),
+    }
+    assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"sent"}
