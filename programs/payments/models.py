@@ -304,9 +304,12 @@ class Payment(models.Model):
         "programs.Entitlement", on_delete=models.PROTECT, related_name="payments", db_index=False
     )
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", db_index=False)
-    # The account as the batch was prepared: release refuses a batch whose accounts changed since.
-    account = models.ForeignKey(PaymentAccount, on_delete=models.PROTECT, related_name="+", db_index=False)
-    account_changed_at = models.DateTimeField()
+    # The account as the batch was prepared: release refuses a batch whose accounts changed since. None for a cash
+    # agent's payment, which the household collects in person.
+    account = models.ForeignKey(
+        PaymentAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    account_changed_at = models.DateTimeField(null=True, blank=True)
     end_to_end_id = models.GeneratedField(
         expression=_EndToEndId("id"), output_field=models.CharField(max_length=35), db_persist=True
     )

@@ -5,6 +5,7 @@ pending, to the cent."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.test import TestCase
 from lxml import etree
 
+from programs.models import Program, ProgramMembership
 from programs.payments.models import Payment, PaymentEvent, PaymentFile
 from tests.factories import BankFactory
 from tests.programs.mockbank import DEBTOR_ACCOUNT
@@ -286,3 +288,61 @@ def test_a_mobile_money_batch_by_download_and_its_csv_status_file(flood, client_
     assert payments[0].status == "failed" and payments[0].reason == "account closed"
     figures = assert_balanced(batch_ids=[run["batch"]])
     assert figures["paid"]["count"] == 7 and figures["failed"]["count"] == 1
+
+
+def test_a_cash_agent_pays_households_without_an_account_from_a_printable_list(flood, client_for, settings, tmp_path):
+    from programs.services import cycle_approve, cycle_submit
+    from programs.services.topups import TopUpRequest, topup_launch
+    from tests.factories import UserFactory
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    officer = UserFactory(username="cash.officer", roles=["program_officer"])
+    approver = UserFactory(username="cash.approver", roles=["program_officer"])
+    finance = client_for(UserFactory(username="cash.finance", roles=["finance_officer"]))
+    program = Program.objects.create(name="Flood cash in hand", currency="BDT", budget="1000000")
+    ProgramMembership.objects.bulk_create(
+        ProgramMembership(program=program, household=h) for h in flood["high"] + flood["moderate"]
+    )
+    request = TopUpRequest(
+        exposure_run=flood["run"],
+        program=program,
+        amounts_by_class={"high": "8000.00", "moderate": "5000.00"},
+        starts_on=datetime.date(2026, 7, 10),
+        ends_on=datetime.date(2026, 8, 10),
+    )
+    (cycle,), _ = on_commit(topup_launch, request=request, user=officer)
+    cycle_submit(cycle=cycle, user=officer)
+    cycle_approve(cycle=cycle, user=approver)
+    agent = BankFactory(
+        code="AGENT-W", name="Union parishad cash desk", kind="cash_agent", bank_code="", file_format="cash_list"
+    )
+    agent.areas.add(flood["west"])
+    officer_client = client_for(officer)
+    run = run_of(
+        officer_client,
+        on_commit(
+            officer_client.post, f"{P}/payment-batches/prepare/", {"cycle": cycle.pk, "fsp": "AGENT-W"}, format="json"
+        ),
+    )
+    assert run["status"] == "succeeded", run
+    batch_url = f"{P}/payment-batches/{run['batch']}/"
+    assert run_of(finance, on_commit(finance.post, batch_url + "release/"))["status"] == "succeeded"
+    (file,) = finance.get(batch_url + "files/").json()
+    assert file["name"].endswith(".html") and file["nb_of_txs"] == 8 and Decimal(file["ctrl_sum"]) == 58000
+    page = b"".join(finance.get(f"{P}/payment-files/{file['id']}/download/").streaming_content).decode()
+    payments = list(Payment.objects.filter(batch_id=run["batch"]).order_by("id"))
+    for payment in payments:
+        assert payment.end_to_end_id in page and payment.household.registrant_id in page
+    assert "58,000" in page or "58000" in page
+    assert finance.post(f"{P}/payment-files/{file['id']}/mark-submitted/", {}, format="json").status_code == 200
+    rows = "\r\n".join(f"{p.end_to_end_id},paid,,{p.amount:.2f},BDT,2026-07-12" for p in payments)
+    status_file = ("reference,status,reason,amount,currency,date\r\n" + rows + "\r\n").encode()
+    response = on_commit(
+        finance.post,
+        f"{P}/payment-reports/",
+        {"fsp": "AGENT-W", "file": _upload(status_file, "signed-list.csv")},
+        format="multipart",
+    )
+    assert finance.get(f"{P}/payment-reports/{response.json()['id']}/").json()["result"]["applied"] == 8
+    figures = assert_balanced(batch_ids=[run["batch"]])
+    assert figures["paid"] == {"count": 8, "amount": Decimal("58000")}

@@ -172,6 +172,49 @@ SELECT %(batch)s, c.entitlement_id, c.household_id, c.account_id, c.changed_at, 
 ON CONFLICT DO NOTHING
 """
 
+# A cash agent pays households in person: every approved cash entitlement of a household with no payment account
+# (those are paid through their provider) inside the agent's areas (all areas when it names none).
+CASH_PREPARE_SQL = """
+WITH earlier AS (
+    SELECT DISTINCT ON (p.entitlement_id) p.entitlement_id, p.id, p.status
+      FROM programs_payment p JOIN programs_paymentbatch b ON b.id = p.batch_id
+     WHERE b.cycle_id = %(cycle)s
+     ORDER BY p.entitlement_id, p.id DESC
+), candidates AS (
+    SELECT e.id AS entitlement_id, e.household_id, e.amount, last.id AS last_id, last.status AS last_status
+      FROM programs_entitlement e
+      JOIN registry_household h ON h.id = e.household_id
+      LEFT JOIN earlier last ON last.entitlement_id = e.id
+     WHERE e.cycle_id = %(cycle)s AND e.kind = 'cash' AND e.status = 'approved' AND e.amount > 0
+       AND e.household_id >= %(low)s AND e.household_id < %(high)s
+       AND NOT EXISTS (SELECT 1 FROM programs_paymentaccount a WHERE a.household_id = e.household_id)
+       AND (cardinality(%(areas)s::bigint[]) = 0
+            OR EXISTS (SELECT 1 FROM geo_area ha WHERE ha.id = h.area_id AND ha.lineage && %(areas)s::bigint[]))
+)
+INSERT INTO programs_payment (batch_id, entitlement_id, household_id, account_id, account_changed_at, amount, fee,
+                              currency, status, reason_code, reason, flagged, flag_reason, reissue_of_id)
+SELECT %(batch)s, c.entitlement_id, c.household_id, NULL, NULL, c.amount,
+       round(c.amount * %(fee_percent)s / 100 + %(fee_fixed)s, %(decimals)s), %(currency)s, 'pending', '', '',
+       false, '', CASE WHEN c.last_status IN ('failed', 'returned') THEN c.last_id END
+  FROM candidates c
+ WHERE (c.last_id IS NULL OR c.last_status IN ('failed', 'returned', 'cancelled'))
+   AND (%(limit)s::numeric IS NULL OR c.amount <= %(limit)s::numeric)
+ ORDER BY c.household_id
+ON CONFLICT DO NOTHING
+"""
+
+CASH_HELD_SQL = """
+SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM programs_paymentaccount a WHERE a.household_id = e.household_id))
+           AS paid_through_an_account,
+       count(*) FILTER (WHERE cardinality(%(areas)s::bigint[]) > 0 AND NOT EXISTS (
+           SELECT 1 FROM registry_household h JOIN geo_area ha ON ha.id = h.area_id
+            WHERE h.id = e.household_id AND ha.lineage && %(areas)s::bigint[])) AS outside_the_agents_areas,
+       count(*) FILTER (WHERE %(limit)s::numeric IS NOT NULL AND e.amount > %(limit)s::numeric)
+           AS over_transaction_limit
+  FROM programs_entitlement e
+ WHERE e.cycle_id = %(cycle)s AND e.kind = 'cash' AND e.status = 'approved' AND e.amount > 0
+"""
+
 # What the batch left out, and why (after the insert: "already paid" counts the payments just made elsewhere too).
 HELD_SQL = """
 WITH earlier AS (
@@ -213,12 +256,15 @@ def _prepare(run: PaymentBatchRun, progress) -> JobOutcome:
         "account_reasons": list(ACCOUNT_REASONS),
         "limit": fsp.max_per_transaction,
     }
+    cash = fsp.kind == FinancialServiceProvider.Kind.CASH_AGENT
+    if cash:
+        params["areas"] = list(fsp.areas.values_list("id", flat=True))
     with connection.cursor() as cursor:
         ranges = _household_ranges(cursor, batch.cycle_id)
         for number, (low, high) in enumerate(ranges, 1):
-            cursor.execute(PREPARE_SQL, {**params, "low": low, "high": high})
+            cursor.execute(CASH_PREPARE_SQL if cash else PREPARE_SQL, {**params, "low": low, "high": high})
             progress(5 + 80 * number // len(ranges), f"Payments: part {number} of {len(ranges)}")
-        cursor.execute(HELD_SQL, params)
+        cursor.execute(CASH_HELD_SQL if cash else HELD_SQL, params)
         held = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
         cursor.execute(
             "SELECT count(*), coalesce(sum(amount), 0), coalesce(sum(fee), 0), count(*) FILTER (WHERE flagged)"

@@ -16,13 +16,20 @@ from django.db import connection
 from programs.payments import crypto
 from programs.payments.models import FinancialServiceProvider, PaymentBatch
 
+# A cash payment has no account: the household's head (or first current member) collects it, by name.
 ROWS_SQL = """
-SELECT p.id, p.end_to_end_id, p.amount, p.currency, a.kind, a.holder_name, a.routing_number, a.bic,
+SELECT p.id, p.end_to_end_id, p.amount, p.currency, coalesce(a.kind, 'cash'),
+       coalesce(a.holder_name, head.name, ''), coalesce(a.routing_number, ''), coalesce(a.bic, ''),
        a.number_ciphertext, h.registrant_id, e.code
   FROM programs_payment p
-  JOIN programs_paymentaccount a ON a.id = p.account_id
+  LEFT JOIN programs_paymentaccount a ON a.id = p.account_id
   JOIN programs_entitlement e ON e.id = p.entitlement_id
   JOIN registry_household h ON h.id = p.household_id
+  LEFT JOIN LATERAL (
+      SELECT trim(i.given_name || ' ' || i.family_name) AS name
+        FROM registry_membership m JOIN registry_individual i ON i.id = m.individual_id
+       WHERE m.household_id = p.household_id AND m.end_date IS NULL
+       ORDER BY m.role = 'head' DESC, m.id LIMIT 1) head ON p.account_id IS NULL
  WHERE p.batch_id = %s AND p.id BETWEEN %s AND %s AND p.status <> 'cancelled'
  ORDER BY p.id
 """
@@ -58,7 +65,8 @@ def payment_rows(batch_id: int, first_id: int, last_id: int) -> Iterator[Payment
         while rows := cursor.fetchmany(2000):
             for row in rows:
                 *head, ciphertext, registrant_id, code = row
-                yield PaymentRow(*head, crypto.decrypt(ciphertext), registrant_id, code)
+                number = crypto.decrypt(ciphertext) if ciphertext is not None else ""
+                yield PaymentRow(*head, number, registrant_id, code)
 
 
 def _sha256(path: Path) -> str:
