@@ -176,6 +176,8 @@ def test_prepare_release_send_reconcile_and_reissue_against_a_real_bank(bank_wor
     figures = assert_balanced(cycle_id=world.cycle.pk)
     assert figures["paid"] == {"count": 8, "amount": Decimal("58000")}
     assert officer.get(batch_url).json()["status"] == "closed"
+    # Every entitlement of the cycle is cash and paid: the cycle has been distributed.
+    assert officer.get(f"{P}/cycles/{world.cycle.pk}/").json()["state"] == "distributed"
 
 
 def _upload(content: bytes, name: str = "report.xml"):
@@ -346,3 +348,5 @@ def test_a_cash_agent_pays_households_without_an_account_from_a_printable_list(f
     assert finance.get(f"{P}/payment-reports/{response.json()['id']}/").json()["result"]["applied"] == 8
     figures = assert_balanced(batch_ids=[run["batch"]])
     assert figures["paid"] == {"count": 8, "amount": Decimal("58000")}
+    cycle.refresh_from_db()
+    assert cycle.state == "distributed"

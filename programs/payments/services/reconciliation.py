@@ -226,7 +226,8 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
 
 
 def _close_batches(batch_ids: list[int]) -> None:
-    """Batches whose every payment reached its end (paid, failed, returned or cancelled) are closed."""
+    """Batches whose every payment reached its end (paid, failed, returned or cancelled) are closed, and a cycle all
+    of whose entitlements are cash and paid becomes distributed."""
     if not batch_ids:
         return
     with connection.cursor() as cursor:
@@ -235,6 +236,17 @@ def _close_batches(batch_ids: list[int]) -> None:
                 WHERE b.id = ANY(%s) AND b.status IN ('released', 'sent')
                   AND NOT EXISTS (SELECT 1 FROM programs_payment p WHERE p.batch_id = b.id
                                   AND p.status IN ('pending', 'sent', 'accepted'))""",
+            [batch_ids],
+        )
+        # A cycle whose every approved entitlement is cash and paid has been distributed.
+        cursor.execute(
+            """UPDATE programs_cycle c SET state = 'distributed', updated_at = now()
+                WHERE c.id IN (SELECT cycle_id FROM programs_paymentbatch WHERE id = ANY(%s))
+                  AND c.state = 'approved'
+                  AND NOT EXISTS (SELECT 1 FROM programs_entitlement e WHERE e.cycle_id = c.id AND e.status = 'approved'
+                                  AND (e.kind <> 'cash' OR NOT EXISTS (
+                                      SELECT 1 FROM programs_payment p WHERE p.entitlement_id = e.id
+                                         AND p.status = 'paid')))""",
             [batch_ids],
         )
 
