@@ -29,6 +29,13 @@ Measured, in this process (the jobs run in-process, as Celery does in eager mode
 Checked afterwards: planned = paid + failed + returned + pending (programs.payments.selectors.balances), counts
 and amounts, the five wrong amounts still pending and ten issues listed. Peak memory is this process's (the load
 runs in a child, its peak printed apart).
+
+Where the time went at 1,000,000 on 2 shared cores (2026-12-02): the ceiling INSERT alone takes ~40 s, two
+thirds of it the five per-row foreign-key checks of programs_payment, the rest its seven indexes; every ledger move
+(sent, paid) is a non-HOT update of each payment (status is in two of its indexes), 45 to 85 µs a payment with the
+events' own foreign keys; reading a camt.054 validates each entry against the XSD fragment, ~50 µs an entry; the
+release's XSD validation of its files is a third of the release. --payments 20000 is a one-minute check that all of
+it works.
 """
 
 from __future__ import annotations
