@@ -132,24 +132,31 @@ def _household_ranges(cursor, cycle_id: int) -> list[tuple[int, int]]:
     return [(start, min(start + step, high + 1)) for start in range(low, high + 1, step)]
 
 
-# One statement per household range. The last payment of each entitlement of the cycle (a hash join, not a probe per
-# entitlement) decides whether it may be paid again; shared accounts are the blind index values on two households.
+# Computed once per preparation (not once per household range): the last payment of each entitlement of the cycle
+# before this batch, which decides whether it may be paid again, and the blind index values on two households.
+BEFORE_PREPARE_SQL = (
+    "DROP TABLE IF EXISTS payment_prepare_earlier, payment_prepare_shared",
+    """CREATE TEMP TABLE payment_prepare_earlier ON COMMIT DROP AS
+       SELECT DISTINCT ON (p.entitlement_id) p.entitlement_id, p.id, p.batch_id, p.status, p.reason_code, p.status_at
+         FROM programs_payment p JOIN programs_paymentbatch b ON b.id = p.batch_id
+        WHERE b.cycle_id = %(cycle)s
+        ORDER BY p.entitlement_id, p.id DESC""",
+    """CREATE TEMP TABLE payment_prepare_shared ON COMMIT DROP AS
+       SELECT blind_index FROM programs_paymentaccount GROUP BY blind_index HAVING count(*) > 1""",
+    "ANALYZE payment_prepare_earlier",
+    "ANALYZE payment_prepare_shared",
+)
+
+# One statement per household range, joined (by hash) to the two tables above.
 PREPARE_SQL = """
-WITH earlier AS (
-    SELECT DISTINCT ON (p.entitlement_id) p.entitlement_id, p.id, p.status, p.reason_code, p.status_at
-      FROM programs_payment p JOIN programs_paymentbatch b ON b.id = p.batch_id
-     WHERE b.cycle_id = %(cycle)s
-     ORDER BY p.entitlement_id, p.id DESC
-), shared AS (
-    SELECT blind_index FROM programs_paymentaccount GROUP BY blind_index HAVING count(*) > 1
-), candidates AS (
+WITH candidates AS (
     SELECT e.id AS entitlement_id, e.household_id, e.amount, a.id AS account_id, a.changed_at,
            s.blind_index IS NOT NULL AS shared, last.id AS last_id, last.status AS last_status,
            last.reason_code AS last_reason, last.status_at AS last_at
       FROM programs_entitlement e
       JOIN programs_paymentaccount a ON a.household_id = e.household_id AND a.fsp_id = %(fsp)s
-      LEFT JOIN shared s ON s.blind_index = a.blind_index
-      LEFT JOIN earlier last ON last.entitlement_id = e.id
+      LEFT JOIN payment_prepare_shared s ON s.blind_index = a.blind_index
+      LEFT JOIN payment_prepare_earlier last ON last.entitlement_id = e.id
      WHERE e.cycle_id = %(cycle)s AND e.kind = 'cash' AND e.status = 'approved' AND e.amount > 0
        AND e.household_id >= %(low)s AND e.household_id < %(high)s
 )
@@ -175,16 +182,11 @@ ON CONFLICT DO NOTHING
 # A cash agent pays households in person: every approved cash entitlement of a household with no payment account
 # (those are paid through their provider) inside the agent's areas (all areas when it names none).
 CASH_PREPARE_SQL = """
-WITH earlier AS (
-    SELECT DISTINCT ON (p.entitlement_id) p.entitlement_id, p.id, p.status
-      FROM programs_payment p JOIN programs_paymentbatch b ON b.id = p.batch_id
-     WHERE b.cycle_id = %(cycle)s
-     ORDER BY p.entitlement_id, p.id DESC
-), candidates AS (
+WITH candidates AS (
     SELECT e.id AS entitlement_id, e.household_id, e.amount, last.id AS last_id, last.status AS last_status
       FROM programs_entitlement e
       JOIN registry_household h ON h.id = e.household_id
-      LEFT JOIN earlier last ON last.entitlement_id = e.id
+      LEFT JOIN payment_prepare_earlier last ON last.entitlement_id = e.id
      WHERE e.cycle_id = %(cycle)s AND e.kind = 'cash' AND e.status = 'approved' AND e.amount > 0
        AND e.household_id >= %(low)s AND e.household_id < %(high)s
        AND NOT EXISTS (SELECT 1 FROM programs_paymentaccount a WHERE a.household_id = e.household_id)
@@ -217,12 +219,6 @@ SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM programs_paymentaccount a WH
 
 # What the batch left out, and why (after the insert: "already paid" counts the payments just made elsewhere too).
 HELD_SQL = """
-WITH earlier AS (
-    SELECT DISTINCT ON (p.entitlement_id) p.entitlement_id, p.batch_id, p.status, p.reason_code, p.status_at
-      FROM programs_payment p JOIN programs_paymentbatch b ON b.id = p.batch_id
-     WHERE b.cycle_id = %(cycle)s
-     ORDER BY p.entitlement_id, p.id DESC
-)
 SELECT count(*) FILTER (WHERE a.id IS NULL AND o.id IS NULL) AS no_account,
        count(*) FILTER (WHERE a.id IS NOT NULL AND last.status IN ('failed', 'returned')
                           AND last.reason_code = ANY(%(account_reasons)s) AND a.changed_at <= last.status_at)
@@ -234,7 +230,7 @@ SELECT count(*) FILTER (WHERE a.id IS NULL AND o.id IS NULL) AS no_account,
   FROM programs_entitlement e
   LEFT JOIN programs_paymentaccount a ON a.household_id = e.household_id AND a.fsp_id = %(fsp)s
   LEFT JOIN programs_paymentaccount o ON o.household_id = e.household_id AND o.fsp_id <> %(fsp)s
-  LEFT JOIN earlier last ON last.entitlement_id = e.id
+  LEFT JOIN payment_prepare_earlier last ON last.entitlement_id = e.id
  WHERE e.cycle_id = %(cycle)s AND e.kind = 'cash' AND e.status = 'approved' AND e.amount > 0
 """
 
@@ -260,6 +256,8 @@ def _prepare(run: PaymentBatchRun, progress) -> JobOutcome:
     if cash:
         params["areas"] = list(fsp.areas.values_list("id", flat=True))
     with connection.cursor() as cursor:
+        for statement in BEFORE_PREPARE_SQL:
+            cursor.execute(statement, params if "%(" in statement else None)
         ranges = _household_ranges(cursor, batch.cycle_id)
         for number, (low, high) in enumerate(ranges, 1):
             cursor.execute(CASH_PREPARE_SQL if cash else PREPARE_SQL, {**params, "low": low, "high": high})
