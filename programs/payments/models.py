@@ -347,6 +347,7 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["batch", "status"], name="programs_payment_batch_status"),
             models.Index(fields=["household"], name="programs_payment_household"),
+            # Also what the database's foreign-key check reads when draft entitlements are deleted (regeneration).
             models.Index(fields=["entitlement"], name="programs_payment_entitlement"),
         ]
 
