@@ -182,6 +182,8 @@ class HouseholdMembers(models.Model):
 
     class Meta:
         db_table = "registry_household_members"
+        verbose_name = "household member count"
+        verbose_name_plural = "household member counts"
 
     def __str__(self) -> str:
         return f"{self.household_id}: {self.members} members"

@@ -283,9 +283,12 @@ def mock_world(flood, mock_bank):  # noqa: F811
 
 
 def upload_report(page, path: Path) -> None:
+    # The previous upload's result carries data-applied too: clear it, so that the wait is for this file's.
+    page.evaluate("document.getElementById('report-result').removeAttribute('data-applied')")
     page.set_input_files("#report-file", str(path))
     page.click("#report-button")
-    page.wait_for_selector("#report-result[data-applied]")
+    page.wait_for_function("() => document.getElementById('report-result').hasAttribute('data-applied')", polling=250)
+    assert page.inner_text("#report-form [data-error]") == ""
 
 
 def test_send_to_mock_bank_reconcile_a_failure_in_words_and_reissue_it(

@@ -341,6 +341,7 @@ async function uploadReport(e) {
   const error = form.querySelector("[data-error]");
   error.textContent = "";
   $("report-result").textContent = "";
+  delete $("report-result").dataset.applied; // set again when this file's import has ended
   $("report-issues").hidden = true;
   const button = $("report-button");
   button.disabled = true;
@@ -353,9 +354,10 @@ async function uploadReport(e) {
     const again = status === 200; // the same file imported before: nothing changed
     if (!again) report = await follow(`${P}/payment-reports/${report.id}/`, report, { bar: "report-bar", message: "report-message", running: T.importing });
     else if (report.status === "failed") throw new Error(jobError(report));
-    showReportResult(report, again);
     await showIssues(report);
     form.reset();
+    // Last: the result's data-applied says this upload has ended (the next file chosen is not reset away).
+    showReportResult(report, again);
   } catch (failure) {
     error.textContent = failure.message;
   } finally {
