@@ -171,6 +171,7 @@ def main() -> None:
             for rows in arguments.rows
         ]
     last = results[-1]
+    # The last line printed, for scripts: RESULT payment_files key=value ...
     result_line(
         "payment_files",
         payments=last["rows"],

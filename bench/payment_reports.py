@@ -97,6 +97,7 @@ def main() -> None:
         print(f"pain.002: {pain_rate:.0f} entries/s validated and read (bare lxml pass: {pain_bare:.0f}/s)")
         camt_rate, camt_bare = measure(camt, args.entries, f"{{{CAMT054}}}Ntry")
         print(f"camt.054: {camt_rate:.0f} entries/s validated and read (bare lxml pass: {camt_bare:.0f}/s)")
+    # The last line printed, for scripts: RESULT payment_reports key=value ...
     result_line(
         "payment_reports",
         entries=args.entries,

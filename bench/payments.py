@@ -635,6 +635,7 @@ def main() -> None:
             if not ok
         ]
         print("targets: " + ("all met" if not misses else "MISSED " + ", ".join(misses)), flush=True)
+        # The last line printed, for scripts: RESULT payments key=value ...
         result_line(
             "payments",
             payments=payments,

@@ -18,13 +18,11 @@ from programs.payments.connectors import HttpApiConnector
 from programs.payments.models import Payment, PaymentBatch, PaymentEvent
 from programs.payments.services.ledger import record_events
 from tests.browser.conftest import TIMEOUT_MS, screenshot
-from tests.factories import BankFactory
 from tests.programs.conftest import (
     flood,  # noqa: F401  (the analysed flood fixture of the programs tests)
     mock_bank,  # noqa: F401  (mock-bank on loopback)
 )
-from tests.programs.mockbank import DEBTOR_ACCOUNT
-from tests.programs.payments_setup import approved_cycle_with_accounts, iban_number, set_account
+from tests.programs.payments_setup import approved_cycle_with_accounts, iban_number, mock_bank_world, set_account
 from tests.programs.test_payment_flow import settle
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -265,19 +263,7 @@ def test_officer_prepares_finance_releases_downloads_and_marks_the_file_submitte
 def mock_world(flood, mock_bank):  # noqa: F811
     """The same cycle paid through mock-bank on loopback (the real counterparty, its HTTP API), the households' IBAN
     accounts held there, one of them closed: its payment fails AC04, account closed."""
-    fsp = BankFactory(
-        code="MOCK",
-        name="Mock Bank",
-        bank_code="",
-        bic="MOCKNL2A",
-        transport="api",
-        connection={"base_url": mock_bank.base_url, "timeout_seconds": 10},
-        debtor_name="SPMIS programme",
-        debtor_account=DEBTOR_ACCOUNT,
-        debtor_bic="MOCKNL2A",
-    )
-    world = approved_cycle_with_accounts(flood, fsp=fsp, account_kind="iban")
-    mock_bank.debtor()
+    world = mock_bank_world(flood, mock_bank)
     mock_bank.create_account("BEN-CLOSED", "3000000002", behaviour="closed-account", account_iban=iban_number(2))
     return world, mock_bank
 

@@ -104,3 +104,24 @@ def approved_cycle_with_accounts(
         for index, household in enumerate(affected)
     }
     return PaymentWorld(cycle, fsp, officer, approver, finance, second_finance, affected, accounts)
+
+
+def mock_bank_world(flood, mock_bank) -> PaymentWorld:
+    """The cycle paid through mock-bank on loopback (its HTTP API): provider MOCK debiting the programme account the
+    bank holds, the households' accounts as IBANs, the programme account funded."""
+    from tests.programs.mockbank import DEBTOR_ACCOUNT
+
+    fsp = BankFactory(
+        code="MOCK",
+        name="Mock Bank",
+        bank_code="",
+        bic="MOCKNL2A",
+        transport="api",
+        connection={"base_url": mock_bank.base_url, "timeout_seconds": 10},
+        debtor_name="SPMIS programme",
+        debtor_account=DEBTOR_ACCOUNT,
+        debtor_bic="MOCKNL2A",
+    )
+    world = approved_cycle_with_accounts(flood, fsp=fsp, account_kind="iban")
+    mock_bank.debtor()
+    return world

@@ -17,8 +17,7 @@ from lxml import etree
 from programs.models import Program, ProgramMembership
 from programs.payments.models import Payment, PaymentEvent, PaymentFile
 from tests.factories import BankFactory
-from tests.programs.mockbank import DEBTOR_ACCOUNT
-from tests.programs.payments_setup import approved_cycle_with_accounts, iban_number, set_account
+from tests.programs.payments_setup import approved_cycle_with_accounts, iban_number, mock_bank_world, set_account
 from tests.programs.test_payment_ledger import assert_balanced
 
 pytestmark = pytest.mark.django_db
@@ -33,19 +32,7 @@ def on_commit(call, *args, **kwargs):
 @pytest.fixture
 def bank_world(flood, mock_bank, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    fsp = BankFactory(
-        code="MOCK",
-        name="Mock Bank",
-        bank_code="",
-        bic="MOCKNL2A",
-        transport="api",
-        connection={"base_url": mock_bank.base_url, "timeout_seconds": 10},
-        debtor_name="SPMIS programme",
-        debtor_account=DEBTOR_ACCOUNT,
-        debtor_bic="MOCKNL2A",
-    )
-    world = approved_cycle_with_accounts(flood, fsp=fsp, account_kind="iban")
-    mock_bank.debtor()
+    world = mock_bank_world(flood, mock_bank)
     return world
 
 

@@ -20,11 +20,9 @@ from django.db import connection
 
 from programs.payments.models import Payment, PaymentBatch, PaymentBatchRun, PaymentEvent, PaymentFile
 from programs.payments.services.batches import batch_run_execute
-from tests.factories import BankFactory
 from tests.platform.test_job_runner_worker import FAST_CLOCKS, wait_for
 from tests.platform.test_worker import redis_url, spawn_worker  # noqa: F401  (fixture)
-from tests.programs.mockbank import DEBTOR_ACCOUNT
-from tests.programs.payments_setup import approved_cycle_with_accounts
+from tests.programs.payments_setup import mock_bank_world
 from tests.programs.test_payment_ledger import assert_balanced
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,18 +31,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def bank_world(flood, mock_bank, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)  # the workers write and read files under the same MEDIA_ROOT
-    fsp = BankFactory(
-        code="MOCK",
-        bank_code="",
-        bic="MOCKNL2A",
-        transport="api",
-        connection={"base_url": mock_bank.base_url, "timeout_seconds": 10},
-        debtor_name="SPMIS programme",
-        debtor_account=DEBTOR_ACCOUNT,
-        debtor_bic="MOCKNL2A",
-    )
-    world = approved_cycle_with_accounts(flood, fsp=fsp, account_kind="iban")
-    mock_bank.debtor()
+    world = mock_bank_world(flood, mock_bank)
     return world
 
 

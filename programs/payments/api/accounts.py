@@ -19,30 +19,8 @@ class FinancialServiceProviderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FinancialServiceProvider
-        fields = [
-            "id",
-            "code",
-            "name",
-            "kind",
-            "currency",
-            "bic",
-            "bank_code",
-            "wallet_provider",
-            "file_format",
-            "transport",
-            "max_per_transaction",
-            "max_per_batch",
-            "fee_percent",
-            "fee_fixed",
-            "debtor_name",
-            "debtor_account",
-            "debtor_bic",
-            "connection",
-            "areas",
-            "active",
-            "created_at",
-            "updated_at",
-        ]
+        # What the services take (FSP_FIELDS, kept in one place), with the code, the areas and the timestamps.
+        fields = ["id", "code", *services.FSP_FIELDS, "areas", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
         # Uniqueness is checked by the service with a message in words.
         extra_kwargs = {"code": {"validators": []}}
