@@ -36,6 +36,8 @@ class DistributionPoint(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER)
     location = models.PointField(srid=4326)
     area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # How many households the point can serve in a day; a plan fills it for the days of the distribution.
+    daily_capacity_households = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -84,3 +86,6 @@ class FacilityExposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.facility.code} unusable in run {self.run_id}"
+
+
+from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401

@@ -10,7 +10,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 PACKAGES=(postgresql-15 postgresql-client-15 postgresql-15-postgis-3 postgresql-15-pgrouting gdal-bin libgdal-dev
-          libgeos-dev libproj-dev redis-server python3 python3-venv python3-dev make)
+          libgeos-dev libproj-dev osm2pgrouting osmium-tool redis-server python3 python3-venv python3-dev make)
 TEST_PACKAGES=(chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
