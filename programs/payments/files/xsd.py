@@ -69,13 +69,21 @@ def _safe_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
+def schema_document(name: str, xsd_dir: str | Path | None = None) -> etree._ElementTree:
+    """The XSD of message `name` as an XML document (from `xsd_dir`, by default the shipped ones), parsed with the
+    safe parser. Raises FileNotFoundError when it is not there."""
+    path = Path(xsd_dir or XSD_DIR) / f"{name}.xsd"
+    if not path.is_file():
+        raise FileNotFoundError(f"the XSD for {name} is not installed ({path})")
+    return etree.parse(str(path), parser=_safe_parser())
+
+
 @functools.cache
-def schema(name: str) -> etree.XMLSchema:
+def schema(name: str, xsd_dir: str | None = None) -> etree.XMLSchema:
     """The XSD of message `name` (one of SCHEMAS), parsed once per process."""
     if name not in SCHEMAS:
         raise ValueError(f"No schema for {name!r}; the project ships {', '.join(SCHEMAS)}.")
-    document = etree.parse(str(XSD_DIR / f"{name}.xsd"), parser=_safe_parser())
-    return etree.XMLSchema(document)
+    return etree.XMLSchema(schema_document(name, xsd_dir))
 
 
 def namespace(name: str) -> str:

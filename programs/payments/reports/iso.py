@@ -15,7 +15,6 @@ the whole document.
 
 from __future__ import annotations
 
-import copy
 import datetime
 import functools
 import hashlib
@@ -26,14 +25,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from lxml import etree
 
+from ..files.xsd import XSD_DIR, schema, schema_document
 from .reasons import reason_words
 from .records import ACCEPTED, FAILED, PAID, PENDING, RETURNED, ReportInfo, StatusEntry, StatusFileError
 
-XSD_DIR = Path(__file__).resolve().parent.parent / "xsd"
 ISO_NS = "urn:iso:std:iso:20022:tech:xsd:"
 XS = "http://www.w3.org/2001/XMLSchema"
 SPOOL_CHUNK = 2048  # entries per pickled chunk of the spool: large enough to be cheap, small enough to be constant
@@ -363,18 +361,16 @@ KINDS = tuple(SPECS)
 @functools.cache
 def _schemas(xsd_dir: str, name: str) -> tuple[etree.XMLSchema, etree.XMLSchema]:
     """The message's XSD, and the same XSD with the repeated entry declared globally so it validates on its own."""
-    path = Path(xsd_dir) / f"{name}.xsd"
-    if not path.is_file():
-        raise StatusFileError(f"the XSD for {name} is not installed ({path})")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    document = etree.parse(str(path), parser)
-    fragment = copy.deepcopy(document)
+    try:
+        fragment = schema_document(name, xsd_dir)
+    except FileNotFoundError as error:
+        raise StatusFileError(str(error)) from None
     declarations = fragment.getroot().xpath(f"//xs:element[@name='{SPECS[name].entry}']", namespaces={"xs": XS})
     types = {d.get("type") for d in declarations}
     if len(types) != 1:
         raise StatusFileError(f"the XSD for {name} does not declare {SPECS[name].entry} once")
     fragment.getroot().insert(0, etree.Element(f"{{{XS}}}element", name=SPECS[name].entry, type=types.pop()))
-    return etree.XMLSchema(document), etree.XMLSchema(fragment)
+    return schema(name, xsd_dir), etree.XMLSchema(fragment)
 
 
 class _Hashing(io.RawIOBase):
