@@ -747,3 +747,24 @@ def stock_rebuild() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT distribution_stock_rebuild()")
         return cursor.fetchone()[0]
+
+
+@transaction.atomic(durable=True)
+def stock_item_save(*, user=None, item: StockItem | None = None, units: Sequence[Mapping] | None = None, **fields):
+    """Create or change a catalogue item; `units` (if given) replaces its other units [{code, factor, name?,
+    is_pack?}]. The base unit cannot change once the ledger holds the item (its quantities are in it)."""
+    changes_base = item is not None and fields.get("base_unit", item.base_unit) != item.base_unit
+    if changes_base and StockMovement.objects.filter(item=item).exists():
+        raise ValidationError({"base_unit": "The ledger already counts this item in its base unit."})
+    item = item or StockItem()
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.save()
+    if units is not None:
+        codes = [unit["code"] for unit in units]
+        if len(set(codes)) != len(codes) or item.base_unit in codes:
+            raise ValidationError({"units": "Each unit once, and not the base unit (which is always 1)."})
+        item.units.exclude(code__in=codes).delete()
+        for unit in units:
+            item.units.update_or_create(code=unit["code"], defaults={k: v for k, v in unit.items() if k != "code"})
+    return item
