@@ -17,3 +17,20 @@ class DistributionPointAdmin(LeafletGeoAdmin):
     list_filter = ["kind"]
     search_fields = ["code", "name"]
     readonly_fields = ["area"]
+
+
+# Stock: the catalogue is edited here; documents, lines and balances are read-only (the ledger is append-only).
+from distribution.stock.models import StockItem, StockUnit  # noqa: E402
+
+
+class StockUnitInline(admin.TabularInline):
+    model = StockUnit
+    extra = 0
+
+
+@admin.register(StockItem)
+class StockItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "category", "base_unit", "weight_kg", "minimum_stock"]
+    list_filter = ["category", "active"]
+    search_fields = ["code", "name"]
+    inlines = [StockUnitInline]
