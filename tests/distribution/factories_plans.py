@@ -11,16 +11,16 @@ from django.db import connection
 
 from distribution.models import RoadNetwork
 from programs.models import Cycle, Entitlement, EntitlementItem, Program
-from tests.factories import HouseholdFactory
+from tests.factories import HouseholdFactory, UserFactory
 
 # Grid spacing in degrees (about 1 km at 23°N) and speed (10 m/s): every edge costs about 100 s.
 STEP = 0.01
+# Inside the "West" district of the two_districts fixture (90–91°E, 23–24°N).
+ORIGIN = (90.1, 23.1)
 SPEED_M_S = 10.0
 
 
-def road_grid(
-    *, code: str = "grid", origin: tuple[float, float] = (90.0, 23.0), size: int = 10, bridges=()
-) -> RoadNetwork:
+def road_grid(*, code: str = "grid", origin: tuple[float, float] = ORIGIN, size: int = 10, bridges=()) -> RoadNetwork:
     """A size × size grid of two-way streets from `origin`; vertex (i, j) has id network-local i * size + j + 1
     (offset by the network's first id). `bridges`: ((i1, j1), (i2, j2)) edges tagged bridge=yes."""
     network = RoadNetwork.objects.create(code=code, name=f"Grid {code}", source="geojson", status="ready")
@@ -58,12 +58,12 @@ def road_grid(
     return network
 
 
-def at(i: float, j: float, origin: tuple[float, float] = (90.0, 23.0)) -> Point:
+def at(i: float, j: float, origin: tuple[float, float] = ORIGIN) -> Point:
     """The grid position (i, j) as a point (fractions fall between streets)."""
     return Point(origin[0] + i * STEP, origin[1] + j * STEP, srid=4326)
 
 
-def box(i1: float, j1: float, i2: float, j2: float, origin: tuple[float, float] = (90.0, 23.0)) -> MultiPolygon:
+def box(i1: float, j1: float, i2: float, j2: float, origin: tuple[float, float] = ORIGIN) -> MultiPolygon:
     return MultiPolygon(
         Polygon.from_bbox((origin[0] + i1 * STEP, origin[1] + j1 * STEP, origin[0] + i2 * STEP, origin[1] + j2 * STEP)),
         srid=4326,
@@ -79,6 +79,8 @@ def in_kind_cycle(*, name: str = "Flood relief", exposure_run=None, incident=Non
         starts_on=datetime.date(2026, 7, 1),
         ends_on=datetime.date(2026, 7, 31),
         state=Cycle.State.APPROVED,
+        submitted_by=UserFactory(),
+        approved_by=UserFactory(),
         exposure_run=exposure_run,
         incident=incident,
     )
