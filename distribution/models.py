@@ -88,4 +88,5 @@ class FacilityExposure(models.Model):
         return f"{self.kind} {self.facility.code} unusable in run {self.run_id}"
 
 
+from distribution.plans.models import DistributionPlan, PlanAssignment, PlanItem, PlanPoint, PlanTransport  # noqa: E402, F401
 from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401

@@ -5,3 +5,7 @@ ROLE_GRANTS = {
     "logistics_officer": ["warehouse:*", "distributionpoint:*", "facilityexposure:view"],
     "auditor": ["warehouse:view", "distributionpoint:view", "facilityexposure:view"],
 }
+# Distribution plans: the logistics officer makes them, the other roles read them.
+for _role in ("emergency_coordinator", "gis_analyst", "program_officer", "auditor"):
+    ROLE_GRANTS[_role] = [*ROLE_GRANTS[_role], "distributionplan:view"]
+ROLE_GRANTS["logistics_officer"] = [*ROLE_GRANTS["logistics_officer"], "distributionplan:*"]
