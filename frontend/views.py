@@ -828,14 +828,14 @@ def movements_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@_requires("distribution.view_warehouse", NEEDS_PLANS)
+@_requires("distribution.view_distributionplan", NEEDS_PLANS)
 def plans_page(request: HttpRequest) -> HttpResponse:
     """The distribution plans, newest first, and the form that starts one."""
     return _distribution_page(request, "frontend/distribution_plans.html", {"page": "plans"})
 
 
 @login_required
-@_requires("distribution.view_warehouse", NEEDS_PLANS)
+@_requires("distribution.view_distributionplan", NEEDS_PLANS)
 def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
     """One plan on the map: points, catchments, closed roads, routes, unreachable households, with shortfalls."""
     return _distribution_page(request, "frontend/distribution_plan.html", {"page": "plan", "plan": plan_id})

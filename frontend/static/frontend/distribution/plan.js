@@ -32,14 +32,16 @@ async function loadPlan() {
   $("plan-status").textContent = plan.status;
   $("plan-status").dataset.state = plan.status;
   $("plan-cycle").textContent = plan.cycle_name || `cycle ${plan.cycle}`;
-  $("plan-served").textContent = fmt(result.assigned ?? result.served);
+  $("plan-served").textContent = fmt(result.assigned);
+  $("plan-served").dataset.value = result.assigned ?? "";
   $("plan-unreachable").textContent = fmt(result.unreachable);
-  $("plan-usable").textContent = fmt(result.usable_points);
+  $("plan-unreachable").dataset.value = result.unreachable ?? "";
   const changes = result.changes;
   if (changes) {
     $("changes-card").hidden = false;
-    $("changes-text").textContent = `${fmt(changes.moved)} ${T.moved}, ${fmt(changes.joined)} ${T.joined}, ${fmt(changes.left)} ${T.left}`;
+    $("changes-text").textContent = `${fmt(changes.changed_point)} ${T.moved}, ${fmt(changes.joined)} ${T.joined}, ${fmt(changes.left)} ${T.left}`;
   }
+  if (plan.status !== "succeeded") throw new Error(plan.error ? `${T.failed} ${typeof plan.error === "object" ? JSON.stringify(plan.error) : plan.error}` : `${plan.status}: ${plan.message || ""}`);
   return plan;
 }
 
@@ -48,23 +50,27 @@ async function loadMap() {
   const bounds = [];
   for (const feature of rows(collection)) {
     const props = feature.properties || {};
-    if (feature.geometry?.type === "Point" && props.layer !== "household") {
+    if (!feature.geometry) continue;
+    if (props.layer === "point") {
       const usable = props.usable !== false;
       const marker = L.circleMarker([feature.geometry.coordinates[1], feature.geometry.coordinates[0]], {
-        radius: 8, weight: 2, color: usable ? "#1e3a8a" : "#7f1d1d", fillColor: usable ? "#1d4ed8" : "#fca5a5", fillOpacity: 0.9,
+        radius: 8, weight: 2, color: usable ? "#1e3a8a" : "#7f1d1d", fillColor: usable ? "#1d4ed8" : "#fca5a5", fillOpacity: 0.9, pane: "markerPane",
       });
       bindList(marker, props, ["code", "name", "households", "capacity", "reason"]);
       marker.addTo(layers.points);
       bounds.push(marker.getLatLng());
-    } else if (props.layer === "household") {
-      L.circleMarker([feature.geometry.coordinates[1], feature.geometry.coordinates[0]], { radius: 4, color: "#b45309", fillColor: "#f59e0b", fillOpacity: 0.9, weight: 1 })
-        .bindTooltip(props.reason || "")
-        .addTo(layers.unreachable);
-    } else if (feature.geometry) {
+    } else if (props.layer === "unreachable") {
+      // A household (with personal data) or an area's count at its centre (without).
+      const latlng = [feature.geometry.coordinates[1], feature.geometry.coordinates[0]];
+      const marker = L.circleMarker(latlng, { radius: props.household ? 4 : 9, color: "#b45309", fillColor: "#f59e0b", fillOpacity: 0.9, weight: 1 });
+      marker.bindTooltip(props.household ? props.reason || "" : `${props.area}: ${fmt(props.households)}`);
+      marker.addTo(layers.unreachable);
+    } else if (props.layer === "catchment") {
       L.geoJSON(feature, { style: { color: "#2563eb", weight: 1, fillColor: "#93c5fd", fillOpacity: 0.25 } }).addTo(layers.catchments);
     }
   }
   if (bounds.length) map.fitBounds(L.latLngBounds(bounds).pad(0.3));
+  $("plan-usable").textContent = fmt(rows(collection).filter((f) => f.properties?.layer === "point" && f.properties.usable).length);
   return rows(collection).length;
 }
 
@@ -82,28 +88,28 @@ async function loadTables() {
   const [points, items, transports, unreachable] = await Promise.all([
     api(`${P}/points/?page_size=1000`),
     api(`${P}/items/?page_size=1000`),
-    api(`${P}/transports/?page_size=1000`),
-    api(`${P}/unreachable/?page_size=1000`),
+    api(`${P}/transport/?page_size=1000`),
+    api(`${P}/unreachable/?summary=1`),
   ]);
   $("point-rows").replaceChildren(
     ...rows(points).map((p) =>
       el(
         "tr",
-        { "data-point": p.point ?? p.point_id, "data-usable": String(p.usable) },
-        el("td", { text: `${p.point_code || p.code || p.point}${p.usable ? "" : ` (${T.unusable}: ${p.reason})`}` }),
+        { "data-point": p.point, "data-usable": String(p.usable) },
+        el("td", { text: `${p.code}${p.usable ? "" : ` (${T.unusable}: ${p.reason})`}` }),
         el("td", { class: "num", "data-households": p.households, text: fmt(p.households) }),
         el("td", { class: "num", text: fmt(p.capacity) }),
-        el("td", {}, el("a", { href: `/distribution/points/${p.point ?? p.point_id}/redeem/`, text: T.open })),
+        el("td", {}, el("a", { href: `/distribution/points/${p.point}/redeem/`, text: T.open })),
       ),
     ),
   );
-  const short = rows(items).filter((i) => Number(i.shortfall) > 0);
+  const short = rows(items).filter((i) => Number(i.shortfall) > 0); // the items of every point: needed vs short
   $("shortfall-rows").replaceChildren(
     ...short.map((i) =>
       el(
         "tr",
         { "data-shortfall": i.item },
-        el("td", { text: i.point_code || i.point }),
+        el("td", { text: i.point_code }),
         el("td", { text: i.item }),
         el("td", { class: "num", text: `${qty(i.quantity)} ${i.unit}` }),
         el("td", { class: "num error", text: `${qty(i.shortfall)} ${i.unit}` }),
@@ -116,8 +122,8 @@ async function loadTables() {
       el(
         "tr",
         {},
-        el("td", { text: t.warehouse_code || t.warehouse }),
-        el("td", { text: t.point_code || t.point }),
+        el("td", { text: t.warehouse_code }),
+        el("td", { text: t.point_code }),
         el("td", { class: "num", text: fmt(t.trucks) }),
         el("td", { class: "num", text: minutes(t.travel_s) }),
       ),
@@ -130,7 +136,7 @@ async function loadTables() {
         "tr",
         { "data-unreachable": u.area_code || "" },
         el("td", { text: u.area_name || u.area_code || "–" }),
-        el("td", { class: "num", text: fmt(u.households ?? 1) }),
+        el("td", { class: "num", "data-households": u.households, text: fmt(u.households) }),
         el("td", { text: u.reason }),
       ),
     ),

@@ -11,10 +11,10 @@ async function loadPlans() {
         "tr",
         { "data-plan": p.id },
         el("td", {}, el("a", { href: `/distribution/plans/${p.id}/`, text: `#${p.id}` })),
-        el("td", { text: p.cycle_name || p.cycle }),
+        el("td", { text: p.cycle }),
         el("td", { "data-state": p.status, text: p.status }),
-        el("td", { class: "num", text: fmt(p.result?.households ?? p.households) }),
-        el("td", { class: "num", text: fmt(p.result?.unreachable ?? p.unreachable) }),
+        el("td", { class: "num", text: fmt(p.result?.households) }),
+        el("td", { class: "num", text: fmt(p.result?.unreachable) }),
         el("td", { text: when(p.created_at) }),
       ),
     ),
@@ -24,10 +24,10 @@ async function loadPlans() {
 
 async function loadChoices() {
   const [cycles, networks] = await Promise.all([
-    api("/api/v1/programs/cycles/?status=approved&page_size=200"),
+    api("/api/v1/programs/cycles/?state=approved&page_size=200"),
     api(`${D}/road-networks/?page_size=100`).catch(() => []),
   ]);
-  $("plan-cycle").replaceChildren(...rows(cycles).map((c) => el("option", { value: c.id, text: `${c.program_code || c.program || ""} #${c.sequence ?? c.id} ${c.name || ""}` })));
+  $("plan-cycle").replaceChildren(...rows(cycles).map((c) => el("option", { value: c.id, text: `${c.program_code} #${c.sequence} ${c.name || ""}` })));
   $("plan-network").replaceChildren(
     ...rows(networks).map((n) => el("option", { value: n.id ?? n.properties?.id, text: n.name ?? n.properties?.name, selected: (n.is_default ?? n.properties?.is_default) || undefined })),
   );
