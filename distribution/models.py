@@ -88,4 +88,12 @@ class FacilityExposure(models.Model):
         return f"{self.kind} {self.facility.code} unusable in run {self.run_id}"
 
 
+from distribution.redemption.models import (  # noqa: E402, F401
+    Device,
+    Redemption,
+    RedemptionBalance,
+    RedemptionBatch,
+    RedemptionConflict,
+    RedemptionLine,
+)
 from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401
