@@ -89,4 +89,12 @@ class FacilityExposure(models.Model):
 
 
 from distribution.plans.models import DistributionPlan, PlanAssignment, PlanItem, PlanPoint, PlanTransport  # noqa: E402, F401
+from distribution.redemption.models import (  # noqa: E402, F401
+    Device,
+    Redemption,
+    RedemptionBalance,
+    RedemptionBatch,
+    RedemptionConflict,
+    RedemptionLine,
+)
 from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401

@@ -8,3 +8,11 @@ router.register("distribution-points", views.DistributionPointViewSet, basename=
 router.register("facility-exposures", views.FacilityExposureViewSet, basename="facility-exposure")
 router.register("plans", plan_views.DistributionPlanViewSet, basename="distribution-plan")
 urlpatterns = router.urls
+
+from distribution.redemption.api import views as redemption_views  # noqa: E402
+
+router.register("redemptions", redemption_views.RedemptionViewSet, basename="redemption")
+router.register("redemption-devices", redemption_views.DeviceViewSet, basename="redemption-device")
+router.register("redemption-batches", redemption_views.RedemptionBatchViewSet, basename="redemption-batch")
+router.register("redemption-conflicts", redemption_views.RedemptionConflictViewSet, basename="redemption-conflict")
+urlpatterns = router.urls
