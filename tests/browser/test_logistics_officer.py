@@ -1,0 +1,175 @@
+"""The logistics officer in a real browser. The redemption screen of a distribution point: the device registers its
+own Ed25519 key; the camera (Chromium's fake camera playing a QR code) reads a voucher, the screen checks it and
+hands it out; with the connection cut, the screen still opens (service worker) and records a typed voucher on the
+device; when the connection is back the signed batch is sent, applied once, and a voucher already redeemed comes
+back as a conflict to follow up. Every figure is checked against the API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import segno
+from django.test import Client
+
+from distribution.redemption import vouchers
+from distribution.redemption.models import Redemption, RedemptionConflict
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, screenshot
+from tests.distribution import factories_redemption as rf
+from tests.factories import AreaFactory, UserFactory, square
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
+D = "/api/v1/distribution"
+
+
+def qr_video(text: str, path: Path, *, width: int = 640, height: int = 480, frames: int = 20) -> Path:
+    """A Y4M clip (what Chromium's fake camera plays) of a QR code of `text`, black on white, centred."""
+    matrix = np.array(list(segno.make(text, error="m").matrix), dtype=bool)
+    scale = max(1, min(width, height) * 3 // 4 // (matrix.shape[0] + 8))
+    modules = np.kron(matrix, np.ones((scale, scale), dtype=bool))
+    luma = np.full((height, width), 235, dtype=np.uint8)
+    top, left = (height - modules.shape[0]) // 2, (width - modules.shape[1]) // 2
+    luma[top : top + modules.shape[0], left : left + modules.shape[1]][modules] = 16
+    chroma = np.full((height // 2, width // 2), 128, dtype=np.uint8).tobytes()
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + luma.tobytes() + chroma + chroma)
+    return path
+
+
+@pytest.fixture
+def world():
+    """A point, an officer who runs it, and three approved cash entitlements of households with ID cards."""
+    AreaFactory(code="BD-W", name="Western district", geom=square(90.0, 23.0, 1.0))
+    officer = UserFactory(roles=["logistics_officer"])
+    officer.save()
+    point = rf.point("DP-BRW", name="Bhairab school")
+    cycle = rf.approved_cycle()
+    entitlements = [rf.entitlement(cycle=cycle, household=rf.household_with_id()[0], kind="cash") for _ in range(3)]
+    return {"officer": officer, "point": point, "entitlements": entitlements}
+
+
+@pytest.fixture
+def camera_page(live_server, tmp_path):
+    """camera_page(user, qr_text) -> a signed-in page whose camera shows a QR code of qr_text."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        opened = []
+
+        def make(user, text: str):
+            video = qr_video(text, tmp_path / "qr.y4m")
+            args = [
+                *CHROMIUM_ARGS,
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ]
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            context.grant_permissions(["camera"], origin=live_server.url)
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.errors = []
+            page.on("pageerror", lambda error: page.errors.append(str(error)))
+            page.goto(f"{live_server.url}/login/")
+            page.fill("#id_username", user.username)
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector("header.topbar")
+            opened.append(browser)
+            return page
+
+        yield make
+        for browser in opened:
+            browser.close()
+
+
+def api_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_redemption_by_camera_then_offline_then_sync(world, camera_page, live_server):
+    officer, point, (first, second, third) = world["officer"], world["point"], world["entitlements"]
+    voucher = vouchers.sign(first.code)
+    page = camera_page(officer, voucher)
+    page.goto(f"{live_server.url}/distribution/points/{point.pk}/redeem/")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.inner_text("#point-name") == "Bhairab school"
+
+    # The device makes its key pair; the server keeps the public half.
+    page.fill("#device-name", "Tablet 1")
+    page.click("#device-form button[type=submit]")
+    page.wait_for_selector("#device-status[data-device]:not([data-device=''])")
+    key_id = page.get_attribute("#device-status", "data-device")
+    devices = api_client(officer).get(f"{D}/redemption-devices/?point={point.pk}").json()
+    assert [d["key_id"] for d in devices["results"]] == [key_id]
+
+    # The camera reads the voucher; the screen shows what remains and hands it out.
+    page.click("#scan-start")
+    page.wait_for_selector("body[data-scanned]")
+    assert page.get_attribute("body", "data-scanned") == voucher
+    page.wait_for_selector("#voucher-summary[data-redeemable=true]")
+    assert first.code in page.inner_text("#voucher-summary")
+    assert page.input_value("#voucher-items input[name=cash]") == "3000"
+    screenshot(page, "redeem-scanned")
+    page.click("#redeem-button")
+    page.wait_for_selector("body[data-redeemed='1']")
+    redeemed = Redemption.objects.get(entitlement=first)
+    assert redeemed.method == "scan" and redeemed.point_id == point.pk
+    assert redeemed.code in page.inner_text("#redeem-ok")
+    balance = api_client(officer).get(f"{D}/redemptions/lookup/?point={point.pk}&voucher={voucher}").json()
+    assert balance["results"][0]["balance"][0]["remaining"] == "0"
+    assert balance["results"][0]["redeemable"] is False
+
+    # The same voucher again, online: refused with who, where and when of the first.
+    page.fill("#code-input", voucher)
+    page.click("#code-form button[type=submit]")
+    page.wait_for_selector("#voucher-summary[data-redeemable=false]")
+    assert "#redeem-button:disabled" and page.is_disabled("#redeem-button")
+
+    # Offline: the screen opens from the service worker's copy and records on the device.
+    page.wait_for_selector("body[data-offline-ready=true]")
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.get_attribute("#connection", "data-online") == "false"
+    for text in (vouchers.sign(second.code), voucher):  # a new one, and one already redeemed online
+        page.fill("#code-input", text)
+        page.click("#code-form button[type=submit]")
+        page.wait_for_selector("#voucher:not([hidden])")
+        page.click("#redeem-button")
+        page.wait_for_selector("#voucher[hidden]", state="attached")
+    page.wait_for_selector("#pending-count[data-pending='2']")
+    screenshot(page, "redeem-offline")
+    assert Redemption.objects.filter(entitlement=second).count() == 0  # nothing reached the server
+
+    # Back online: one signed batch; the new voucher is redeemed once, the old one is a conflict to follow up.
+    page.context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector("body[data-synced='1']")
+    page.wait_for_selector("#pending-count[data-pending='0']", state="attached")
+    offline_row = Redemption.objects.get(entitlement=second)
+    assert offline_row.method == "offline" and offline_row.device.key_id == key_id
+    conflict = RedemptionConflict.objects.get(point=point)
+    assert conflict.reason == "already_redeemed" and conflict.first_redemption_id == redeemed.pk
+    assert Redemption.objects.filter(entitlement=first).count() == 1  # never handed out twice
+    statuses = page.eval_on_selector_all("#log-rows tr", "rows => rows.map(r => r.dataset.status).sort()")
+    assert statuses == ["conflict", "redeemed", "redeemed"]
+    assert "1 accepted, 1 to follow up" in page.inner_text("#redeem-ok")
+    conflicts = api_client(officer).get(f"{D}/redemption-conflicts/?point={point.pk}").json()
+    assert conflicts["count"] == 1
+
+    # Sending again adds nothing (the same client_uuids are duplicates on the server).
+    page.click("#sync-button")
+    assert Redemption.objects.filter(entitlement__in=[first, second, third]).count() == 2
+    assert not page.errors, page.errors
