@@ -748,6 +748,7 @@ def _distribution_text() -> dict:
         "routes": gettext("Routes"),
         "points": gettext("Distribution points"),
         "noPlans": gettext("No plans yet."),
+        "defaultNetwork": gettext("the default network"),
         "open": gettext("Open"),
         "changes": gettext("Changes since the previous plan"),
         "moved": gettext("changed point"),
@@ -830,8 +831,18 @@ def movements_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @_requires("distribution.view_distributionplan", NEEDS_PLANS)
 def plans_page(request: HttpRequest) -> HttpResponse:
-    """The distribution plans, newest first, and the form that starts one."""
-    return _distribution_page(request, "frontend/distribution_plans.html", {"page": "plans"})
+    """The distribution plans, newest first, and the form that starts one. The form's cycles come from here: a
+    logistics officer plans a cycle's distribution without the program officer's right to browse cycles."""
+    from programs.selectors import cycle_list
+
+    cycles = []
+    if request.user.has_perm("distribution.add_distributionplan"):
+        plannable = cycle_list(user=request.user).filter(state__in=["approved", "distributed"])
+        cycles = [
+            {"id": c.pk, "label": f"{c.program.name} · {c.name}", "exposureRun": c.exposure_run_id}
+            for c in plannable.order_by("-starts_on", "-id")[:200]
+        ]
+    return _distribution_page(request, "frontend/distribution_plans.html", {"page": "plans", "cycles": cycles})
 
 
 @login_required

@@ -14,10 +14,12 @@ import pytest
 import segno
 from django.test import Client
 
+from distribution.models import DistributionPlan
 from distribution.redemption import vouchers
 from distribution.redemption.models import Redemption, RedemptionConflict
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, screenshot
 from tests.distribution import factories_redemption as rf
+from tests.distribution.test_plans_api import flooded_grid  # noqa: F401  (h3's road grid split by a flood)
 from tests.factories import AreaFactory, UserFactory, square
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -90,6 +92,31 @@ def camera_page(live_server, tmp_path):
         yield make
         for browser in opened:
             browser.close()
+
+
+@pytest.fixture
+def sign_in_user(browser, live_server):
+    """sign_in_user(user) -> a Playwright page signed in as that factory user, with script errors collected."""
+    pages = []
+
+    def make(user):
+        user.save()  # the factory sets the password in memory only
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("header.topbar")
+        pages.append(page)
+        return page
+
+    yield make
+    for page in pages:
+        page.context.close()
 
 
 def api_client(user) -> Client:
@@ -172,4 +199,62 @@ def test_redemption_by_camera_then_offline_then_sync(world, camera_page, live_se
     # Sending again adds nothing (the same client_uuids are duplicates on the server).
     page.click("#sync-button")
     assert Redemption.objects.filter(entitlement__in=[first, second, third]).count() == 2
+    assert not page.errors, page.errors
+
+
+def test_a_plan_made_on_the_page_shows_its_points_shortfalls_and_unreachable_households(
+    flooded_grid,  # noqa: F811
+    sign_in_user,
+    live_server,
+):
+    g = flooded_grid
+    officer = g["officer"].user
+    page = sign_in_user(officer)
+    page.goto(f"{live_server.url}/distribution/plans/")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.inner_text("#plan-cycle option:checked").endswith(g["cycle"].name)
+    page.fill("#plan-days", "1")
+    page.click("#plan-button")
+    page.wait_for_selector("#plan-link")
+    plan = DistributionPlan.objects.get()
+    assert plan.status == "succeeded" and plan.cycle_id == g["cycle"].pk
+    page.click("#plan-link")
+    page.wait_for_selector("body[data-ready=true]")
+    screenshot(page, "plan-map")
+    assert not page.inner_text("#plan-error")
+
+    api = api_client(officer)
+    url = f"{D}/plans/{plan.pk}"
+    assert page.get_attribute("#plan-served", "data-value") == str(plan.result["assigned"]) == "5"
+    assert page.get_attribute("#plan-unreachable", "data-value") == str(plan.result["unreachable"]) == "4"
+    points = {row["point"]: row for row in api.get(f"{url}/points/").json()["results"]}
+    shown = page.eval_on_selector_all(
+        "#point-rows tr",
+        "rows => rows.map(r => [Number(r.dataset.point), r.dataset.usable, r.cells[1].dataset.households])",
+    )
+    assert {pk: (usable, int(n)) for pk, usable, n in shown} == {
+        pk: (str(row["usable"]).lower(), row["households"]) for pk, row in points.items()
+    }
+    assert "inside hazard zone" in page.inner_text(f"#point-rows tr[data-point='{g['points']['C'].pk}']")
+    summary = api.get(f"{url}/unreachable/", {"summary": "1"}).json()
+    counts = page.eval_on_selector_all(
+        "#unreachable-rows tr", "rows => rows.map(r => Number(r.cells[1].dataset.households))"
+    )
+    assert sorted(counts) == sorted(row["households"] for row in summary) and sum(counts) == 4
+    assert "full" in page.inner_text("#unreachable-rows")
+    shortfalls = api.get(f"{url}/shortfalls/").json()["results"]
+    assert page.locator("#shortfall-rows tr[data-shortfall]").count() == len(shortfalls)
+    # The map: three points, two catchments; without personal data, unreachable households as counts per area.
+    drawn = page.evaluate(
+        """() => { const m = document.getElementById('map').leafletMap; let markers = 0, shapes = 0;
+                   m.eachLayer(l => { if (l instanceof L.CircleMarker) markers++;
+                                      else if (l instanceof L.Polygon) shapes++; });
+                   return {markers, shapes}; }"""
+    )
+    features = api.get(f"{url}/map/").json()["features"]
+    assert drawn["markers"] == sum(1 for f in features if f["properties"]["layer"] in ("point", "unreachable"))
+    assert drawn["shapes"] >= sum(
+        1 for f in features if f["properties"]["layer"] == "catchment" and f["geometry"]["type"] == "Polygon"
+    )
+    assert page.is_visible("#no-household-points")
     assert not page.errors, page.errors

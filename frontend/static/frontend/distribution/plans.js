@@ -1,6 +1,6 @@
 // The plans list and the form that starts one (a job row followed on a progress bar).
 import { api, el, errorText, fmt, pollJob, rows } from "../api.js";
-import { $, D, T, ready, showError, when } from "./common.js";
+import { $, D, T, cfg, ready, showError, when } from "./common.js";
 
 async function loadPlans() {
   const plans = rows(await api(`${D}/plans/?page_size=100`));
@@ -23,13 +23,16 @@ async function loadPlans() {
 }
 
 async function loadChoices() {
-  const [cycles, networks] = await Promise.all([
-    api("/api/v1/programs/cycles/?state=approved&page_size=200"),
-    api(`${D}/road-networks/?page_size=100`).catch(() => []),
-  ]);
-  $("plan-cycle").replaceChildren(...rows(cycles).map((c) => el("option", { value: c.id, text: `${c.program_code} #${c.sequence} ${c.name || ""}` })));
+  // The cycles come with the page (the officer may plan them without browsing programs); the networks from the API.
+  $("plan-cycle").replaceChildren(...cfg.cycles.map((c) => el("option", { value: c.id, text: c.label })));
+  if (!cfg.cycles.length) $("plan-button").disabled = true;
+  const networks = rows(await api(`${D}/road-networks/?page_size=100`).catch(() => []));
   $("plan-network").replaceChildren(
-    ...rows(networks).map((n) => el("option", { value: n.id ?? n.properties?.id, text: n.name ?? n.properties?.name, selected: (n.is_default ?? n.properties?.is_default) || undefined })),
+    el("option", { value: "", text: T.defaultNetwork }),
+    ...networks.map((n) => {
+      const props = n.properties || n;
+      return el("option", { value: n.id ?? props.id, text: `${props.code} · ${props.name}` });
+    }),
   );
 }
 
