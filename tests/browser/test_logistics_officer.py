@@ -53,8 +53,10 @@ def world():
     officer.save()
     point = rf.point("DP-BRW", name="Bhairab school")
     cycle = rf.approved_cycle()
-    entitlements = [rf.entitlement(cycle=cycle, household=rf.household_with_id()[0], kind="cash") for _ in range(3)]
-    return {"officer": officer, "point": point, "entitlements": entitlements}
+    households = [rf.household_with_id() for _ in range(3)]
+    entitlements = [rf.entitlement(cycle=cycle, household=household, kind="cash") for household, _ in households]
+    numbers = [number for _, number in households]
+    return {"officer": officer, "point": point, "entitlements": entitlements, "id_numbers": numbers}
 
 
 @pytest.fixture
@@ -183,7 +185,9 @@ def test_redemption_by_camera_then_offline_then_sync(world, camera_page, live_se
     # Back online: one signed batch; the new voucher is redeemed once, the old one is a conflict to follow up.
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector("body[data-synced='1']")
+    page.wait_for_selector("#connection[data-online=true]")
+    page.click("#sync-button")  # the screen also sends on its own when the connection is back; don't wait for it
+    page.wait_for_selector("body[data-synced]")
     page.wait_for_selector("#pending-count[data-pending='0']", state="attached")
     offline_row = Redemption.objects.get(entitlement=second)
     assert offline_row.method == "offline" and offline_row.device.key_id == key_id
@@ -196,9 +200,22 @@ def test_redemption_by_camera_then_offline_then_sync(world, camera_page, live_se
     conflicts = api_client(officer).get(f"{D}/redemption-conflicts/?point={point.pk}").json()
     assert conflicts["count"] == 1
 
+    # No card: the registry search by a member's ID number, and a partial hand-out of the cash.
+    page.fill("#id-input", world["id_numbers"][2])
+    page.click("#id-form button[type=submit]")
+    page.wait_for_selector("#voucher-summary[data-redeemable=true]")
+    assert third.code in page.inner_text("#voucher-summary")
+    page.fill("#voucher-items input[name=cash]", "1000")
+    page.click("#redeem-button")
+    page.wait_for_selector("body[data-redeemed='1']")  # the first hand-out since the reload
+    searched = Redemption.objects.get(entitlement=third)
+    assert searched.method == "search" and [str(line.quantity) for line in searched.lines.all()] == ["1000.000"]
+    found = api_client(officer).get(f"{D}/redemptions/lookup/?point={point.pk}&code={third.code}").json()
+    assert found["results"][0]["balance"][0]["remaining"] == "2000"
+
     # Sending again adds nothing (the same client_uuids are duplicates on the server).
     page.click("#sync-button")
-    assert Redemption.objects.filter(entitlement__in=[first, second, third]).count() == 2
+    assert Redemption.objects.filter(entitlement__in=[first, second, third]).count() == 3
     assert not page.errors, page.errors
 
 

@@ -262,14 +262,15 @@ async function outbox() {
 }
 
 async function sync() {
+  // Taken before the first await: two calls (the online event and the button) must never build two batches.
   if (syncing || !navigator.onLine) return;
-  if (!(await offline.pending(POINT)).length && !localStorage.getItem(OUTBOX)) return;
-  if (!device) {
-    say("", T.deviceMissing);
-    return;
-  }
   syncing = true;
   try {
+    if (!(await offline.pending(POINT)).length && !localStorage.getItem(OUTBOX)) return;
+    if (!device) {
+      say("", T.deviceMissing);
+      return;
+    }
     const batch = await outbox();
     if (!batch) return;
     const answer = await api(`${D}/redemption-batches/`, { method: "POST", json: batch });
@@ -289,7 +290,10 @@ async function sync() {
     say(fill(T.synced, { accepted, conflicts }), "");
     document.body.dataset.synced = String(Number(document.body.dataset.synced || 0) + 1);
   } catch (error) {
-    if (unreachable(error)) return;
+    if (unreachable(error)) {
+      setTimeout(sync, 5000); // the connection came back but the server is not reachable yet: try again soon
+      return;
+    }
     // A batch the server refused as a whole (a bad signature, a revoked device): say so; the records stay pending.
     localStorage.removeItem(OUTBOX);
     say("", `${T.failed} ${error.message}`);
