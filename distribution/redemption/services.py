@@ -253,15 +253,19 @@ def _check_entitlement(entitlement: Entitlement, point: DistributionPoint, user,
             reason="foreign",
         )
     if entitlement.kind == Entitlement.Kind.CASH:
-        from programs.payments.models import Payment
+        _refuse_if_paid(entitlement, field)
 
-        live = Payment.objects.filter(entitlement=entitlement).exclude(status__in=["failed", "returned", "cancelled"])
-        if live.exists():
-            raise RedemptionRefused(
-                field,
-                f"Entitlement {code} is paid by transfer; it cannot also be redeemed as a voucher.",
-                reason="paid",
-            )
+
+def _refuse_if_paid(entitlement: Entitlement, field: str) -> None:
+    from programs.payments.models import Payment
+
+    live = Payment.objects.filter(entitlement=entitlement).exclude(status__in=["failed", "returned", "cancelled"])
+    if live.exists():
+        raise RedemptionRefused(
+            field,
+            f"Entitlement {entitlement.code} is paid by transfer; it cannot also be redeemed as a voucher.",
+            reason="paid",
+        )
 
 
 def _entitlement(code: str, *, field: str) -> Entitlement:
@@ -412,6 +416,11 @@ def _write(
         balances = _ensure_balances(entitlement)
     try:
         with transaction.atomic(durable=True):
+            if entitlement.kind == Entitlement.Kind.CASH:
+                # Against a payment batch paying the same voucher at the same moment (distribution/sql/0008, the
+                # trigger on programs_payment): lock the entitlement, then look for a live payment afresh.
+                Entitlement.objects.select_for_update().filter(pk=entitlement.pk).values_list("pk").first()
+                _refuse_if_paid(entitlement, field)
             balances = {row.item: row for row in RedemptionBalance.objects.filter(entitlement=entitlement)}
             lines = _lines_to_hand_over(entitlement, balances, requested, field)
             redemption = Redemption.objects.create(

@@ -108,3 +108,27 @@ END $$;
 DROP TRIGGER IF EXISTS distribution_redemption_check_correction ON distribution_redemption;
 CREATE TRIGGER distribution_redemption_check_correction BEFORE INSERT ON distribution_redemption
     FOR EACH ROW WHEN (NEW.reverses_id IS NOT NULL) EXECUTE FUNCTION distribution_redemption_check_correction();
+
+-- A cash entitlement handed over at a point as a voucher is not also paid by transfer. The redemption takes the
+-- entitlement's row lock (FOR UPDATE) before it looks for a live payment, and a payment's foreign-key check takes a
+-- share lock on the same row, so whichever commits second sees the first: the redemption refuses a paid voucher,
+-- and this trigger refuses the payment of a redeemed one. Set-based over the statement's new payments.
+CREATE OR REPLACE FUNCTION distribution_payment_not_redeemed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    redeemed record;
+BEGIN
+    SELECT p.entitlement_id INTO redeemed
+      FROM new_payments p
+      JOIN distribution_redemptionbalance b ON b.entitlement_id = p.entitlement_id AND b.item = 'cash'
+     WHERE b.redeemed > 0
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'entitlement % was redeemed as a cash voucher at a distribution point; it cannot also be paid',
+            redeemed.entitlement_id USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS distribution_payment_not_redeemed ON programs_payment;
+CREATE TRIGGER distribution_payment_not_redeemed AFTER INSERT ON programs_payment
+    REFERENCING NEW TABLE AS new_payments FOR EACH STATEMENT EXECUTE FUNCTION distribution_payment_not_redeemed();
