@@ -169,3 +169,44 @@ def test_an_invalid_record_among_good_ones_is_kept_for_follow_up(site):
     assert fine["status"] == "redeemed"
     assert bad["status"] == "conflict" and bad["reason"] == "invalid" and "signature" in bad["message"]
     assert RedemptionConflict.objects.get().reason == "refused"
+
+
+def test_validity_is_judged_on_the_day_the_device_recorded_it(site):
+    import datetime
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    household, _ = f.household_with_id()
+    lapsed = f.entitlement(
+        cycle=site["cash"][0].cycle, household=household, kind="cash", amount="100",
+        valid_from=today - datetime.timedelta(days=5), valid_until=today - datetime.timedelta(days=1),
+    )  # fmt: skip
+    voucher = vouchers.sign(lapsed.code)
+    while_valid = f.offline_record(voucher=voucher, amount="40", minutes_ago=2 * 24 * 60)
+    too_late = f.offline_record(voucher=voucher, amount="40", minutes_ago=5)
+    response = site["api"].post(
+        URL, f.signed_batch(site["device"], site["key"], [while_valid, too_late]), format="json"
+    )
+    ok, late = response.json()["result"]
+    assert ok["status"] == "redeemed"
+    assert late["status"] == "conflict" and late["reason"] == "expired"
+    assert RedemptionBalance.objects.get(entitlement=lapsed).redeemed == 40
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"public_key": "not base64!"}, "public_key", "base64"),
+        ({"public_key": "AAAA"}, "public_key", "32 bytes"),
+        ({"name": ""}, "name", ""),
+        ({"key_id": "tab-1"}, "key_id", "registered already"),
+        ({"key_id": "bad id"}, "key_id", "Letters"),
+    ],
+)
+def test_device_registration_refuses_bad_keys_naming_the_field(site, change, field, words):
+    body = {"point": site["point"].pk, "name": "Phone", "public_key": f.b64url(bytes(32)), **change}
+    response = site["api"].post("/api/v1/distribution/redemption-devices/", body, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert words in " ".join(response.json()[field])
+    assert site["api"].get("/api/v1/distribution/redemption-devices/").json()["count"] == 1
