@@ -418,11 +418,6 @@ def _write(
         balances = _ensure_balances(entitlement)
     try:
         with transaction.atomic(durable=True):
-            if entitlement.kind == Entitlement.Kind.CASH:
-                # Against a payment batch paying the same voucher at the same moment (distribution/sql/0008, the
-                # trigger on programs_payment): lock the entitlement, then look for a live payment afresh.
-                Entitlement.objects.select_for_update().filter(pk=entitlement.pk).values_list("pk").first()
-                _refuse_if_paid(entitlement, field)
             balances = {row.item: row for row in RedemptionBalance.objects.filter(entitlement=entitlement)}
             lines = _lines_to_hand_over(entitlement, balances, requested, field)
             redemption = Redemption.objects.create(
@@ -473,6 +468,13 @@ def _write(
                     )
                 )
             RedemptionLine.objects.bulk_create(rows)
+            if entitlement.kind == Entitlement.Kind.CASH:
+                # Against a payment batch paying the same voucher at the same moment (the trigger on
+                # programs_payment in distribution/sql/0008): lock the entitlement row, which a payment's foreign-key
+                # check shares, and look for a live payment afresh. Taken after the lines, so two redemptions of one
+                # voucher still meet first on the balance row, where its check decides.
+                Entitlement.objects.select_for_update().filter(pk=entitlement.pk).values_list("pk").first()
+                _refuse_if_paid(entitlement, field)
             return redemption
     except IntegrityError as error:
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
