@@ -270,6 +270,15 @@ def _refuse_if_paid(entitlement: Entitlement, field: str) -> None:
         )
 
 
+def _lock_and_refuse_if_paid(entitlement: Entitlement, field: str) -> None:
+    """Against a payment batch paying the same voucher at the same moment (the trigger on programs_payment in
+    distribution/sql/0008): lock the entitlement row, which a payment's foreign-key check shares, and look for a live
+    payment afresh. Called after the lines are written, so two redemptions of one voucher still meet first on the
+    balance row, where its check decides."""
+    Entitlement.objects.select_for_update().filter(pk=entitlement.pk).values_list("pk").first()
+    _refuse_if_paid(entitlement, field)
+
+
 def _entitlement(code: str, *, field: str) -> Entitlement:
     entitlement = (
         Entitlement.objects.select_related("cycle", "program", "household__area").filter(code=code.strip()).first()
@@ -469,12 +478,7 @@ def _write(
                 )
             RedemptionLine.objects.bulk_create(rows)
             if entitlement.kind == Entitlement.Kind.CASH:
-                # Against a payment batch paying the same voucher at the same moment (the trigger on
-                # programs_payment in distribution/sql/0008): lock the entitlement row, which a payment's foreign-key
-                # check shares, and look for a live payment afresh. Taken after the lines, so two redemptions of one
-                # voucher still meet first on the balance row, where its check decides.
-                Entitlement.objects.select_for_update().filter(pk=entitlement.pk).values_list("pk").first()
-                _refuse_if_paid(entitlement, field)
+                _lock_and_refuse_if_paid(entitlement, field)
             return redemption
     except IntegrityError as error:
         constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)

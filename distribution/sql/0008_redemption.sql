@@ -109,18 +109,23 @@ DROP TRIGGER IF EXISTS distribution_redemption_check_correction ON distribution_
 CREATE TRIGGER distribution_redemption_check_correction BEFORE INSERT ON distribution_redemption
     FOR EACH ROW WHEN (NEW.reverses_id IS NOT NULL) EXECUTE FUNCTION distribution_redemption_check_correction();
 
--- A cash entitlement handed over at a point as a voucher is not also paid by transfer. The redemption takes the
--- entitlement's row lock (FOR UPDATE) before it looks for a live payment, and a payment's foreign-key check takes a
--- share lock on the same row, so whichever commits second sees the first: the redemption refuses a paid voucher,
--- and this trigger refuses the payment of a redeemed one. Set-based over the statement's new payments.
+-- A cash entitlement handed over at a point as a voucher is not also paid by transfer. A payment statement takes a
+-- share lock on the cash balances of its entitlements (only those a point has touched: usually none, so a batch of a
+-- million payments pays one index probe per payment and no row lock), waiting for a redemption in flight, and then
+-- refuses any that was redeemed; a redemption, once its lines have moved the balance, locks the entitlement row and
+-- refuses a live payment it can see. What this cannot see: a payment not yet committed when a voucher is redeemed
+-- for the first time (its balance row did not exist for the payment to lock) - programs pay a cycle either by
+-- transfer or by voucher, not both.
 CREATE OR REPLACE FUNCTION distribution_payment_not_redeemed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     redeemed record;
 BEGIN
-    SELECT p.entitlement_id INTO redeemed
-      FROM new_payments p
-      JOIN distribution_redemptionbalance b ON b.entitlement_id = p.entitlement_id AND b.item = 'cash'
-     WHERE b.redeemed > 0
+    PERFORM 1 FROM distribution_redemptionbalance b
+      WHERE b.item = 'cash' AND b.entitlement_id IN (SELECT entitlement_id FROM new_payments)
+      ORDER BY b.id FOR SHARE;
+    SELECT b.entitlement_id INTO redeemed
+      FROM distribution_redemptionbalance b
+     WHERE b.item = 'cash' AND b.redeemed > 0 AND b.entitlement_id IN (SELECT entitlement_id FROM new_payments)
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'entitlement % was redeemed as a cash voucher at a distribution point; it cannot also be paid',

@@ -62,3 +62,63 @@ def test_two_points_redeeming_at_once_one_wins_the_other_is_told_who_where_when(
     assert f"({won[0]}) by {winner_operator} on " in refusal.text
     assert Redemption.objects.count() == 1 and RedemptionLine.objects.count() == 1
     assert RedemptionBalance.objects.get(entitlement=entitlement).redeemed == 3000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_voucher_redeemed_while_a_payment_batch_pays_it_is_handed_over_at_most_once(two_districts, monkeypatch):
+    """The redemption has moved the voucher's balance; a payment of the same entitlement is inserted on another
+    connection before the redemption commits. Exactly one of them stands."""
+    from django.db import IntegrityError, transaction
+
+    from programs.payments.models import Payment
+    from tests.distribution.test_redemption_rules import _payment
+
+    _, west, _ = two_districts
+    point = f.point("DP-C", location=(90.3, 23.6))
+    operator = UserFactory(roles=["logistics_officer"], areas=[west])
+    household, _ = f.household_with_id()
+    entitlement = f.entitlement(cycle=f.approved_cycle(), household=household, kind="cash", amount="700")
+    lines_written = threading.Event()
+    real = services._lock_and_refuse_if_paid
+
+    def let_the_payment_in(*args, **kwargs):
+        lines_written.set()
+        threading.Event().wait(1.0)  # the payment is inserted now, and waits on the balance row
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_lock_and_refuse_if_paid", let_the_payment_in)
+    outcome: dict[str, object] = {}
+
+    def redeem():
+        try:
+            outcome["redemption"] = services.redemption_redeem(
+                user=operator, point_id=point.pk, voucher=vouchers.sign(entitlement.code)
+            )
+        except services.RedemptionRefused as refused:
+            outcome["redemption"] = refused
+        finally:
+            connection.close()
+
+    def pay():
+        lines_written.wait(20)
+        try:
+            with transaction.atomic():
+                _payment(entitlement, operator)
+            outcome["payment"] = "paid"
+        except IntegrityError as error:
+            outcome["payment"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=redeem), threading.Thread(target=pay)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(40)
+    redeemed = isinstance(outcome["redemption"], Redemption)
+    paid = outcome["payment"] == "paid"
+    assert redeemed != paid, outcome  # one, never both, never neither
+    assert Payment.objects.filter(entitlement=entitlement).count() == int(paid)
+    assert Redemption.objects.filter(entitlement=entitlement).count() == int(redeemed)
+    if not paid:
+        assert "redeemed as a cash voucher" in str(outcome["payment"])
