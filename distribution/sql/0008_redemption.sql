@@ -120,6 +120,10 @@ CREATE OR REPLACE FUNCTION distribution_payment_not_redeemed() RETURNS trigger L
 DECLARE
     redeemed record;
 BEGIN
+    -- Where no voucher was ever redeemed for cash, nothing to look at (the transition table is not even read).
+    IF NOT EXISTS (SELECT 1 FROM distribution_redemptionbalance WHERE item = 'cash') THEN
+        RETURN NULL;
+    END IF;
     PERFORM 1 FROM distribution_redemptionbalance b
       WHERE b.item = 'cash' AND b.entitlement_id IN (SELECT entitlement_id FROM new_payments)
       ORDER BY b.id FOR SHARE;
