@@ -192,6 +192,10 @@ class Migration(migrations.Migration):
             model_name='redemptionline',
             constraint=models.UniqueConstraint(fields=('redemption', 'item'), name='distribution_redemptionline_once'),
         ),
+        migrations.AddIndex(
+            model_name='redemptionbalance',
+            index=models.Index(condition=models.Q(('item', 'cash')), fields=['entitlement'], name='distribution_rdmbal_cash'),
+        ),
         # Append-only redemptions and lines, the balance only the lines move (distribution/sql/0008_redemption.sql);
         # devices and conflicts are in the audit log (redemptions are their own append-only record).
         run_sql_file("0008_redemption.sql", SQL),

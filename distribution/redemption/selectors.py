@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, When
 from django.utils import timezone
 
 from distribution.redemption.models import Device, Redemption, RedemptionBalance, RedemptionBatch, RedemptionConflict
@@ -98,7 +98,7 @@ def _summary(entitlement: Entitlement, *, user, point) -> dict:
         head = (
             Membership.objects.filter(household_id=entitlement.household_id, end_date__isnull=True)
             .select_related("individual")
-            .order_by("-role", "id")
+            .order_by(Case(When(role="head", then=0), default=1), "id")
             .first()
         )
         summary["head"] = str(head.individual) if head else ""

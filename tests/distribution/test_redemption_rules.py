@@ -159,3 +159,31 @@ def test_the_database_refuses_what_python_would_let_through(setup):
             cursor.execute(statement)
     balance.refresh_from_db()
     assert balance.redeemed == 3000 and redemption.lines.count() == 1
+
+
+def _payment(entitlement, user):
+    from programs.payments.models import Payment, PaymentBatch
+    from tests.factories import BankFactory
+
+    batch = PaymentBatch.objects.create(
+        cycle=entitlement.cycle, program=entitlement.program, fsp=BankFactory(), currency="BDT",
+        execution_date=timezone.localdate(), prepared_by=user,
+    )  # fmt: skip
+    return Payment.objects.create(
+        batch=batch, entitlement=entitlement, household=entitlement.household, amount=entitlement.amount,
+        currency="BDT",
+    )  # fmt: skip
+
+
+def test_a_cash_voucher_is_either_paid_by_transfer_or_redeemed_never_both(setup):
+    """Redeemed at a point: the database refuses a payment of it. Paid: the point refuses to redeem it."""
+    redeem(setup, amount="1")
+    with pytest.raises(IntegrityError, match="redeemed as a cash voucher"), transaction.atomic():
+        _payment(setup["cash"], setup["operator"])
+    household, _ = f.household_with_id()
+    paid = f.entitlement(cycle=setup["cycle"], household=household, kind="cash", amount="500")
+    _payment(paid, setup["operator"])
+    with pytest.raises(services.RedemptionRefused, match="paid by transfer") as refused:
+        redeem(setup, voucher=vouchers.sign(paid.code))
+    assert refused.value.reason == "paid"
+    assert not RedemptionLine.objects.filter(entitlement=paid).exists()
