@@ -20,3 +20,32 @@ ROLE_GRANTS["logistics_officer"] += [
 ROLE_GRANTS["program_officer"] += [*_REDEMPTION_READ, "redemptionconflict:view", "redemptionbalance:view"]
 ROLE_GRANTS["emergency_coordinator"] += [*_REDEMPTION_READ, "redemptionconflict:view"]
 ROLE_GRANTS["auditor"] += [*_REDEMPTION_READ, "redemptionconflict:view", "redemptionbalance:view"]
+
+# Stock (distribution.stock): everyone who sees warehouses sees the catalogue, stock and its documents; logistics
+# officers keep the catalogue and record movements (documents and lines are append-only: add, never change).
+STOCK_VIEW = [
+    "stockitem:view",
+    "stockunit:view",
+    "stocklot:view",
+    "stockbalance:view",
+    "stockdocument:view",
+    "stockdocumentline:view",
+    "stockmovement:view",
+]
+for _role in ("emergency_coordinator", "gis_analyst", "program_officer", "auditor"):
+    ROLE_GRANTS[_role] = ROLE_GRANTS[_role] + STOCK_VIEW
+ROLE_GRANTS["logistics_officer"] = (
+    ROLE_GRANTS["logistics_officer"]
+    + STOCK_VIEW
+    + [
+        "stockitem:add",
+        "stockitem:change",
+        "stockunit:add",
+        "stockunit:change",
+        "stockunit:delete",
+        "stocklot:add",
+        "stocklot:change",
+        "stockdocument:add",
+        "stockmovement:add",
+    ]
+)
