@@ -8,7 +8,7 @@ import { $, D, T, locations, ready, showError, when } from "./common.js";
 const FORMS = {
   receipt: { url: `${D}/stock/receipts/`, fields: ["warehouse", "supplier", "reference"], pdf: T.grn },
   transfer: { url: `${D}/stock/transfers/`, fields: ["source", "destination", "reference"], pdf: T.waybill },
-  dispatch: { url: `${D}/stock/dispatches/`, fields: ["warehouse", "point", "vehicle"], pdf: T.waybill },
+  dispatch: { url: `${D}/stock/dispatches/`, fields: ["warehouse", "point", "reference", "vehicle", "driver"], pdf: T.waybill },
 };
 const NUMERIC = new Set(["quantity", "shortage", "damaged"]);
 let items = [];
@@ -71,10 +71,7 @@ async function submit(event) {
   button.disabled = true;
   try {
     const doc = await api(spec.url, { method: "POST", json });
-    result.replaceChildren(
-      `${T.saved} ${doc.number || doc.code || doc.id} `,
-      doc.pdf_url ? el("a", { href: doc.pdf_url, "data-pdf": form.dataset.kind, target: "_blank", text: spec.pdf }) : "",
-    );
+    result.replaceChildren(`${T.saved} ${doc.number} `, el("a", { href: doc.pdf_url, "data-pdf": form.dataset.kind, "data-document": doc.id, target: "_blank", text: spec.pdf }));
     form.querySelector("[data-lines]").replaceChildren(lineRow(form.querySelector("[data-lines]").dataset.columns.split(" ")));
     await loadDocuments();
   } catch (failure) {
@@ -91,12 +88,12 @@ async function loadDocuments() {
       el(
         "tr",
         { "data-document": d.id },
-        el("td", { text: d.number || d.id }),
-        el("td", { text: d.kind }),
-        el("td", { text: d.source_code || d.warehouse_code || "–" }),
-        el("td", { text: d.destination_code || d.point_code || "–" }),
-        el("td", { text: when(d.occurred_at || d.recorded_at) }),
-        el("td", {}, d.pdf_url ? el("a", { href: d.pdf_url, target: "_blank", text: "PDF" }) : ""),
+        el("td", { text: d.number }),
+        el("td", { text: T.documentKinds[d.kind] || d.kind }),
+        el("td", { text: d.source_code || d.supplier || "–" }),
+        el("td", { text: d.destination_code || "–" }),
+        el("td", { text: when(d.recorded_at) }),
+        el("td", {}, el("a", { href: d.pdf_url, target: "_blank", text: "PDF" })),
       ),
     ),
   );

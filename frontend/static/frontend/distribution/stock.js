@@ -5,9 +5,7 @@ import { $, D, T, locations, qty, ready, showError } from "./common.js";
 
 let places = { warehouses: [], points: [] };
 
-function locationLabel(row) {
-  return row.location_code ? `${row.location_code}${row.location_name ? ` · ${row.location_name}` : ""}` : row.location || "–";
-}
+const locationLabel = (row) => `${row.location_kind === "warehouse" ? T.warehouse : T.point} ${row.location_code} · ${row.location_name}`;
 
 async function loadStock() {
   const params = new URLSearchParams({ page_size: "1000" });
@@ -20,18 +18,17 @@ async function loadStock() {
     ...balances.map((b) =>
       el(
         "tr",
-        { "data-item": b.item, "data-lot": b.lot || "", "data-location": b.location_code || "" },
+        { "data-item": b.item, "data-lot": b.lot || "", "data-location": `${b.location_kind}:${b.location_id}` },
         el("td", { text: locationLabel(b) }),
         el("td", { text: b.item_name ? `${b.item_name} (${b.item})` : b.item }),
         el("td", { text: b.lot || "–" }),
         el("td", { class: b.expired ? "error" : "", text: b.expires_on || "–" }),
         el("td", { class: "num", "data-on-hand": b.on_hand, text: qty(b.on_hand) }),
-        el("td", { text: b.unit || "" }),
-        el("td", { class: "num", text: qty(b.weight_kg) }),
+        el("td", { text: b.base_unit }),
       ),
     ),
   );
-  if (!balances.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 7, class: "muted", text: T.noStock })));
+  if (!balances.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted", text: T.noStock })));
 }
 
 async function loadAlerts() {
@@ -39,7 +36,7 @@ async function loadAlerts() {
   const list = $("alert-list");
   const label = { low_stock: T.lowStock, near_expiry: T.nearExpiry, expired: T.expired };
   list.replaceChildren(
-    ...alerts.map((a) => el("li", { "data-alert": a.kind }, el("strong", { text: `${label[a.kind] || a.kind}: ` }), a.message || `${a.item} ${a.location_code || ""}`)),
+    ...alerts.map((a) => el("li", { "data-alert": a.kind, "data-item": a.item }, el("strong", { text: `${label[a.kind] || a.kind}: ` }), a.message)),
   );
   if (!alerts.length) list.replaceChildren(el("li", { class: "muted", text: T.noAlerts }));
 }
