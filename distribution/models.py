@@ -97,3 +97,13 @@ from distribution.redemption.models import (  # noqa: E402, F401
     RedemptionLine,
 )
 from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401
+from distribution.stock.models import (  # noqa: E402, F401
+    StockBalance,
+    StockDocument,
+    StockDocumentLine,
+    StockDocumentNumber,
+    StockItem,
+    StockLot,
+    StockMovement,
+    StockUnit,
+)

@@ -15,7 +15,7 @@ SQL = Path(__file__).resolve().parent.parent / "sql"
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('distribution', '0004_roads'),
+        ('distribution', '0005_stock'),
         ('programs', '0010_cash_agent_payments'),
         ('registry', '0015_member_summary_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
