@@ -10,17 +10,6 @@ for _role in ("emergency_coordinator", "gis_analyst", "program_officer", "audito
     ROLE_GRANTS[_role] = [*ROLE_GRANTS[_role], "distributionplan:view"]
 ROLE_GRANTS["logistics_officer"] = [*ROLE_GRANTS["logistics_officer"], "distributionplan:*"]
 
-# Redemption (distribution.redemption): logistics officers run the points, register devices and follow up
-# conflicts; the others read.
-_REDEMPTION_READ = ["redemption:view", "redemptionline:view", "device:view", "redemptionbatch:view"]
-ROLE_GRANTS["logistics_officer"] += [
-    *_REDEMPTION_READ, "redemption:add", "device:add", "device:change", "redemptionbatch:add",
-    "redemptionconflict:view", "redemptionconflict:change", "redemptionbalance:view",
-]  # fmt: skip
-ROLE_GRANTS["program_officer"] += [*_REDEMPTION_READ, "redemptionconflict:view", "redemptionbalance:view"]
-ROLE_GRANTS["emergency_coordinator"] += [*_REDEMPTION_READ, "redemptionconflict:view"]
-ROLE_GRANTS["auditor"] += [*_REDEMPTION_READ, "redemptionconflict:view", "redemptionbalance:view"]
-
 # Stock (distribution.stock): everyone who sees warehouses sees the catalogue, stock and its documents; logistics
 # officers keep the catalogue and record movements (documents and lines are append-only: add, never change).
 STOCK_VIEW = [
@@ -49,3 +38,14 @@ ROLE_GRANTS["logistics_officer"] = (
         "stockmovement:add",
     ]
 )
+
+# Redemption (distribution.redemption): logistics officers run the points, register devices and follow up
+# conflicts; the others read.
+_REDEMPTION_READ = ["redemption:view", "redemptionline:view", "device:view", "redemptionbatch:view"]
+ROLE_GRANTS["logistics_officer"] += [
+    *_REDEMPTION_READ, "redemption:add", "device:add", "device:change", "redemptionbatch:add",
+    "redemptionconflict:view", "redemptionconflict:change", "redemptionbalance:view",
+]  # fmt: skip
+ROLE_GRANTS["program_officer"] += [*_REDEMPTION_READ, "redemptionconflict:view", "redemptionbalance:view"]
+ROLE_GRANTS["emergency_coordinator"] += [*_REDEMPTION_READ, "redemptionconflict:view"]
+ROLE_GRANTS["auditor"] += [*_REDEMPTION_READ, "redemptionconflict:view", "redemptionbalance:view"]

@@ -203,9 +203,7 @@ class RedemptionBalance(models.Model):
             ),
         ]
         # The payment trigger's look-up of redeemed cash vouchers (distribution/sql/0008_redemption.sql).
-        indexes = [
-            models.Index(fields=["entitlement"], condition=Q(item="cash"), name="distribution_rdmbal_cash")
-        ]
+        indexes = [models.Index(fields=["entitlement"], condition=Q(item="cash"), name="distribution_rdmbal_cash")]
 
     def __str__(self) -> str:
         return f"{self.entitlement_id} {self.item}: {self.redeemed}/{self.entitled} {self.unit}"
