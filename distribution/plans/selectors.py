@@ -24,6 +24,38 @@ def plan_list(*, user, cycle_id: int | None = None) -> QuerySet[DistributionPlan
     return queryset
 
 
+def plannable_cycle_list(*, user) -> list[dict]:
+    """Approved cycles with approved in-kind entitlements, of programs inside the user's areas: what a plan can be
+    made for (the logistics officer does not otherwise read programs' cycles)."""
+    from django.db.models import Count, Q
+
+    from distribution.plans.services import PLANNABLE_STATES
+
+    rows = (
+        cycle_list(user=user)
+        .filter(state__in=PLANNABLE_STATES)
+        .annotate(
+            in_kind=Count("entitlements", filter=Q(entitlements__kind="in_kind", entitlements__status="approved"))
+        )
+        .filter(in_kind__gt=0)
+        .order_by("-starts_on", "id")
+    )
+    return [
+        {
+            "id": cycle.pk,
+            "name": cycle.name,
+            "program": cycle.program_id,
+            "program_name": cycle.program.name,
+            "state": cycle.state,
+            "starts_on": cycle.starts_on,
+            "ends_on": cycle.ends_on,
+            "exposure_run": cycle.exposure_run_id,
+            "in_kind_entitlements": cycle.in_kind,
+        }
+        for cycle in rows
+    ]
+
+
 def plan_assignment_list(
     *, user, plan: DistributionPlan, point_id: int | None = None, unreachable: bool | None = None
 ) -> QuerySet[PlanAssignment]:

@@ -57,6 +57,8 @@ def flooded_grid(client_for, two_districts):
 def test_a_plan_assigns_by_road_time_around_the_flood_and_explains_who_cannot_be_served(flooded_grid, client_for):
     g = flooded_grid
     officer = g["officer"]
+    cycles = officer.get(f"{URL}cycles/").json()["results"]
+    assert [(c["id"], c["in_kind_entitlements"]) for c in cycles] == [(g["cycle"].pk, 9)]
     plan = create_plan(officer, cycle=g["cycle"].pk, days=1)
     assert plan.exposure_run_id == g["run"].pk and plan.network_id == g["network"].pk
     assert plan.result["households"] == 9 and plan.result["assigned"] == 5 and plan.result["unreachable"] == 4

@@ -53,6 +53,12 @@ class DistributionPlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
         plan.refresh_from_db()
         return Response(s.PlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False)
+    def cycles(self, request):
+        """Cycles a plan can be made for: approved, with approved in-kind entitlements, in the user's areas."""
+        return Response({"results": selectors.plannable_cycle_list(user=request.user)})
+
     def _finished(self) -> DistributionPlan:
         plan = self.get_object()
         if plan.status != DistributionPlan.Status.SUCCEEDED:
