@@ -90,3 +90,13 @@ class FacilityExposure(models.Model):
 
 from distribution.plans.models import DistributionPlan, PlanAssignment, PlanItem, PlanPoint, PlanTransport  # noqa: E402, F401
 from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401
+from distribution.stock.models import (  # noqa: E402, F401
+    StockBalance,
+    StockDocument,
+    StockDocumentLine,
+    StockDocumentNumber,
+    StockItem,
+    StockLot,
+    StockMovement,
+    StockUnit,
+)

@@ -5,6 +5,36 @@ ROLE_GRANTS = {
     "logistics_officer": ["warehouse:*", "distributionpoint:*", "facilityexposure:view"],
     "auditor": ["warehouse:view", "distributionpoint:view", "facilityexposure:view"],
 }
+
+# Stock (distribution.stock): everyone who sees warehouses sees the catalogue, stock and its documents; logistics
+# officers keep the catalogue and record movements (documents and lines are append-only: add, never change).
+STOCK_VIEW = [
+    "stockitem:view",
+    "stockunit:view",
+    "stocklot:view",
+    "stockbalance:view",
+    "stockdocument:view",
+    "stockdocumentline:view",
+    "stockmovement:view",
+]
+for _role in ("emergency_coordinator", "gis_analyst", "program_officer", "auditor"):
+    ROLE_GRANTS[_role] = ROLE_GRANTS[_role] + STOCK_VIEW
+ROLE_GRANTS["logistics_officer"] = (
+    ROLE_GRANTS["logistics_officer"]
+    + STOCK_VIEW
+    + [
+        "stockitem:add",
+        "stockitem:change",
+        "stockunit:add",
+        "stockunit:change",
+        "stockunit:delete",
+        "stocklot:add",
+        "stocklot:change",
+        "stockdocument:add",
+        "stockmovement:add",
+    ]
+)
+
 # Distribution plans: the logistics officer makes them, the other roles read them.
 for _role in ("emergency_coordinator", "gis_analyst", "program_officer", "auditor"):
     ROLE_GRANTS[_role] = [*ROLE_GRANTS[_role], "distributionplan:view"]

@@ -132,7 +132,8 @@ def assign_catchments(
 
         step(45, "Snapping households to the nearest open road and joining their nearest point")
         # One pass over the households: snap, and the first search's answer for the vertex (the nearest usable
-        # point). Households go in geohash order, so consecutive index probes touch the same pages. Without capacity limits that is the assignment; with them it is the first round's candidate.
+        # point). Households go in geohash order, so consecutive index probes touch the same pages.
+        # Without capacity limits that is the assignment; with them it is the first round's candidate.
         _execute(cursor, "DROP TABLE IF EXISTS plan_catchment")
         _execute(
             cursor,
