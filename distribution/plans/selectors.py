@@ -272,3 +272,23 @@ def plan_map(*, user, plan: DistributionPlan) -> dict:
         features += [row[0] for row in cursor.fetchall()]
     features = [json.loads(f) if isinstance(f, str) else f for f in features]
     return {"type": "FeatureCollection", "features": features}
+
+
+def plan_closed_roads(*, plan: DistributionPlan, limit: int = 20000) -> dict:
+    """GeoJSON of the road segments the plan's analysis closed (bridges and viaducts above the flood stay open):
+    the same closures the assignments were computed with."""
+    from distribution.roads.graph import closed_edge_ids, closure_zone_ids
+
+    zones = closure_zone_ids(exposure_run_id=plan.exposure_run_id) if plan.exposure_run_id else []
+    closed = closed_edge_ids(plan.network_id, zones)[:limit]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT json_build_object(
+                     'type', 'Feature', 'geometry', ST_AsGeoJSON(e.geom, 6)::json,
+                     'properties', json_build_object('layer', 'closed_road', 'edge', e.id, 'name', e.name,
+                                                     'highway', e.highway))
+               FROM distribution_roadedge e WHERE e.id = ANY(%s::bigint[]) ORDER BY e.id""",
+            [closed],
+        )
+        features = [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in cursor.fetchall()]
+    return {"type": "FeatureCollection", "features": features}

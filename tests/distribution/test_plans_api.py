@@ -109,6 +109,10 @@ def test_a_plan_assigns_by_road_time_around_the_flood_and_explains_who_cannot_be
     layers = [f["properties"]["layer"] for f in geojson["features"]]
     assert layers.count("point") == 3 and layers.count("catchment") == 2
     assert geojson["features"][3]["geometry"]["type"] in ("Polygon", "LineString", "Point")
+    closed = officer.get(f"{URL}{plan.pk}/closed-roads/").json()["features"]
+    # The flood at i = 4.5 closes the ten east–west streets between i = 4 and i = 5, nothing else.
+    assert len(closed) == 10 and {f["properties"]["layer"] for f in closed} == {"closed_road"}
+    assert all(90.14 <= f["geometry"]["coordinates"][0][0] <= 90.15 for f in closed)
 
 
 def test_quantities_stock_shortfalls_and_truck_loads_follow_the_roads_open_after_the_flood(flooded_grid):

@@ -158,3 +158,9 @@ class DistributionPlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
     def map(self, request, pk=None):
         """GeoJSON FeatureCollection of the plan's points, catchments and unreachable households (layer property)."""
         return Response(selectors.plan_map(user=request.user, plan=self._finished()))
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, url_path="closed-roads")
+    def closed_roads(self, request, pk=None):
+        """GeoJSON of the road segments closed by the plan's analysis (what the assignments avoided)."""
+        return Response(selectors.plan_closed_roads(plan=self._finished()))
