@@ -5,13 +5,14 @@ households:
 
 1. the open edges of the network with the closures applied are materialised once from `edge_query` (so closures mean
    what they mean for every other routing call), and the vertices they touch are indexed;
-2. every household is snapped to the nearest open vertex (KNN through the GiST index), points likewise;
+2. points are snapped to the nearest open vertex (KNN through the GiST index);
 3. one multi-source Dijkstra (`pgr_drivingDistance` with all the points' vertices and `equicost`) on the *reversed*
    graph gives, for every vertex, the point that is nearest in travel time from that vertex (households travel to the
    point, and one-way streets count in that direction);
-4. households join their vertex's point; where a point's capacity is exceeded, it keeps its nearest households (by
-   travel time) and the rest go to the next round, which runs the search again from the points with room left. The
-   number of rounds is bounded by the number of points, not households;
+4. one pass over the households snaps each to its nearest open vertex and joins that vertex's point. Where a point's
+   capacity is exceeded, it keeps its nearest households (by travel time) and the rest go to the next round, which
+   runs the search again from the points with room left. Rounds are bounded by the number of points, not
+   households;
 5. households left over get a reason code: no road near, every near road closed, cut off by the closures (reachable on
    the dry-day network), not connected at all, or every reachable point full.
 
@@ -19,7 +20,7 @@ Inputs (temporary tables the caller fills):
     plan_households(household_id bigint, geom geometry(Point, 4326))
     plan_points(point_id bigint, geom geometry(Point, 4326), capacity integer NULL = no limit)
 Outputs:
-    plan_catchment(household_id, vertex, snap_m, point_id, travel_s, nearest_point_id, reason)
+    plan_catchment(household_id, vertex, snap_m, point_id, travel_s, nearest_point_id, nearest_s, reason)
     plan_point_state(point_id, vertex, snap_m, capacity, remaining)
 """
 
@@ -103,107 +104,57 @@ def assign_catchments(
         ):
             _execute(cursor, statement, [network_id] if "%s" in statement else [])
 
-        step(25, "Snapping households and points to the nearest open road")
+        step(25, "Snapping the points to the nearest open road")
         # The KNN operator orders by planar distance in degrees, which picks the same nearest vertex as metres do
         # at the scale of a snap (hundreds of metres); the distance kept is on the sphere, in metres.
-        for statement, params in (
-            ("DROP TABLE IF EXISTS plan_catchment", []),
-            (
-                """CREATE TEMP TABLE plan_catchment ON COMMIT DROP AS
-                   SELECT h.household_id, s.id AS vertex, ST_DistanceSphere(h.geom, s.geom) AS snap_m,
-                          NULL::bigint AS point_id, NULL::float8 AS travel_s, NULL::bigint AS nearest_point_id,
-                          ''::text AS reason
-                   FROM plan_households h
-                   LEFT JOIN LATERAL (SELECT v.id, v.geom FROM plan_open_vertices v
-                                      ORDER BY v.geom <-> h.geom LIMIT 1) s ON true""",
-                [],
-            ),
-            (
-                "UPDATE plan_catchment SET vertex = NULL WHERE vertex IS NOT NULL AND snap_m > %s",
-                [max_snap_m],
-            ),
-            ("CREATE INDEX ON plan_catchment (vertex) WHERE point_id IS NULL", []),
-            ("ANALYZE plan_catchment", []),
-            ("DROP TABLE IF EXISTS plan_point_state", []),
-            (
-                """CREATE TEMP TABLE plan_point_state ON COMMIT DROP AS
-                   SELECT p.point_id, CASE WHEN ST_DistanceSphere(p.geom, s.geom) <= %s THEN s.id END AS vertex,
-                          ST_DistanceSphere(p.geom, s.geom) AS snap_m, p.capacity, p.capacity AS remaining
-                   FROM plan_points p
-                   LEFT JOIN LATERAL (SELECT v.id, v.geom FROM plan_open_vertices v
-                                      ORDER BY v.geom <-> p.geom LIMIT 1) s ON true""",
-                [max_snap_m],
-            ),
-        ):
-            _execute(cursor, statement, params)
-
+        _execute(cursor, "DROP TABLE IF EXISTS plan_point_state")
+        _execute(
+            cursor,
+            """CREATE TEMP TABLE plan_point_state ON COMMIT DROP AS
+               SELECT p.point_id, CASE WHEN ST_DistanceSphere(p.geom, s.geom) <= %s THEN s.id END AS vertex,
+                      ST_DistanceSphere(p.geom, s.geom) AS snap_m, p.capacity, p.capacity AS remaining
+               FROM plan_points p
+               LEFT JOIN LATERAL (SELECT v.id, v.geom FROM plan_open_vertices v
+                                  ORDER BY v.geom <-> p.geom LIMIT 1) s ON true""",
+            [max_snap_m],
+        )
         rounds = 0
-        assigned = 0
-        while True:
-            _execute(cursor, "DROP TABLE IF EXISTS plan_start")
-            # One start per vertex (two points on the same corner): the one with most room first.
-            _execute(
-                cursor,
-                """CREATE TEMP TABLE plan_start ON COMMIT DROP AS
-                   SELECT DISTINCT ON (vertex) point_id, vertex, remaining FROM plan_point_state
-                   WHERE vertex IS NOT NULL AND (remaining IS NULL OR remaining > 0)
-                   ORDER BY vertex, remaining DESC NULLS FIRST, point_id""",
-            )
-            cursor.execute("SELECT count(*), bool_or(remaining IS NOT NULL) FROM plan_start")
-            starts, limited = cursor.fetchone()
-            if not starts:
-                break
-            rounds += 1
-            step(min(30 + 10 * rounds, 70), f"Searching the roads from {starts} points (round {rounds})")
+        starts, limited = _starts(cursor)
+        if starts:
+            rounds = 1
+            step(35, f"Searching the roads from {starts} points")
             _reach(cursor, "plan_open_edges", "plan_reach")
-            if rounds == 1:
-                # Remember each household's nearest usable point: named when it ends up full.
-                _execute(
-                    cursor,
-                    """UPDATE plan_catchment c SET nearest_point_id = s.point_id
-                       FROM plan_reach r JOIN plan_start s ON s.vertex = r.from_v
-                       WHERE r.node = c.vertex""",
-                )
-            _execute(cursor, "DROP TABLE IF EXISTS plan_accept")
-            if limited:
-                # Each point keeps its nearest households up to the room it has left; the rest try again.
-                _execute(
-                    cursor,
-                    """CREATE TEMP TABLE plan_accept ON COMMIT DROP AS
-                       SELECT household_id, point_id, agg_cost FROM (
-                           SELECT c.household_id, s.point_id, r.agg_cost, s.remaining,
-                                  row_number() OVER (PARTITION BY s.point_id ORDER BY r.agg_cost, c.household_id) AS rn
-                           FROM plan_catchment c
-                           JOIN plan_reach r ON r.node = c.vertex
-                           JOIN plan_start s ON s.vertex = r.from_v
-                           WHERE c.point_id IS NULL) ranked
-                       WHERE remaining IS NULL OR rn <= remaining""",
-                )
-            else:
-                _execute(
-                    cursor,
-                    """CREATE TEMP TABLE plan_accept ON COMMIT DROP AS
-                       SELECT c.household_id, s.point_id, r.agg_cost
-                       FROM plan_catchment c
-                       JOIN plan_reach r ON r.node = c.vertex
-                       JOIN plan_start s ON s.vertex = r.from_v
-                       WHERE c.point_id IS NULL""",
-                )
+        else:
+            _execute(cursor, "DROP TABLE IF EXISTS plan_reach")
             _execute(
-                cursor,
-                """UPDATE plan_catchment c SET point_id = a.point_id, travel_s = a.agg_cost
-                   FROM plan_accept a WHERE a.household_id = c.household_id""",
+                cursor, "CREATE TEMP TABLE plan_reach (node bigint, from_v bigint, agg_cost float8) ON COMMIT DROP"
             )
-            accepted = cursor.rowcount
-            assigned += accepted
-            _execute(
-                cursor,
-                """UPDATE plan_point_state p SET remaining = p.remaining - a.n
-                   FROM (SELECT point_id, count(*) AS n FROM plan_accept GROUP BY point_id) a
-                   WHERE a.point_id = p.point_id AND p.remaining IS NOT NULL""",
-            )
-            if not limited or not accepted:
-                break
+
+        step(45, "Snapping households to the nearest open road and joining their nearest point")
+        # One pass over the households: snap, and the first search's answer for the vertex (the nearest usable
+        # point). Households go in geohash order, so consecutive index probes touch the same pages.
+        # Without capacity limits that is the assignment; with them it is the first round's candidate.
+        _execute(cursor, "DROP TABLE IF EXISTS plan_catchment")
+        _execute(
+            cursor,
+            """CREATE TEMP TABLE plan_catchment ON COMMIT DROP AS
+               SELECT h.household_id, s.vertex, s.snap_m,
+                      CASE WHEN NOT %s THEN st.point_id END AS point_id,
+                      CASE WHEN NOT %s THEN r.agg_cost END AS travel_s,
+                      st.point_id AS nearest_point_id, r.agg_cost AS nearest_s, ''::text AS reason
+               FROM (SELECT * FROM plan_households ORDER BY ST_GeoHash(geom, 10)) h
+               LEFT JOIN LATERAL (
+                   SELECT CASE WHEN ST_DistanceSphere(h.geom, v.geom) <= %s THEN v.id END AS vertex,
+                          ST_DistanceSphere(h.geom, v.geom) AS snap_m
+                   FROM plan_open_vertices v ORDER BY v.geom <-> h.geom LIMIT 1) s ON true
+               LEFT JOIN plan_reach r ON r.node = s.vertex
+               LEFT JOIN plan_start st ON st.vertex = r.from_v""",
+            [bool(limited), bool(limited), max_snap_m],
+        )
+        if limited:
+            _capacity_rounds(cursor, step)
+            cursor.execute("SELECT max(round) FROM plan_rounds")
+            rounds = cursor.fetchone()[0] or rounds
 
         step(75, "Explaining households no point can serve")
         _explain_unassigned(cursor, network_id, zones, max_snap_m, any_start=rounds > 0)
@@ -212,6 +163,78 @@ def assign_catchments(
         cursor.execute("SELECT count(*) FROM plan_open_edges")
         open_edges = cursor.fetchone()[0]
     return {"households": households, "assigned": assigned, "rounds": rounds, "open_edges": open_edges}
+
+
+def _starts(cursor) -> tuple[int, bool]:
+    """Fill plan_start with one start per vertex that has room (two points on the same corner: the one with most
+    room). Returns (how many, whether any has a capacity limit)."""
+    _execute(cursor, "DROP TABLE IF EXISTS plan_start")
+    _execute(
+        cursor,
+        """CREATE TEMP TABLE plan_start ON COMMIT DROP AS
+           SELECT DISTINCT ON (vertex) point_id, vertex, remaining FROM plan_point_state
+           WHERE vertex IS NOT NULL AND (remaining IS NULL OR remaining > 0)
+           ORDER BY vertex, remaining DESC NULLS FIRST, point_id""",
+    )
+    cursor.execute("SELECT count(*), coalesce(bool_or(remaining IS NOT NULL), false) FROM plan_start")
+    return cursor.fetchone()
+
+
+def _capacity_rounds(cursor, step) -> None:
+    """Each point keeps its nearest households up to its room; the rest search again from the points with room
+    left, until a round places nobody. Rounds are bounded by the number of points."""
+    _execute(cursor, "CREATE INDEX ON plan_catchment (household_id)")
+    _execute(cursor, "ANALYZE plan_catchment")
+    _execute(cursor, "DROP TABLE IF EXISTS plan_rounds")
+    _execute(cursor, "CREATE TEMP TABLE plan_rounds (round int, placed bigint) ON COMMIT DROP")
+    # Round 1's candidates are in plan_catchment already (nearest_point_id, nearest_s).
+    candidates = """SELECT c.household_id, c.nearest_point_id AS point_id, c.nearest_s AS agg_cost
+                    FROM plan_catchment c WHERE c.point_id IS NULL AND c.nearest_point_id IS NOT NULL"""
+    round_number = 1
+    while True:
+        _execute(cursor, "DROP TABLE IF EXISTS plan_accept")
+        _execute(
+            cursor,
+            sql.SQL(
+                """CREATE TEMP TABLE plan_accept ON COMMIT DROP AS
+                   SELECT household_id, point_id, agg_cost FROM (
+                       SELECT k.*, p.remaining,
+                              row_number() OVER (PARTITION BY k.point_id ORDER BY k.agg_cost, k.household_id) AS rn
+                       FROM ({candidates}) k JOIN plan_point_state p ON p.point_id = k.point_id) ranked
+                   WHERE remaining IS NULL OR rn <= remaining"""
+            ).format(candidates=sql.SQL(candidates)),
+        )
+        _execute(
+            cursor,
+            """UPDATE plan_catchment c SET point_id = a.point_id, travel_s = a.agg_cost
+               FROM plan_accept a WHERE a.household_id = c.household_id""",
+        )
+        placed = cursor.rowcount
+        _execute(cursor, "INSERT INTO plan_rounds VALUES (%s, %s)", [round_number, placed])
+        _execute(
+            cursor,
+            """UPDATE plan_point_state p SET remaining = p.remaining - a.n
+               FROM (SELECT point_id, count(*) AS n FROM plan_accept GROUP BY point_id) a
+               WHERE a.point_id = p.point_id AND p.remaining IS NOT NULL""",
+        )
+        if not placed:
+            return
+        starts, _ = _starts(cursor)
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM plan_catchment WHERE point_id IS NULL AND nearest_point_id IS NOT NULL)"
+        )
+        if not starts or not cursor.fetchone()[0]:
+            return
+        round_number += 1
+        step(
+            min(45 + 5 * round_number, 70), f"Points full: searching again from {starts} points (round {round_number})"
+        )
+        _reach(cursor, "plan_open_edges", "plan_reach")
+        candidates = """SELECT c.household_id, st.point_id, r.agg_cost
+                        FROM plan_catchment c
+                        JOIN plan_reach r ON r.node = c.vertex
+                        JOIN plan_start st ON st.vertex = r.from_v
+                        WHERE c.point_id IS NULL AND c.nearest_point_id IS NOT NULL"""
 
 
 def _explain_unassigned(cursor, network_id: int, zones: list[int], max_snap_m: float, *, any_start: bool) -> None:

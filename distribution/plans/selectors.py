@@ -24,6 +24,38 @@ def plan_list(*, user, cycle_id: int | None = None) -> QuerySet[DistributionPlan
     return queryset
 
 
+def plannable_cycle_list(*, user) -> list[dict]:
+    """Approved cycles with approved in-kind entitlements, of programs inside the user's areas: what a plan can be
+    made for (the logistics officer does not otherwise read programs' cycles)."""
+    from django.db.models import Count, Q
+
+    from distribution.plans.services import PLANNABLE_STATES
+
+    rows = (
+        cycle_list(user=user)
+        .filter(state__in=PLANNABLE_STATES)
+        .annotate(
+            in_kind=Count("entitlements", filter=Q(entitlements__kind="in_kind", entitlements__status="approved"))
+        )
+        .filter(in_kind__gt=0)
+        .order_by("-starts_on", "id")
+    )
+    return [
+        {
+            "id": cycle.pk,
+            "name": cycle.name,
+            "program": cycle.program_id,
+            "program_name": cycle.program.name,
+            "state": cycle.state,
+            "starts_on": cycle.starts_on,
+            "ends_on": cycle.ends_on,
+            "exposure_run": cycle.exposure_run_id,
+            "in_kind_entitlements": cycle.in_kind,
+        }
+        for cycle in rows
+    ]
+
+
 def plan_assignment_list(
     *, user, plan: DistributionPlan, point_id: int | None = None, unreachable: bool | None = None
 ) -> QuerySet[PlanAssignment]:
@@ -239,4 +271,24 @@ def plan_map(*, user, plan: DistributionPlan) -> dict:
             )
         features += [row[0] for row in cursor.fetchall()]
     features = [json.loads(f) if isinstance(f, str) else f for f in features]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def plan_closed_roads(*, plan: DistributionPlan, limit: int = 20000) -> dict:
+    """GeoJSON of the road segments the plan's analysis closed (bridges and viaducts above the flood stay open):
+    the same closures the assignments were computed with."""
+    from distribution.roads.graph import closed_edge_ids, closure_zone_ids
+
+    zones = closure_zone_ids(exposure_run_id=plan.exposure_run_id) if plan.exposure_run_id else []
+    closed = closed_edge_ids(plan.network_id, zones)[:limit]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT json_build_object(
+                     'type', 'Feature', 'geometry', ST_AsGeoJSON(e.geom, 6)::json,
+                     'properties', json_build_object('layer', 'closed_road', 'edge', e.id, 'name', e.name,
+                                                     'highway', e.highway))
+               FROM distribution_roadedge e WHERE e.id = ANY(%s::bigint[]) ORDER BY e.id""",
+            [closed],
+        )
+        features = [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in cursor.fetchall()]
     return {"type": "FeatureCollection", "features": features}

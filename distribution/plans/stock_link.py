@@ -1,32 +1,38 @@
 """The plan's view of the stock catalogue and ledger (distribution.stock): base units, stock on hand, weights.
 
-Kept in one module so the planner depends on three small functions, whatever shape the stock package takes.
+Kept in one module so the planner depends on three small functions of the stock package.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
-STOCK_READY = importlib.util.find_spec("distribution.stock") is not None
+from distribution.stock import selectors as stock
 
 
 def to_base(item: str, quantity: Decimal, unit: str) -> tuple[Decimal, str]:
     """(quantity in the item's base unit, base unit); ValidationError for an unknown item or unit."""
-    if not STOCK_READY:
-        return Decimal(quantity), unit
-    raise NotImplementedError
+    catalogue = stock.item_get(item)
+    return stock.to_base(catalogue, quantity, unit), catalogue.base_unit
 
 
-def on_hand(*, items: list[str], points: list[int] = (), warehouses: list[int] = ()) -> dict[tuple[int, str], Decimal]:
-    """{(location id, item): base quantity on hand} at the given points or warehouses."""
-    if not STOCK_READY:
+def on_hand(
+    *,
+    items: list[str],
+    points: Iterable[int] | None = None,
+    warehouses: Iterable[int] | None = None,
+    usable_on: datetime.date | None = None,
+) -> dict[tuple[int, str], Decimal]:
+    """{(location id, item): base quantity on hand} at the given points or warehouses, leaving out lots expired
+    before `usable_on` (the distribution's first day)."""
+    if not items or (not points and not warehouses):
         return {}
-    raise NotImplementedError
+    rows = stock.stock_on_hand(items=items, points=points, warehouses=warehouses, usable_on=usable_on)
+    return {(location, item): quantity for (_, location, item), quantity in rows.items()}
 
 
 def weights_kg(items: list[str]) -> dict[str, Decimal | None]:
     """{item: kg per base unit} (None where the catalogue gives no weight)."""
-    if not STOCK_READY:
-        return {}
-    raise NotImplementedError
+    return stock.item_weights(items)

@@ -123,8 +123,10 @@ def plan_supply(plan: DistributionPlan) -> dict:
         cursor.execute("SELECT point_id, vertex FROM plan_point_state WHERE vertex IS NOT NULL")
         point_vertex = {p: v for p, v in cursor.fetchall() if p in points}
     warehouses = _usable_warehouses(plan)
-    at_points = stock_link.on_hand(points=sorted(points), items=items)
-    in_warehouses = stock_link.on_hand(warehouses=sorted(warehouses), items=items)
+    # Lots that expire before the distribution starts cannot be handed out: they do not count.
+    first_day = plan.cycle.starts_on
+    at_points = stock_link.on_hand(points=sorted(points), items=items, usable_on=first_day)
+    in_warehouses = stock_link.on_hand(warehouses=sorted(warehouses), items=items, usable_on=first_day)
     weights = stock_link.weights_kg(items)
     times = _travel_times(warehouses, point_vertex)
 

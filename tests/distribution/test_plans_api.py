@@ -2,12 +2,15 @@
 unusable points, capacity, unreachable households with their reasons, re-planning and its diff, the map, scoping
 and personal data, and bad input refused with nothing written."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import TestCase
 
 from distribution.models import DistributionPlan, PlanAssignment
 from tests.distribution.factories_plans import at, box, entitle, in_kind_cycle, road_grid
-from tests.factories import DistributionPointFactory, UserFactory
+from tests.distribution.factories_stock import StockItemFactory, receive, rice, stock_point
+from tests.factories import DistributionPointFactory, UserFactory, WarehouseFactory
 from tests.response.factories import HazardZoneFactory, IncidentFactory
 from tests.response.test_api import start_run
 
@@ -38,6 +41,19 @@ def flooded_grid(client_for, two_districts):
         "B": DistributionPointFactory(code="B", location=at(8, 5), daily_capacity_households=2),
         "C": DistributionPointFactory(code="C", location=at(4.5, 2), daily_capacity_households=50),
     }
+    # Stock: 25 kg of rice already at A; 30 kg in the west warehouse, plenty (and 10 l of oil) in the east one,
+    # and a full store inside the flood that the analysis makes unusable.
+    food, oil = rice(), StockItemFactory(code="oil", name="Oil", base_unit="l", weight_kg=Decimal("0.92"))
+    stores = {
+        "west": WarehouseFactory(code="W-WEST", location=at(1, 5)),
+        "east": WarehouseFactory(code="W-EAST", location=at(9, 1)),
+        "wet": WarehouseFactory(code="W-WET", location=at(4.5, 8)),
+    }
+    stock_point(stores["west"], points["A"], food, 1, "bag")
+    receive(stores["west"], food, 30)
+    receive(stores["east"], food, 1000)
+    receive(stores["east"], oil, 10)
+    receive(stores["wet"], food, 1000)
     coordinator = client_for(roles=["emergency_coordinator"])
     run = start_run(coordinator, incident.pk)
     cycle = in_kind_cycle(exposure_run=run, incident=incident)
@@ -50,13 +66,15 @@ def flooded_grid(client_for, two_districts):
     officer = client_for(roles=["logistics_officer"])
     return {
         "network": network, "run": run, "cycle": cycle, "points": points, "west": west_hh, "east": east_hh,
-        "far": far[0], "nowhere": nowhere[0], "officer": officer, "districts": two_districts,
+        "far": far[0], "nowhere": nowhere[0], "officer": officer, "districts": two_districts, "stores": stores,
     }  # fmt: skip
 
 
 def test_a_plan_assigns_by_road_time_around_the_flood_and_explains_who_cannot_be_served(flooded_grid, client_for):
     g = flooded_grid
     officer = g["officer"]
+    cycles = officer.get(f"{URL}cycles/").json()["results"]
+    assert [(c["id"], c["in_kind_entitlements"]) for c in cycles] == [(g["cycle"].pk, 9)]
     plan = create_plan(officer, cycle=g["cycle"].pk, days=1)
     assert plan.exposure_run_id == g["run"].pk and plan.network_id == g["network"].pk
     assert plan.result["households"] == 9 and plan.result["assigned"] == 5 and plan.result["unreachable"] == 4
@@ -91,6 +109,47 @@ def test_a_plan_assigns_by_road_time_around_the_flood_and_explains_who_cannot_be
     layers = [f["properties"]["layer"] for f in geojson["features"]]
     assert layers.count("point") == 3 and layers.count("catchment") == 2
     assert geojson["features"][3]["geometry"]["type"] in ("Polygon", "LineString", "Point")
+    closed = officer.get(f"{URL}{plan.pk}/closed-roads/").json()["features"]
+    # The flood at i = 4.5 closes the ten east–west streets between i = 4 and i = 5, nothing else.
+    assert len(closed) == 10 and {f["properties"]["layer"] for f in closed} == {"closed_road"}
+    assert all(90.14 <= f["geometry"]["coordinates"][0][0] <= 90.15 for f in closed)
+
+
+def test_quantities_stock_shortfalls_and_truck_loads_follow_the_roads_open_after_the_flood(flooded_grid):
+    g = flooded_grid
+    officer = g["officer"]
+    plan = create_plan(officer, cycle=g["cycle"].pk, truck_capacity_kg="100")
+    lines = {(r["point_code"], r["item"]): r for r in officer.get(f"{URL}{plan.pk}/items/").json()["results"]}
+    # A: 3 × 25 kg needed, 25 on hand, only the west store reaches it (30 kg): 20 kg short. No oil reaches A.
+    assert [lines[("A", "rice")][k] for k in ("quantity", "on_hand", "from_warehouses", "shortfall")] == [
+        "75.000", "25.000", "30.000", "20.000",
+    ]  # fmt: skip
+    assert lines[("A", "oil")]["shortfall"] == "6.000" and lines[("A", "oil")]["unit"] == "l"
+    # B (east bank): the east store covers it all; the flooded store is never used.
+    assert lines[("B", "rice")]["from_warehouses"] == "50.000" and lines[("B", "rice")]["shortfall"] == "0.000"
+    assert lines[("B", "oil")]["from_warehouses"] == "4.000"
+    shortfalls = officer.get(f"{URL}{plan.pk}/shortfalls/").json()["results"]
+    assert {(r["point_code"], r["item"]) for r in shortfalls} == {("A", "rice"), ("A", "oil")}
+    transport = {
+        (r["warehouse_code"], r["point_code"]): r for r in officer.get(f"{URL}{plan.pk}/transport/").json()["results"]
+    }
+    assert set(transport) == {("W-WEST", "A"), ("W-EAST", "B")}
+    east = transport[("W-EAST", "B")]
+    assert east["weight_kg"] == "53.680" and east["trucks"] == 1  # 50 kg rice + 4 l × 0.92 kg
+    assert sorted((i["item"], i["quantity"]) for i in east["items"]) == [("oil", "4.000"), ("rice", "50.000")]
+    assert transport[("W-WEST", "A")]["travel_s"] > 0
+    assert plan.result["usable_warehouses"] == 2 and plan.result["shortfall_lines"] == 2
+
+
+def test_an_item_the_catalogue_does_not_know_fails_the_plan_naming_it_and_writes_nothing(flooded_grid):
+    g = flooded_grid
+    entitle(g["cycle"], [at(2, 1)], items=[("biscuits", "1", "box")])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = g["officer"].post(URL, {"cycle": g["cycle"].pk}, format="json")
+    plan = DistributionPlan.objects.get(pk=response.json()["id"])
+    assert plan.status == "failed"
+    assert "biscuits" in plan.error["items"][0] and "not in the stock catalogue" in plan.error["items"][0]
+    assert not PlanAssignment.objects.filter(plan=plan).exists()
 
 
 def test_re_planning_with_more_days_shows_who_became_reachable_and_the_quantity_deltas(flooded_grid):

@@ -53,6 +53,12 @@ class DistributionPlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
         plan.refresh_from_db()
         return Response(s.PlanSerializer(plan).data, status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False)
+    def cycles(self, request):
+        """Cycles a plan can be made for: approved, with approved in-kind entitlements, in the user's areas."""
+        return Response({"results": selectors.plannable_cycle_list(user=request.user)})
+
     def _finished(self) -> DistributionPlan:
         plan = self.get_object()
         if plan.status != DistributionPlan.Status.SUCCEEDED:
@@ -152,3 +158,9 @@ class DistributionPlanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelVie
     def map(self, request, pk=None):
         """GeoJSON FeatureCollection of the plan's points, catchments and unreachable households (layer property)."""
         return Response(selectors.plan_map(user=request.user, plan=self._finished()))
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, url_path="closed-roads")
+    def closed_roads(self, request, pk=None):
+        """GeoJSON of the road segments closed by the plan's analysis (what the assignments avoided)."""
+        return Response(selectors.plan_closed_roads(plan=self._finished()))
