@@ -275,3 +275,141 @@ def test_a_plan_made_on_the_page_shows_its_points_shortfalls_and_unreachable_hou
     )
     assert page.is_visible("#no-household-points")
     assert not page.errors, page.errors
+
+
+def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
+    flooded_grid,  # noqa: F811
+    sign_in_user,
+    live_server,
+):
+    """The walk of issue 13: a plan shows what point A is short of; the officer receives the goods at a warehouse
+    (goods received note), dispatches them to A (waybill), sees them on the stock page, and hands one household its
+    entitlement on A's redemption screen. Stock and counts on every page equal the API's."""
+    import datetime
+
+    from django.utils import timezone
+
+    from distribution.stock.models import StockItem
+    from programs.models import Entitlement
+    from tests.distribution.factories_plans import at
+    from tests.distribution.factories_stock import StockItemFactory, rice
+    from tests.factories import WarehouseFactory
+
+    g = flooded_grid
+    officer = g["officer"].user
+    api = api_client(officer)
+    rice()
+    StockItemFactory(code="oil", name="Cooking oil", category="food", base_unit="l", weight_kg="0.92")
+    warehouse = WarehouseFactory(code="W-WEST", name="West depot", location=at(1, 5), capacity_tonnes=50)
+    point_a = g["points"]["A"]
+    today = timezone.localdate()
+    Entitlement.objects.filter(cycle=g["cycle"]).update(
+        valid_from=today - datetime.timedelta(days=1), valid_until=today + datetime.timedelta(days=30)
+    )
+
+    # 1. The plan: A serves the three western households and holds nothing yet.
+    page = sign_in_user(officer)
+    page.goto(f"{live_server.url}/distribution/plans/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#plan-button")
+    page.wait_for_selector("#plan-link")
+    page.click("#plan-link")
+    page.wait_for_selector("body[data-ready=true]")
+    plan = DistributionPlan.objects.get()
+    short = {
+        (row["point_code"], row["item"]): row["shortfall"]
+        for row in api.get(f"{D}/plans/{plan.pk}/shortfalls/").json()["results"]
+    }
+    assert short[("A", "rice")] == "75.000" and short[("A", "oil")] == "6.000"
+    shown = page.eval_on_selector_all(
+        "#shortfall-rows tr[data-shortfall]", "rows => rows.map(r => [r.cells[0].textContent, r.dataset.shortfall])"
+    )
+    assert sorted(shown) == sorted([point, item] for point, item in short)
+    screenshot(page, "walk-plan")
+
+    # 2. A goods received note at the warehouse: 4 bags of rice (100 kg, one short on arrival) and 10 l of oil.
+    page.goto(f"{live_server.url}/distribution/movements/")
+    page.wait_for_selector("body[data-ready=true]")
+    receipt = page.locator("#receipt-form")
+    receipt.locator("select[name=warehouse]").select_option(str(warehouse.pk))
+    receipt.locator("input[name=supplier]").fill("WFP Chattogram")
+    first = receipt.locator("[data-lines] tr").nth(0)
+    first.locator("select[name=item]").select_option("rice")
+    first.locator("input[name=unit]").fill("bag")
+    first.locator("input[name=quantity]").fill("4")
+    first.locator("input[name=lot]").fill("R-2026-11")
+    first.locator("input[name=expires_on]").fill("2027-10-31")
+    first.locator("input[name=shortage]").fill("1")
+    receipt.locator("[data-add-line]").click()
+    second = receipt.locator("[data-lines] tr").nth(1)
+    second.locator("select[name=item]").select_option("oil")
+    second.locator("input[name=quantity]").fill("10")
+    receipt.locator("button[type=submit]").click()
+    page.wait_for_selector("#receipt-form a[data-pdf=receipt]")
+    grn = page.get_attribute("#receipt-form a[data-pdf=receipt]", "href")
+    pdf = api.get(grn)
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
+
+    # A dispatch beyond the stock is refused in words and writes nothing.
+    dispatch = page.locator("#dispatch-form")
+    dispatch.locator("select[name=warehouse]").select_option(str(warehouse.pk))
+    dispatch.locator("select[name=point]").select_option(str(point_a.pk))
+    line = dispatch.locator("[data-lines] tr").nth(0)
+    line.locator("select[name=item]").select_option("rice")
+    line.locator("input[name=quantity]").fill("500")
+    dispatch.locator("button[type=submit]").click()
+    page.wait_for_selector("#dispatch-form [data-error]:not(:empty)")
+    assert "rice" in page.inner_text("#dispatch-form [data-error]").lower()
+    assert not api.get(f"{D}/stock/balances/?point={point_a.pk}").json()["results"]
+
+    # 3. The dispatch A needs: 3 bags of rice and 6 l of oil, on a waybill.
+    line.locator("input[name=unit]").fill("bag")
+    line.locator("input[name=quantity]").fill("3")
+    dispatch.locator("[data-add-line]").click()
+    oil = dispatch.locator("[data-lines] tr").nth(1)
+    oil.locator("select[name=item]").select_option("oil")
+    oil.locator("input[name=quantity]").fill("6")
+    dispatch.locator("input[name=vehicle]").fill("Truck DHA-11-2233")
+    dispatch.locator("button[type=submit]").click()
+    page.wait_for_selector("#dispatch-form a[data-pdf=dispatch]")
+    waybill = api.get(page.get_attribute("#dispatch-form a[data-pdf=dispatch]", "href"))
+    assert waybill.status_code == 200 and waybill.content[:4] == b"%PDF"
+    screenshot(page, "walk-dispatch")
+
+    def on_hand(**where) -> dict[str, str]:
+        rows = api.get(f"{D}/stock/balances/", where).json()["results"]
+        return {row["item"]: row["on_hand"] for row in rows}
+
+    assert on_hand(point=point_a.pk) == {"rice": "75.000", "oil": "6.000"}
+    assert on_hand(warehouse=warehouse.pk) == {"oil": "4.000"}  # 1 bag short on arrival: 75 kg came, 75 left
+
+    # 4. The stock page shows the same, per lot with its expiry.
+    page.goto(f"{live_server.url}/distribution/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.select_option("#stock-location", f"point:{point_a.pk}")
+    page.wait_for_selector(f"#stock-rows tr[data-location='point:{point_a.pk}'][data-item=rice]")
+    rows = page.eval_on_selector_all(
+        "#stock-rows tr[data-item]", "rows => rows.map(r => [r.dataset.item, r.dataset.lot, r.cells[4].dataset.onHand])"
+    )
+    assert sorted(rows) == [["oil", "", "6.000"], ["rice", "R-2026-11", "75.000"]]
+    assert "2027-10-31" in page.inner_text("#stock-rows tr[data-item=rice]")
+
+    # 5. The redemption screen at A: one western household collects its entitlement; the stock leaves A.
+    entitlement = Entitlement.objects.get(cycle=g["cycle"], household=g["west"][0])
+    page.goto(f"{live_server.url}/distribution/points/{point_a.pk}/redeem/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.fill("#device-name", "Tablet A")
+    page.click("#device-form button[type=submit]")
+    page.wait_for_selector("#device-status[data-device]:not([data-device=''])")
+    page.fill("#code-input", vouchers.sign(entitlement.code))
+    page.click("#code-form button[type=submit]")
+    page.wait_for_selector("#voucher-summary[data-redeemable=true]")
+    assert page.input_value("#voucher-items input[name=rice]") == "25"
+    page.click("#redeem-button")
+    page.wait_for_selector("body[data-redeemed='1']")
+    screenshot(page, "walk-redeem")
+    assert on_hand(point=point_a.pk) == {"rice": "50.000", "oil": "4.000"}
+    redemptions = api.get(f"{D}/redemptions/?point={point_a.pk}").json()
+    assert redemptions["count"] == 1 and redemptions["results"][0]["entitlement_code"] == entitlement.code
+    assert StockItem.objects.filter(code__in=["rice", "oil"]).count() == 2
+    assert not page.errors, page.errors
