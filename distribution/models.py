@@ -89,3 +89,6 @@ class FacilityExposure(models.Model):
 
 
 from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401
+
+# isort: split
+from distribution.roads.models import RouteRun, Vehicle  # noqa: E402, F401
