@@ -16,3 +16,10 @@ router.register("redemption-devices", redemption_views.DeviceViewSet, basename="
 router.register("redemption-batches", redemption_views.RedemptionBatchViewSet, basename="redemption-batch")
 router.register("redemption-conflicts", redemption_views.RedemptionConflictViewSet, basename="redemption-conflict")
 urlpatterns = router.urls
+from distribution.roads import api as roads_api  # noqa: E402
+
+router.register("road-networks", roads_api.RoadNetworkViewSet, basename="road-network")
+router.register("road-network-loads", roads_api.RoadNetworkLoadViewSet, basename="road-network-load")
+router.register("vehicles", roads_api.VehicleViewSet, basename="vehicle")
+router.register("route-runs", roads_api.RouteRunViewSet, basename="route-run")
+urlpatterns = router.urls

@@ -10,7 +10,7 @@ from spmis.core.sql import audit_enable
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('distribution', '0005_stock'),
+        ('distribution', '0006_fleet'),
         ('geo', '0004_auditevent_moves_to_core'),
         ('programs', '0010_cash_agent_payments'),
         ('registry', '0015_member_summary_names'),
