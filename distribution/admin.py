@@ -34,3 +34,38 @@ class StockItemAdmin(admin.ModelAdmin):
     list_filter = ["category", "active"]
     search_fields = ["code", "name"]
     inlines = [StockUnitInline]
+
+
+from distribution.redemption.models import Device, Redemption, RedemptionConflict  # noqa: E402
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["key_id", "name", "point", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["key_id", "name"]
+    readonly_fields = ["public_key", "registered_by", "created_at", "revoked_at"]
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(admin.ModelAdmin):
+    """Read-only: redemptions are append-only; a correction is made through the API."""
+
+    list_display = ["code", "kind", "method", "entitlement", "point", "operator", "occurred_at"]
+    list_filter = ["kind", "method"]
+    search_fields = ["code"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(RedemptionConflict)
+class RedemptionConflictAdmin(admin.ModelAdmin):
+    list_display = ["client_uuid", "reason", "point", "device", "status", "created_at"]
+    list_filter = ["reason", "status"]

@@ -88,6 +88,15 @@ class FacilityExposure(models.Model):
         return f"{self.kind} {self.facility.code} unusable in run {self.run_id}"
 
 
+from distribution.plans.models import DistributionPlan, PlanAssignment, PlanItem, PlanPoint, PlanTransport  # noqa: E402, F401
+from distribution.redemption.models import (  # noqa: E402, F401
+    Device,
+    Redemption,
+    RedemptionBalance,
+    RedemptionBatch,
+    RedemptionConflict,
+    RedemptionLine,
+)
 from distribution.roads.models import RoadEdge, RoadNetwork, RoadNetworkLoad, RoadVertex  # noqa: E402, F401
 from distribution.stock.models import (  # noqa: E402, F401
     StockBalance,
@@ -99,3 +108,6 @@ from distribution.stock.models import (  # noqa: E402, F401
     StockMovement,
     StockUnit,
 )
+
+# isort: split
+from distribution.roads.models import RouteRun, Vehicle  # noqa: E402, F401

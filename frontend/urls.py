@@ -19,5 +19,11 @@ urlpatterns = [
     path("programs/cycles/<int:cycle_id>/", views.cycle_detail, name="cycle"),
     path("programs/payments/batches/<int:batch_id>/", views.payment_batch_detail, name="payment-batch"),
     path("programs/payments/households/<int:household_id>/", views.household_payments, name="household-payments"),
+    path("distribution/", views.stock_page, name="distribution-stock"),
+    path("distribution/movements/", views.movements_page, name="distribution-movements"),
+    path("distribution/plans/", views.plans_page, name="distribution-plans"),
+    path("distribution/plans/<int:plan_id>/", views.plan_page, name="distribution-plan"),
+    path("distribution/points/<int:point_id>/redeem/", views.redeem_page, name="distribution-redeem"),
+    path("distribution/sw.js", views.redeem_service_worker, name="distribution-sw"),
     path("", views.home, name="home"),
 ]

@@ -690,3 +690,193 @@ def household_payments(request: HttpRequest, household_id: int) -> HttpResponse:
         {"page": "household", "household": household_id},
         payments=True,
     )
+
+
+# ---- Distribution: the logistics officer's pages (stock, movements, plans on the map, redemption at a point). The
+# pages start from ids and the user's permissions; the data comes from /api/v1/distribution/ in the pages' scripts
+# (static/frontend/distribution/), which hold no business rules: the API decides what a movement or a redemption may do.
+
+NEEDS_STOCK = gettext_lazy("This page shows warehouses and their stock, and your role may not see them.")
+NEEDS_POINTS = gettext_lazy("This page serves a distribution point, and your role may not see distribution points.")
+NEEDS_PLANS = gettext_lazy("This page shows distribution plans, and your role may not see them.")
+
+
+def _distribution_text() -> dict:
+    """Words the distribution scripts print, translated here so that the scripts hold no language."""
+    return {
+        "loading": gettext("Loading…"),
+        "none": gettext("None"),
+        "item": gettext("Item"),
+        "lot": gettext("Lot"),
+        "expiry": gettext("Expiry"),
+        "onHand": gettext("On hand"),
+        "unit": gettext("Unit"),
+        "location": gettext("Location"),
+        "warehouse": gettext("Warehouse"),
+        "point": gettext("Distribution point"),
+        "noStock": gettext("No stock here."),
+        "noAlerts": gettext("No alerts."),
+        "lowStock": gettext("Below minimum stock"),
+        "nearExpiry": gettext("Expires soon"),
+        "expired": gettext("Expired"),
+        "saved": gettext("Recorded:"),
+        "grn": gettext("Goods received note (PDF)"),
+        "waybill": gettext("Waybill (PDF)"),
+        "addLine": gettext("Add a line"),
+        "remove": gettext("Remove"),
+        "failed": gettext("Failed:"),
+        "planning": gettext("Planning"),
+        "planned": gettext("Plan ready:"),
+        "households": gettext("Households"),
+        "people": gettext("People"),
+        "capacity": gettext("Capacity"),
+        "usable": gettext("usable"),
+        "unusable": gettext("unusable"),
+        "quantity": gettext("Quantity"),
+        "fromWarehouses": gettext("From warehouses"),
+        "shortfall": gettext("Shortfall"),
+        "noShortfall": gettext("Stock covers every point."),
+        "trucks": gettext("Trucks"),
+        "travel": gettext("Travel time"),
+        "minutes": gettext("%(n)s min"),
+        "reason": gettext("Reason"),
+        "area": gettext("Area"),
+        "unreachable": gettext("Unreachable households"),
+        "noUnreachable": gettext("Every household reaches a point."),
+        "closedRoads": gettext("Closed roads"),
+        "catchments": gettext("Catchments"),
+        "routes": gettext("Routes"),
+        "points": gettext("Distribution points"),
+        "noPlans": gettext("No plans yet."),
+        "documentKinds": {
+            "receipt": gettext("Goods received note"),
+            "transfer": gettext("Transfer waybill"),
+            "dispatch": gettext("Dispatch waybill"),
+            "loss": gettext("Loss or damage report"),
+            "adjustment": gettext("Stock count adjustment"),
+            "return": gettext("Return"),
+            "reversal": gettext("Reversal"),
+        },
+        "defaultNetwork": gettext("the default network"),
+        "open": gettext("Open"),
+        "changes": gettext("Changes since the previous plan"),
+        "moved": gettext("changed point"),
+        "joined": gettext("joined"),
+        "left": gettext("left"),
+        "scanning": gettext("Point the camera at the QR code."),
+        "noCamera": gettext("No camera here: type the code instead."),
+        "checking": gettext("Checking the code…"),
+        "redeemed": gettext("Handed out:"),
+        "refused": gettext("Refused:"),
+        "queued": gettext("Offline: recorded on this device, to be sent when the connection is back."),
+        "pending": gettext("%(n)s recorded offline, not sent yet"),
+        "synced": gettext("Sent: %(accepted)s accepted, %(conflicts)s to follow up"),
+        "conflict": gettext("To follow up"),
+        "online": gettext("Online"),
+        "offline": gettext("Offline"),
+        "remaining": gettext("Remaining"),
+        "entitled": gettext("Entitled"),
+        "handOut": gettext("Hand out"),
+        "deviceMissing": gettext("This device is not registered for the point: register it first."),
+        "deviceReady": gettext("Device registered: %(code)s"),
+        "verifyOffline": gettext("Not checked: no connection. The code is recorded and checked when sent."),
+        "status": gettext("Status"),
+        "when": gettext("When"),
+    }
+
+
+def _distribution_can(user) -> dict:
+    """What the distribution pages offer, following the permissions the API checks for each action."""
+    return {
+        "viewStock": user.has_perm("distribution.view_warehouse"),
+        "receive": user.has_perm("distribution.add_stockmovement"),
+        "transfer": user.has_perm("distribution.add_stockmovement"),
+        "dispatch": user.has_perm("distribution.add_stockmovement"),
+        "viewPlans": user.has_perm("distribution.view_distributionplan"),
+        "addPlan": user.has_perm("distribution.add_distributionplan"),
+        "redeem": user.has_perm("distribution.add_redemption"),
+        # Unreachable households on the map are exact locations: personal data. Others see counts per area.
+        "householdPoints": user.has_perms(["registry.view_household", "registry.view_personal_data"]),
+    }
+
+
+def _distribution_page(request: HttpRequest, template: str, config: dict, **extra) -> HttpResponse:
+    user = request.user
+    context = _shell(request)
+    context["page_config"] = {
+        **config,
+        "username": user.get_username(),
+        "bounds": _scope_bounds(user),
+        "can": _distribution_can(user),
+        "text": _distribution_text(),
+    }
+    context.update(extra)
+    return render(request, template, context)
+
+
+def _point_or_404(request: HttpRequest, point_id: int):
+    from distribution import selectors as distribution_selectors
+
+    point = distribution_selectors.distribution_point_list(user=request.user).filter(pk=point_id).first()
+    if point is None:
+        raise Http404(gettext("No such distribution point in your areas."))
+    return point
+
+
+@login_required
+@_requires("distribution.view_warehouse", NEEDS_STOCK)
+def stock_page(request: HttpRequest) -> HttpResponse:
+    """Stock by warehouse (or point), item and lot with expiry and the alerts."""
+    return _distribution_page(request, "frontend/distribution_stock.html", {"page": "stock"})
+
+
+@login_required
+@_requires("distribution.view_warehouse", NEEDS_STOCK)
+def movements_page(request: HttpRequest) -> HttpResponse:
+    """Receipt (goods received note), transfer and dispatch (waybill) forms."""
+    return _distribution_page(request, "frontend/distribution_movements.html", {"page": "movements"})
+
+
+@login_required
+@_requires("distribution.view_distributionplan", NEEDS_PLANS)
+def plans_page(request: HttpRequest) -> HttpResponse:
+    """The distribution plans, newest first, and the form that starts one. The form's cycles come from here: a
+    logistics officer plans a cycle's distribution without the program officer's right to browse cycles."""
+    from programs.selectors import cycle_list
+
+    cycles = []
+    if request.user.has_perm("distribution.add_distributionplan"):
+        plannable = cycle_list(user=request.user).filter(state__in=["approved", "distributed"])
+        cycles = [
+            {"id": c.pk, "label": f"{c.program.name} · {c.name}", "exposureRun": c.exposure_run_id}
+            for c in plannable.order_by("-starts_on", "-id")[:200]
+        ]
+    return _distribution_page(request, "frontend/distribution_plans.html", {"page": "plans", "cycles": cycles})
+
+
+@login_required
+@_requires("distribution.view_distributionplan", NEEDS_PLANS)
+def plan_page(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """One plan on the map: points, catchments, closed roads, routes, unreachable households, with shortfalls."""
+    return _distribution_page(request, "frontend/distribution_plan.html", {"page": "plan", "plan": plan_id})
+
+
+@login_required
+@_requires("distribution.view_distributionpoint", NEEDS_POINTS)
+def redeem_page(request: HttpRequest, point_id: int) -> HttpResponse:
+    """The redemption screen of one distribution point: camera QR scanner, manual code entry, offline recording."""
+    point = _point_or_404(request, point_id)
+    config = {"page": "redeem", "point": {"id": point.pk, "code": point.code, "name": point.name}}
+    return _distribution_page(request, "frontend/distribution_redeem.html", config, point=point)
+
+
+def redeem_service_worker(request: HttpRequest) -> HttpResponse:
+    """The redemption screen's service worker, served from /distribution/ so that its scope covers the points' pages
+    (a worker under /static/ could control only /static/). It holds no data: it caches the screen and its scripts."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parent / "static" / "frontend" / "distribution" / "sw.js"
+    response = HttpResponse(source.read_text(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = "/distribution/"
+    return response

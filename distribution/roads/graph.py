@@ -45,10 +45,35 @@ def closed_edge_condition(zone_ids: Iterable[int]) -> sql.Composable:
     ).format(above=ABOVE_FLOOD, zones=sql.Literal(zones))
 
 
+def closed_edge_ids(network_id: int, zone_ids: Iterable[int]) -> list[int]:
+    """The ids of the network's edges the zones close, found once with the edge and zone GiST indexes."""
+    zones = sorted(set(zone_ids))
+    if not zones:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT e.id FROM response_hazardzonepiece p JOIN distribution_roadedge e"
+            " ON e.network_id = %s AND ST_Intersects(p.geom, e.geom)"
+            " WHERE p.zone_id = ANY(%s::bigint[]) AND NOT (e.bridge OR e.layer > 0) ORDER BY 1",
+            [int(network_id), zones],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def edge_query(network_id: int, *, zone_ids: Iterable[int] = ()) -> str:
-    """SQL text for pgRouting (id, source, target, cost, reverse_cost) of the network's open edges."""
+    """SQL text for pgRouting (id, source, target, cost, reverse_cost) of the network's open edges.
+
+    The closed edges are computed once here (one indexed join of zones and edges) and the query carries their ids
+    as an array: pgRouting may run the text several times (cost matrices, driving distances), and a per-edge
+    EXISTS against the zone polygons inside it would redo the spatial test for every edge on every run.
+    PostgreSQL hashes a constant `<> ALL (array)`, so the filter costs one probe per edge.
+    """
+    closed = closed_edge_ids(network_id, zone_ids)
     query = sql.SQL(
         "SELECT e.id, e.source, e.target, e.cost, e.reverse_cost FROM distribution_roadedge e"
-        " WHERE e.network_id = {network} AND NOT {closed}"
-    ).format(network=sql.Literal(int(network_id)), closed=closed_edge_condition(zone_ids))
+        " WHERE e.network_id = {network}{closed}"
+    ).format(
+        network=sql.Literal(int(network_id)),
+        closed=sql.SQL(" AND e.id <> ALL ({}::bigint[])").format(sql.Literal(closed)) if closed else sql.SQL(""),
+    )
     return query.as_string(connection.connection)
