@@ -79,7 +79,7 @@ def test_the_path_endpoint_avoids_an_incidents_flood_and_says_when_it_cannot(cli
 
 
 def test_route_runs_give_routes_geojson_and_a_sheet_and_explain_unserved_stops(client_for, tmp_path):
-    network = sao_paulo_network(tmp_path, make_default=True)
+    sao_paulo_network(tmp_path, make_default=True)  # routes use the default network when none is named
     officer = client_for(roles=["logistics_officer"])
     depot = WarehouseFactory(code="SP-WH", location=Point(-46.6333, -23.5475, srid=4326))
     spots = [(-46.640, -23.555), (-46.628, -23.560), (-46.620, -23.548), (-46.645, -23.540), (-46.625, -23.535)]
