@@ -1,0 +1,9 @@
+"""/.well-known/ routes, mounted once in spmis/urls.py."""
+
+from django.urls import path
+
+from programs.credentials.api import wellknown
+
+urlpatterns = [
+    path("jwks.json", wellknown.jwks, name="credential-jwks"),
+]
