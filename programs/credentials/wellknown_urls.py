@@ -6,4 +6,5 @@ from programs.credentials.api import wellknown
 
 urlpatterns = [
     path("jwks.json", wellknown.jwks, name="credential-jwks"),
+    path("status-lists/<int:pk>", wellknown.status_list, name="credential-status-list"),
 ]
