@@ -11,35 +11,15 @@ from django.db.models import F
 
 from programs.credentials import claim169, keys, selectors
 from programs.credentials.models import Card, CardPrint, CredentialEvent, StatusList
-from programs.models import Program, ProgramMembership
+from programs.models import ProgramMembership
 from spmis.core.models import AuditEvent
-from tests.factories import HouseholdFactory, IndividualFactory, MembershipFactory
+from tests.factories import HouseholdFactory
+from tests.programs.factories_credentials import request_card, world  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world(two_districts, client_for):
-    _, west, east = two_districts
-    program = Program.objects.create(name="Flood relief", currency="BDT")
-    household = HouseholdFactory()
-    head = IndividualFactory(given_name="Amina", family_name="Rahman", sex="F")
-    MembershipFactory(household=household, individual=head, role="head")
-    ProgramMembership.objects.create(program=program, household=household, state="enrolled")
-    requester = client_for(roles=["program_officer"], areas=[west])
-    approver = client_for(roles=["program_officer"], areas=[west])
-    return program, household, head, requester, approver, west, east
-
-
-def request_card(client, program, household, **extra):
-    return client.post(
-        "/api/v1/programs/cards/",
-        {"program": program.code, "household": household.registrant_id, **extra},
-        format="json",
-    )
-
-
-def test_card_life_through_the_api(world):
+def test_card_life_through_the_api(world):  # noqa: F811
     program, household, _head, requester, approver, west, _ = world
     created = request_card(requester, program, household)
     assert created.status_code == 201, created.content
@@ -101,7 +81,7 @@ def test_card_life_through_the_api(world):
     assert {"printed", "downloaded", "issued", "verified", "revoked"} <= kinds
 
 
-def test_database_refuses_self_approval_and_unrevoking(world):
+def test_database_refuses_self_approval_and_unrevoking(world):  # noqa: F811
     program, household, _, requester, approver, _, _ = world
     card_id = request_card(requester, program, household).json()["id"]
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -117,7 +97,7 @@ def test_database_refuses_self_approval_and_unrevoking(world):
         StatusList.objects.filter(pk=status_list.pk).update(bits=bytes(status_list.size // 8))
 
 
-def test_revoke_needs_a_reason_and_bad_transitions_are_refused(world):
+def test_revoke_needs_a_reason_and_bad_transitions_are_refused(world):  # noqa: F811
     program, household, _, requester, _, _, _ = world
     card_id = request_card(requester, program, household).json()["id"]
     no_reason = requester.post(f"/api/v1/programs/cards/{card_id}/revoke/", {}, format="json")
@@ -131,7 +111,7 @@ def test_revoke_needs_a_reason_and_bad_transitions_are_refused(world):
     assert not CardPrint.objects.exists()
 
 
-def test_leaving_the_program_revokes_and_flips_the_bit(world):
+def test_leaving_the_program_revokes_and_flips_the_bit(world):  # noqa: F811
     program, household, _, requester, approver, _, _ = world
     card_id = request_card(requester, program, household).json()["id"]
     approver.post(f"/api/v1/programs/cards/{card_id}/approve/")
@@ -141,7 +121,7 @@ def test_leaving_the_program_revokes_and_flips_the_bit(world):
     assert selectors.status_bit(StatusList.objects.get(pk=card.status_list_id), card.status_index) == 1
 
 
-def test_personal_data_and_scope(world, client_for):
+def test_personal_data_and_scope(world, client_for):  # noqa: F811
     program, household, _, requester, approver, west, east = world
     card_id = request_card(requester, program, household).json()["id"]
     approver.post(f"/api/v1/programs/cards/{card_id}/approve/")
@@ -168,7 +148,7 @@ def test_pdf_sheet_qr_read_back():
     assert [r.text for r in found] == [text]
 
 
-def test_not_enrolled_refused(world):
+def test_not_enrolled_refused(world):  # noqa: F811
     program, _, _, requester, _, _, _ = world
     stranger = HouseholdFactory()
     response = request_card(requester, program, stranger)
