@@ -426,6 +426,14 @@ class Notice(models.Model):
 
 
 # Payments are their own module set; imported here so that the app registry sees their models.
+from programs.credentials.models import (  # noqa: E402, F401
+    Card,
+    CardPrint,
+    CardPrintBatch,
+    CredentialEvent,
+    CredentialOffer,
+    StatusList,
+)
 from programs.payments.models import (  # noqa: E402, F401
     FinancialServiceProvider,
     Payment,

@@ -22,6 +22,10 @@ READ = [
     "paymentfile:view",
     "paymentreport:view",
     "paymentreportissue:view",
+    "card:view",
+    "cardprintbatch:view",
+    "cardprint:view",
+    "credentialevent:view",
 ]
 PAYMENTS_READ = [permission for permission in READ if permission.startswith("payment")]
 
@@ -53,6 +57,14 @@ ROLE_GRANTS = {
         "paymentbatch:add",
         "paymentbatch:change",
         "paymentbatchrun:add",
+        # ID cards: officers request, another officer approves (service and database refuse the requester), print,
+        # record hand-over, loss, revocation and replacement; offers credentials to wallets.
+        "card:add",
+        "card:change",
+        "card:approve",
+        "card:print",
+        "cardprintbatch:add",
+        "credentialoffer:add",
     ],
     # Keeps the providers; reviews account changes; prepares and releases batches (never one they prepared),
     # sends the files and imports the providers' status reports.

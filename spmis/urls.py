@@ -8,6 +8,7 @@ admin.site.site_title = "spmis"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("spmis.api.urls")),
+    path(".well-known/", include("programs.credentials.wellknown_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontend.urls")),
 ]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from programs.api import views
+from programs.credentials.api import cards as credentials
 from programs.payments import api as payments
 from spmis.api.routers import Router
 
@@ -20,6 +21,9 @@ router.register("payment-batch-runs", payments.PaymentBatchRunViewSet, basename=
 router.register("payment-files", payments.PaymentFileViewSet, basename="payment-file")
 router.register("payments", payments.PaymentViewSet, basename="payment")
 router.register("payment-reports", payments.PaymentReportViewSet, basename="payment-report")
+router.register("cards", credentials.CardViewSet, basename="card")
+router.register("card-print-batches", credentials.CardPrintBatchViewSet, basename="card-print-batch")
+router.register("credential-checks", credentials.CredentialVerifyViewSet, basename="credential-check")
 urlpatterns = [
     path("rules/variables/", views.RuleVariablesView.as_view(), name="rule-variables"),
     path("rules/check/", views.RuleCheckView.as_view(), name="rule-check"),

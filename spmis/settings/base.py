@@ -266,6 +266,13 @@ def _development_secret(label: str) -> bytes:
 SPMIS_ACCOUNT_KEYS = env_keys("SPMIS_ACCOUNT_KEYS") or [("dev", _development_secret("spmis.account.encryption"))]
 SPMIS_ACCOUNT_INDEX_KEY = env_secret_bytes("SPMIS_ACCOUNT_INDEX_KEY") or _development_secret("spmis.account.index")
 
+# ID cards and verifiable credentials (docs/credentials.md): the issuer identifier written into every credential
+# (`iss`, the public base URL of this deployment) and a JSON Web Key Set of private signing keys (first key signs,
+# all verify; `manage.py credential_keys rotate`). Without a file a development key is derived from SECRET_KEY;
+# spmis.settings.production requires the file.
+SPMIS_CREDENTIAL_ISSUER = env_str("SPMIS_CREDENTIAL_ISSUER", "http://127.0.0.1:8000")
+SPMIS_CREDENTIAL_KEYS_FILE = env_str("SPMIS_CREDENTIAL_KEYS_FILE", None)
+
 # Debian 12 ships GDAL 3.6, which cannot block network access from spatial references; uploads are read only
 # through pyogrio/rasterio's own GDAL, and GeoDjango's GDAL is used for trusted EPSG codes only.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]

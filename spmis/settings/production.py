@@ -50,3 +50,7 @@ if SPMIS_ACCOUNT_INDEX_KEY is None:
     raise ImproperlyConfigured("SPMIS_ACCOUNT_INDEX_KEY (base64, 32 bytes or more) is required in production.")
 if any(key == SPMIS_ACCOUNT_INDEX_KEY for _, key in SPMIS_ACCOUNT_KEYS):
     raise ImproperlyConfigured("SPMIS_ACCOUNT_INDEX_KEY must differ from every key in SPMIS_ACCOUNT_KEYS.")
+
+# Credentials are signed with the issuer's keys from a file (docs/credentials.md), never the development key.
+SPMIS_CREDENTIAL_KEYS_FILE = env_str("SPMIS_CREDENTIAL_KEYS_FILE", required=True)
+SPMIS_CREDENTIAL_ISSUER = env_str("SPMIS_CREDENTIAL_ISSUER", required=True)

@@ -30,6 +30,8 @@ COMPLETE = {
     "CELERY_BROKER_URL": "redis://redis.invalid:6379/0",
     "SPMIS_ACCOUNT_KEYS": "k1:" + "A" * 43 + "=",
     "SPMIS_ACCOUNT_INDEX_KEY": "B" * 43 + "=",
+    "SPMIS_CREDENTIAL_KEYS_FILE": "/etc/spmis/credential-keys.json",
+    "SPMIS_CREDENTIAL_ISSUER": "https://spmis.example.gov",
 }
 
 
@@ -67,3 +69,8 @@ def test_without_account_keys_production_refuses_rather_than_deriving_a_developm
     assert "SPMIS_ACCOUNT_KEYS" in load(SPMIS_ACCOUNT_KEYS=None)["error"]
     assert "SPMIS_ACCOUNT_INDEX_KEY" in load(SPMIS_ACCOUNT_INDEX_KEY=None)["error"]
     assert "not valid base64" in load(SPMIS_ACCOUNT_KEYS="k1:***")["error"]
+
+
+def test_without_credential_keys_production_refuses_rather_than_signing_with_a_development_key():
+    assert "SPMIS_CREDENTIAL_KEYS_FILE" in load(SPMIS_CREDENTIAL_KEYS_FILE=None)["error"]
+    assert "SPMIS_CREDENTIAL_ISSUER" in load(SPMIS_CREDENTIAL_ISSUER=None)["error"]
