@@ -51,6 +51,40 @@ WATERLOGGING = [
 ]
 
 
+# Households of the scenario are numbered from here (DEMO-90000001, …), apart from the country-wide demo registry.
+DHAKA_FIRST_NUMBER = 90_000_000
+# Central Dhaka, where the road network is dense: most scenario households live here, a share of them in the low
+# streets that flood (their boxes drawn a little larger than the zones, so some are just outside).
+CITY = (90.350, 23.700, 90.440, 23.830)
+IN_LOW_STREETS = 0.4
+
+
+def dhaka_household_count(households: int) -> int:
+    """How many scenario households go with a country-wide demo of `households`."""
+    return min(5_000, max(40, households // 10))
+
+
+def load_dhaka_households(count: int, *, seed: int = 2026) -> int:
+    """Synthetic households placed in central Dhaka (once); returns how many the scenario has."""
+    import shapely
+
+    from registry.demo import AreaWeight, load_demo_households
+    from registry.models import Household
+
+    existing = Household.objects.filter(source="demo", external_id__startswith="DEMO-9").count()
+    if existing:
+        return existing
+    low = [
+        shapely.box(lon - dx * 1.3, lat - dy * 1.3, lon + dx * 1.3, lat + dy * 1.3)
+        for *_, lon, lat, dx, dy in WATERLOGGING
+    ]
+    areas = [AreaWeight(0, shapely.box(*CITY), 1 - IN_LOW_STREETS)] + [
+        AreaWeight(0, box, IN_LOW_STREETS / len(low)) for box in low
+    ]
+    counts = load_demo_households(count, seed=seed, areas=areas, first_number=DHAKA_FIRST_NUMBER, workers=1)
+    return counts["households"]
+
+
 def load_dhaka_facilities() -> dict[str, int]:
     """The Dhaka warehouses and distribution points (created or updated by code)."""
     with transaction.atomic():
@@ -109,3 +143,78 @@ def load_dhaka_waterlogging(*, user) -> ExposureRun:
         if run.status != ExposureRun.Status.SUCCEEDED:
             run = exposure_run_execute(run_id=run.pk)
     return run
+
+
+RELIEF_PROGRAM = "Dhaka waterlogging food assistance (demo)"
+# A week's family ration and a hygiene kit per affected household; more rice for larger households.
+RELIEF_FORMULA = {
+    "in_kind": [
+        {"item": "rice", "unit": "kg", "per_household": "10", "per_member": "2"},
+        {"item": "lentils", "unit": "kg", "per_household": "2"},
+        {"item": "oil", "unit": "l", "per_household": "1"},
+        {"item": "ors", "unit": "sachet", "per_household": "10"},
+        {"item": "hygiene-kit", "unit": "kit", "per_household": "1"},
+    ]
+}
+
+
+def load_dhaka_relief(*, run: ExposureRun, officer, approver, logistics) -> dict:
+    """An emergency in-kind program for the households the analysis found affected, one approved cycle (drafted
+    by one officer, approved by another), and a distribution plan of it on the default road network made by the
+    logistics officer. Returns what exists; a second call makes nothing new."""
+    from distribution.plans.models import DistributionPlan
+    from distribution.plans.services import plan_execute, plan_start
+    from programs.models import Cycle, Entitlement, Program
+    from programs.services.cycles import (
+        cycle_approve,
+        cycle_create,
+        cycle_generate,
+        cycle_generate_execute,
+        cycle_submit,
+    )
+    from programs.services.programs import program_create
+
+    program = Program.objects.filter(name=RELIEF_PROGRAM).first()
+    if program is None:
+        program = program_create(
+            user=officer,
+            name=RELIEF_PROGRAM,
+            kind=Program.Kind.EMERGENCY,
+            incidents=[run.incident],
+            description="Rice, lentils, oil, ORS and a hygiene kit for households in Dhaka's waterlogged streets.",
+            funding_source="Government (demo)",
+        )
+    cycle = program.cycles.exclude(state=Cycle.State.CANCELLED).order_by("sequence").first()
+    if cycle is None:
+        today = datetime.date.today()
+        cycle = cycle_create(
+            user=officer,
+            program=program,
+            name="Relief round 1",
+            kind=Cycle.Kind.NEW_CASELOAD,
+            population=Cycle.Population.NEW,
+            starts_on=today,
+            ends_on=today + datetime.timedelta(days=14),
+            rule="exposure.affected",
+            formula=RELIEF_FORMULA,
+            incident=run.incident,
+            exposure_run=run,
+        )
+    if cycle.state == Cycle.State.DRAFT and cycle.generated_at is None:
+        generation = cycle_generate(cycle=cycle, user=officer)
+        generation.refresh_from_db()
+        if generation.status != "succeeded":
+            cycle_generate_execute(run_id=generation.pk)
+        cycle.refresh_from_db()
+    if cycle.state == Cycle.State.DRAFT and cycle.planned_count:
+        cycle = cycle_submit(cycle=cycle, user=officer)
+    if cycle.state == Cycle.State.TO_APPROVE:
+        cycle = cycle_approve(cycle=cycle, user=approver)
+    entitlements = Entitlement.objects.filter(cycle=cycle, status="approved").count()
+    plan = DistributionPlan.objects.filter(cycle=cycle, status="succeeded").order_by("-id").first()
+    if plan is None and entitlements:
+        plan = plan_start(user=logistics, cycle=cycle, exposure_run=run, days=3)
+        plan.refresh_from_db()
+        if plan.status != "succeeded":
+            plan = plan_execute(plan_id=plan.pk)
+    return {"program": program.code, "cycle": cycle.state, "entitlements": entitlements, "plan": plan and plan.pk}

@@ -259,12 +259,17 @@ def digest_rows_sql(population: CyclePopulation) -> sql.Composed:
     if population.items:
         parts.append(
             sql.SQL(
-                "SELECT household_id, 'in_kind', '', (SELECT string_agg(v.item || '=' || v.quantity::text, ','"
-                " ORDER BY v.item) FROM {values} WHERE v.quantity > 0), people FROM p WHERE {any}"
+                "SELECT household_id, 'in_kind' AS kind, '' AS amount, (SELECT string_agg(v.item || '=' ||"
+                " v.quantity::text, ',' ORDER BY v.item) FROM {values} WHERE v.quantity > 0) AS items, people"
+                " FROM p WHERE {any}"
             ).format(values=items_values_sql(population), any=any_item_sql(population))
         )
     if not parts:
-        parts.append(sql.SQL("SELECT NULL::bigint, '', '', '', 0 WHERE false"))
+        parts.append(
+            sql.SQL(
+                "SELECT NULL::bigint AS household_id, '' AS kind, '' AS amount, '' AS items, 0 AS people WHERE false"
+            )
+        )
     return sql.SQL("WITH p AS ({population}) {rows}").format(
         population=population.query, rows=sql.SQL(" UNION ALL ").join(parts)
     )

@@ -138,9 +138,10 @@ def _members(sizes: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarra
 
 
 def generate_batches(
-    total: int, *, seed: int, areas: list[AreaWeight], chunk: int = 100_000
+    total: int, *, seed: int, areas: list[AreaWeight], chunk: int = 100_000, first_number: int = 0
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]]:
-    """Yield (offset, x, y, sizes, members, given-name index, family index) chunk by chunk; same seed, same data."""
+    """Yield (number offset, x, y, sizes, members, given-name index, family index) chunk by chunk; same seed, same
+    data. Households are numbered from first_number + 1 (their DEMO-… external ids)."""
     rng = np.random.default_rng(seed)
     weights = np.array([area.weight for area in areas])
     per_area = rng.multinomial(total, weights / weights.sum())
@@ -159,21 +160,39 @@ def generate_batches(
         members = _members(sizes, rng)
         given = rng.integers(0, len(MALE_NAMES), int(sizes.sum()))
         family = rng.integers(0, len(FAMILY_NAMES), n)
-        yield offset, all_x[offset : offset + n], all_y[offset : offset + n], sizes, members, given, family
+        yield (
+            first_number + offset,
+            all_x[offset : offset + n],
+            all_y[offset : offset + n],
+            sizes,
+            members,
+            given,
+            family,
+        )
 
 
 def load_demo_households(
-    total: int, *, seed: int = 2026, chunk: int = 100_000, progress: Progress | None = None, workers: int = 2
+    total: int,
+    *,
+    seed: int = 2026,
+    chunk: int = 100_000,
+    progress: Progress | None = None,
+    workers: int = 2,
+    areas: list[AreaWeight] | None = None,
+    first_number: int = 0,
 ) -> dict[str, int]:
     """Generate and COPY `total` households with their members; areas are assigned set-based in SQL.
+
+    By default they are spread over the country's lowest areas; `areas` places them in given shapes instead (a
+    city's streets for a scenario), numbered from `first_number` + 1 so they do not meet the country-wide ones.
 
     Each chunk is one transaction. Outside a caller's transaction, `workers` chunks load at once on their own
     connections, so that the database uses more than one core; inside one (a test, a larger use case) they load in
     order on the caller's connection, within its transaction.
     """
-    areas = demo_area_weights()
+    areas = areas or demo_area_weights()
     counts = {"households": 0, "individuals": 0}
-    batches = generate_batches(total, seed=seed, areas=areas, chunk=chunk)
+    batches = generate_batches(total, seed=seed, areas=areas, chunk=chunk, first_number=first_number)
 
     def done(households: int, people: int) -> None:
         counts["households"] += households

@@ -336,3 +336,33 @@ def test_why_a_household_is_or_is_not_selected(flood, officers):
     assert moderate["selected"] is False and moderate["values"]["exposure.rank"] == 2
     unknown = officer.post("/api/v1/programs/rules/explain/", {"rule": rule, "household": 10**9}, format="json")
     assert unknown.status_code == 400 and "household" in unknown.json()
+
+
+def test_an_in_kind_only_cycle_is_generated_submitted_and_approved(flood, officers):
+    """A cycle that gives goods and no cash: the approval recomputes its population digest like any other."""
+    officer, approver = officers
+    program = _program(officers, name="Flood rations")
+    created = officer.post(
+        "/api/v1/programs/cycles/",
+        {
+            "program": program.pk,
+            "name": "Rations",
+            "kind": "new_caseload",
+            "population": "new",
+            "starts_on": "2026-07-10",
+            "ends_on": "2026-07-24",
+            "rule": "exposure.affected",
+            "formula": {"in_kind": [{"item": "rice", "unit": "kg", "per_household": "10", "per_member": "2"}]},
+            "incident": flood["incident"].pk,
+            "exposure_run": flood["run"].pk,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    url = f"/api/v1/programs/cycles/{created.json()['id']}/"
+    assert on_commit(officer.post, url + "generate/").status_code in (200, 202)
+    assert officer.post(url + "submit/").status_code == 200
+    approved = approver.post(url + "approve/")
+    assert approved.status_code == 200, approved.json()
+    entitlements = Entitlement.objects.filter(cycle_id=created.json()["id"])
+    assert entitlements.count() == 8 and set(entitlements.values_list("kind", "status")) == {("in_kind", "approved")}

@@ -9,7 +9,17 @@ from django.db.models import ProtectedError
 from tqdm import tqdm
 
 from distribution.demo import load_demo_facilities
+from distribution.demo_dhaka import (
+    INCIDENT_NAME,
+    dhaka_household_count,
+    load_dhaka_facilities,
+    load_dhaka_households,
+    load_dhaka_relief,
+    load_dhaka_waterlogging,
+)
 from distribution.models import DistributionPoint, Warehouse
+from distribution.roads.demo import load_demo_roads
+from distribution.stock.demo import load_demo_stock
 from geo.demo import LEVELS, demo_areas_loaded, load_bangladesh_areas
 from geo.models import Area, AreaScope
 from programs.demo import load_demo_program, load_demo_providers
@@ -80,6 +90,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Program {program['program']}: {program['enrolled']:,} households enrolled.")
             self.stdout.write(f"Payment providers: {', '.join(load_demo_providers())}.")
             password = _demo_users()
+            self._load_dhaka_scenario(households)
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nOpen {url} and sign in as admin / {password}"
@@ -87,6 +98,28 @@ class Command(BaseCommand):
                 + ", ".join(DEMO_USERS)
                 + ")"
             )
+        )
+
+    def _load_dhaka_scenario(self, households: int) -> None:
+        """Stock in every warehouse, Dhaka's roads, the waterlogging analysis, the relief cycle and its plan."""
+        users = {user.username: user for user in get_user_model().objects.filter(username__in=DEMO_USERS)}
+        people = load_dhaka_households(dhaka_household_count(households))
+        dhaka = load_dhaka_facilities()
+        stock = load_demo_stock()
+        self.stdout.write(
+            f"Dhaka: {people:,} households, {dhaka['warehouses']} warehouses, "
+            f"{dhaka['distribution_points']} distribution points; "
+            f"{stock['items']} catalogue items, {stock['receipts']} opening receipts."
+        )
+        network = load_demo_roads(user=users["logistics"])
+        self.stdout.write(f"Road network {network.code}: {network.edge_count:,} edges.")
+        run = load_dhaka_waterlogging(user=users["coordinator"])
+        relief = load_dhaka_relief(
+            run=run, officer=users["officer"], approver=users["approver"], logistics=users["logistics"]
+        )
+        self.stdout.write(
+            f"{INCIDENT_NAME}: analysis {run.pk}, program {relief['program']} ({relief['entitlements']:,} in-kind "
+            f"entitlements, cycle {relief['cycle']}), distribution plan {relief['plan']}."
         )
 
     def _retire_legacy_demo(self) -> None:
