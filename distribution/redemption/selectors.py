@@ -113,7 +113,10 @@ def redemption_lookup(
     from distribution.redemption import services, vouchers
 
     point = services._point_for(user, point_id)
-    entitlements = Entitlement.objects.select_related("cycle", "program", "household__area")
+    # Only households inside the user's areas are found at all (an entitlement elsewhere is "not found").
+    entitlements = scope_queryset(
+        Entitlement.objects.select_related("cycle", "program", "household__area"), user, area_field="household__area"
+    )
     if voucher:
         claims = vouchers.verify(voucher)
         found = list(entitlements.filter(code=claims.entitlement_code))
@@ -126,7 +129,7 @@ def redemption_lookup(
         holders = IdDocument.objects.filter(number__iexact=id_number.strip()).values("individual_id")
         households = Membership.objects.filter(individual_id__in=holders, end_date__isnull=True).values("household_id")
         found = list(
-            scope_queryset(entitlements.filter(household_id__in=households), user, area_field="household__area")
+            entitlements.filter(household_id__in=households)
             .exclude(status=Entitlement.Status.CANCELLED)
             .order_by("-valid_until")[:MAX_MATCHES]
         )

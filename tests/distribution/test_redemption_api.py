@@ -130,5 +130,9 @@ def test_who_may_do_what(site, client_for):
     assert client_for(roles=["gis_analyst"]).get(f"{BASE}redemptions/").status_code == 403
     # A logistics officer cannot print vouchers (programs issue them).
     assert site["officer"].get(f"{BASE}redemptions/voucher/?entitlement={site['cash'].code}").status_code == 403
+    assert auditor.get(f"{BASE}redemptions/voucher/?entitlement={site['cash'].code}").status_code == 403
     assert site["east"].post(f"{BASE}redemptions/", body, format="json").status_code == 400  # point not in scope
+    east_point = f.point("DP-E", location=(91.4, 23.7))
+    found = site["east"].get(f"{BASE}redemptions/lookup/", {"point": east_point.pk, "code": site["cash"].code})
+    assert found.status_code == 200 and found.json()["count"] == 0  # a household elsewhere is not found
     assert not Redemption.objects.exists()

@@ -64,7 +64,8 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if self.action == "lookup":
             return ["distribution.view_redemption"]
         if self.action == "voucher":
-            return ["programs.view_entitlement"]
+            # A voucher is a bearer credential for a named household: those who issue them, not every reader.
+            return ["programs.view_entitlement", "registry.view_personal_data"]
         return None
 
     @extend_schema(request=RedeemSerializer, responses={201: RedemptionSerializer})
