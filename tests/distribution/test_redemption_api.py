@@ -70,6 +70,9 @@ def test_cash_voucher_end_to_end(site):
     assert correction.status_code == 201 and correction.json()["kind"] == "correction"
     assert correction.json()["balance"][0]["remaining"] == "1800"
 
+    summary = officer.get(f"{BASE}redemptions/summary/", {"point": point.pk}).json()
+    assert (summary["redemptions"], summary["corrections"], summary["households"]) == (2, 1, 1)
+    assert summary["items"] == [{"item": "cash", "unit": "BDT", "handed_over": "1200"}]
     listed = officer.get(f"{BASE}redemptions/?entitlement={cash.pk}").json()
     assert listed["count"] == 3
     assert site["east"].get(f"{BASE}redemptions/").json()["count"] == 0  # another district sees none
