@@ -119,6 +119,65 @@ def measure_redemption(redemptions: int = 2000) -> dict:
     }
 
 
+def measure_in_kind(redemptions: int = 500) -> dict:
+    """In-kind redemptions (two 25 kg bags of rice each) moving stock out of the point's ledger, FEFO over a few lots:
+    {"in_kind_redemptions_per_s"}. Runs after measure_redemption in the same database."""
+    import datetime as dt
+
+    from django.contrib.gis.geos import Point
+    from django.utils import timezone
+
+    from distribution.models import DistributionPoint, Warehouse
+    from distribution.redemption import services, vouchers
+    from distribution.stock import services as stock_services
+    from distribution.stock.models import StockItem, StockUnit
+    from distribution.stock.selectors import stock_on_hand
+    from programs.models import Cycle, Entitlement, EntitlementItem
+    from registry.models import Household
+
+    operator = Cycle.objects.get(name="Bench").approved_by
+    operator.is_superuser = True
+    operator.save(update_fields=["is_superuser"])
+    cycle = Cycle.objects.get(name="Bench")
+    point = DistributionPoint.objects.create(code="BENCH-DP2", name="Bench point 2", location=Point(90.5, 23.5))
+    warehouse = Warehouse.objects.create(code="BENCH-WH", name="Bench warehouse", location=Point(90.4, 23.6))
+    item, _ = StockItem.objects.get_or_create(code="rice", defaults={"name": "Rice", "base_unit": "kg", "weight_kg": 1})
+    StockUnit.objects.get_or_create(item=item, code="bag", defaults={"factor": 25, "is_pack": True})
+    bags = 2 * redemptions
+    for lot in range(4):
+        expires = (timezone.localdate() + dt.timedelta(days=60 + 30 * lot)).isoformat()
+        line = {"item": "rice", "quantity": bags // 4 + 1, "unit": "bag", "lot": f"L{lot}", "expires_on": expires}
+        stock_services.stock_receive(warehouse_id=warehouse.pk, lines=[line])
+        stock_services.stock_dispatch(
+            warehouse_id=warehouse.pk, point_id=point.pk, lines=[{**line, "expires_on": None} | {"lot": f"L{lot}"}]
+        )
+    households = Household.objects.bulk_create([Household(location=Point(90.3, 23.3)) for _ in range(redemptions)])
+    entitlements = Entitlement.objects.bulk_create(
+        [
+            Entitlement(
+                cycle=cycle, program=cycle.program, household=h, kind="in_kind", valid_from=cycle.starts_on,
+                valid_until=cycle.ends_on, status="approved",
+            )
+            for h in households
+        ]
+    )  # fmt: skip
+    EntitlementItem.objects.bulk_create(
+        [EntitlementItem(entitlement=e, item="rice", quantity=2, unit="bag") for e in entitlements]
+    )
+    codes = list(
+        Entitlement.objects.filter(pk__in=[e.pk for e in entitlements]).order_by("id").values_list("code", flat=True)
+    )
+    before = stock_on_hand(points=[point.pk])[("point", point.pk, "rice")]
+    print(f"in-kind bench: {redemptions} redemptions of 2 bags of rice from {before} kg in 4 lots")
+    started = time.perf_counter()
+    for code in codes:
+        services.redemption_redeem(user=operator, point_id=point.pk, voucher=vouchers.sign(code))
+    elapsed = time.perf_counter() - started
+    after = stock_on_hand(points=[point.pk]).get(("point", point.pk, "rice"), 0)
+    assert before - after == 50 * redemptions, (before, after)
+    return {"in_kind_redemptions_per_s": round(redemptions / elapsed, 1)}
+
+
 if __name__ == "__main__":
     import argparse
     import sys
@@ -132,4 +191,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     with bench_database("distribution_redemption"):
         figures = measure_redemption(args.redemptions)
+        figures.update(measure_in_kind(max(1, args.redemptions // 4)))
     print(result_line("distribution_redemption", **figures))

@@ -6,10 +6,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, QuerySet, When
+from django.db.models import Case, Count, Q, QuerySet, Sum, When
 from django.utils import timezone
 
-from distribution.redemption.models import Device, Redemption, RedemptionBalance, RedemptionBatch, RedemptionConflict
+from distribution.redemption.models import (
+    Device,
+    Redemption,
+    RedemptionBalance,
+    RedemptionBatch,
+    RedemptionConflict,
+    RedemptionLine,
+)
 from distribution.redemption.services import plain
 from geo.selectors import scope_queryset
 from programs.models import Entitlement, EntitlementItem
@@ -113,7 +120,10 @@ def redemption_lookup(
     from distribution.redemption import services, vouchers
 
     point = services._point_for(user, point_id)
-    entitlements = Entitlement.objects.select_related("cycle", "program", "household__area")
+    # Only households inside the user's areas are found at all (an entitlement elsewhere is "not found").
+    entitlements = scope_queryset(
+        Entitlement.objects.select_related("cycle", "program", "household__area"), user, area_field="household__area"
+    )
     if voucher:
         claims = vouchers.verify(voucher)
         found = list(entitlements.filter(code=claims.entitlement_code))
@@ -126,10 +136,48 @@ def redemption_lookup(
         holders = IdDocument.objects.filter(number__iexact=id_number.strip()).values("individual_id")
         households = Membership.objects.filter(individual_id__in=holders, end_date__isnull=True).values("household_id")
         found = list(
-            scope_queryset(entitlements.filter(household_id__in=households), user, area_field="household__area")
+            entitlements.filter(household_id__in=households)
             .exclude(status=Entitlement.Status.CANCELLED)
             .order_by("-valid_until")[:MAX_MATCHES]
         )
     else:
         raise ValidationError({"voucher": "Scan a voucher, or give an entitlement code or an ID number."})
     return [_summary(entitlement, user=user, point=point) for entitlement in found]
+
+
+def point_summary(*, user, point_id: int) -> dict:
+    """What a point has handed over (aggregates, no personal data): redemptions and corrections, households served,
+    and per item the quantity out net of corrections, in the balance's units; open conflicts of its devices."""
+    from distribution.redemption import services
+
+    point = services._point_for(user, point_id)
+    redemptions = Redemption.objects.filter(point=point)
+    standing = redemptions.filter(kind=Redemption.Kind.REDEMPTION, corrections__isnull=True)
+    counts = redemptions.aggregate(
+        redemptions=Count("id", filter=Q(kind=Redemption.Kind.REDEMPTION)),
+        corrections=Count("id", filter=Q(kind=Redemption.Kind.CORRECTION)),
+        offline=Count("id", filter=Q(method=Redemption.Method.OFFLINE)),
+    )
+    lines = (
+        RedemptionLine.objects.filter(redemption__point=point)
+        .values("item")
+        .annotate(
+            out=Sum("base_quantity", filter=Q(kind=Redemption.Kind.REDEMPTION), default=0),
+            back=Sum("base_quantity", filter=Q(kind=Redemption.Kind.CORRECTION), default=0),
+        )
+        .order_by("item")
+    )
+    units = dict(
+        RedemptionBalance.objects.filter(item__in=[row["item"] for row in lines]).values_list("item", "unit").distinct()
+    )
+    return {
+        "point": point.pk,
+        "point_code": point.code,
+        **counts,
+        "households": standing.values("household_id").distinct().count(),
+        "items": [
+            {"item": row["item"], "unit": units.get(row["item"], ""), "handed_over": plain(row["out"] - row["back"])}
+            for row in lines
+        ],
+        "open_conflicts": RedemptionConflict.objects.filter(point=point, status=RedemptionConflict.Status.OPEN).count(),
+    }

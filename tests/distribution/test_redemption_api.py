@@ -70,6 +70,9 @@ def test_cash_voucher_end_to_end(site):
     assert correction.status_code == 201 and correction.json()["kind"] == "correction"
     assert correction.json()["balance"][0]["remaining"] == "1800"
 
+    summary = officer.get(f"{BASE}redemptions/summary/", {"point": point.pk}).json()
+    assert (summary["redemptions"], summary["corrections"], summary["households"]) == (2, 1, 1)
+    assert summary["items"] == [{"item": "cash", "unit": "BDT", "handed_over": "1200"}]
     listed = officer.get(f"{BASE}redemptions/?entitlement={cash.pk}").json()
     assert listed["count"] == 3
     assert site["east"].get(f"{BASE}redemptions/").json()["count"] == 0  # another district sees none
@@ -130,5 +133,9 @@ def test_who_may_do_what(site, client_for):
     assert client_for(roles=["gis_analyst"]).get(f"{BASE}redemptions/").status_code == 403
     # A logistics officer cannot print vouchers (programs issue them).
     assert site["officer"].get(f"{BASE}redemptions/voucher/?entitlement={site['cash'].code}").status_code == 403
+    assert auditor.get(f"{BASE}redemptions/voucher/?entitlement={site['cash'].code}").status_code == 403
     assert site["east"].post(f"{BASE}redemptions/", body, format="json").status_code == 400  # point not in scope
+    east_point = f.point("DP-E", location=(91.4, 23.7))
+    found = site["east"].get(f"{BASE}redemptions/lookup/", {"point": east_point.pk, "code": site["cash"].code})
+    assert found.status_code == 200 and found.json()["count"] == 0  # a household elsewhere is not found
     assert not Redemption.objects.exists()

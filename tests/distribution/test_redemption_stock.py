@@ -71,6 +71,13 @@ def test_in_kind_end_to_end_online_offline_and_correction(site, client_for):
     assert again.status_code == 201 and on_hand(point, "rice") == 50
     done = api.post(f"{BASE}redemptions/", {"point": point.pk, "voucher": voucher}, format="json")
     assert done.status_code == 409 and done.json()["reason"] == "already_redeemed"
+    summary = api.get(f"{BASE}redemptions/summary/", {"point": point.pk}).json()
+    assert (summary["redemptions"], summary["corrections"], summary["offline"], summary["households"]) == (3, 1, 1, 1)
+    assert summary["items"] == [
+        {"item": "rice", "unit": "kg", "handed_over": "50"},
+        {"item": "tarpaulin", "unit": "piece", "handed_over": "1"},
+    ]
+    assert on_hand(point, "rice") == 100 - 50 and on_hand(point, "tarpaulin") == 3 - 1
 
 
 @pytest.mark.django_db

@@ -61,10 +61,11 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def required_permissions(self) -> list[str] | None:
         if self.action == "correct":
             return ["distribution.add_redemption", "distribution.view_redemption"]
-        if self.action == "lookup":
+        if self.action in ("lookup", "summary"):
             return ["distribution.view_redemption"]
         if self.action == "voucher":
-            return ["programs.view_entitlement"]
+            # A voucher is a bearer credential for a named household: those who issue them, not every reader.
+            return ["programs.view_entitlement", "registry.view_personal_data"]
         return None
 
     @extend_schema(request=RedeemSerializer, responses={201: RedemptionSerializer})
@@ -123,6 +124,18 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             id_number=params.get("id_number") or None,
         )
         return Response({"count": len(found), "results": found})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("point", OpenApiTypes.INT, required=True)], responses={200: OpenApiTypes.OBJECT}
+    )
+    @action(detail=False, methods=["get"])
+    def summary(self, request):
+        """What a point has handed over: redemptions, corrections, households served, quantities per item (net of
+        corrections) and open conflicts."""
+        point = parse_int(request.query_params.get("point"), field="point", default=0, minimum=1)
+        if not point:
+            raise ValidationError({"point": "Give the distribution point: ?point=<id>."})
+        return Response(selectors.point_summary(user=request.user, point_id=point))
 
     @extend_schema(
         parameters=[OpenApiParameter("entitlement", OpenApiTypes.STR, required=True)],
