@@ -622,6 +622,28 @@ def stock_reverse(*, document_id: int, reason: str, user=None) -> StockDocument:
     lines = list(original.movements.order_by("pk"))
     if not lines:
         raise ValidationError({"document": f"{original.number} moved no stock; there is nothing to reverse."})
+    # A physical count after the line has already set the stock to what was there: reversing the line now would
+    # count its correction twice (OpenLMIS refuses the same).
+    for line in lines:
+        counted = (
+            StockMovement.objects.filter(
+                warehouse_id=line.warehouse_id,
+                point_id=line.point_id,
+                item_id=line.item_id,
+                lot_id=line.lot_id,
+                kind=Kind.ADJUSTMENT,
+                pk__gt=line.pk,
+            )
+            .select_related("document")
+            .first()
+        )
+        if counted is not None:
+            raise ValidationError(
+                {
+                    "document": f"{original.number} cannot be reversed: the count {counted.document.number} after it "
+                    "already set this stock; record a new count or movement instead."
+                }
+            )
     day = timezone.localdate()
     document = _document(
         Doc.REVERSAL,

@@ -192,3 +192,14 @@ def test_rebuild_matches_the_trigger():
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('spmis.stock_rebuild', true)")
         assert cursor.fetchone()[0] in ("", None)
+
+
+def test_a_reversal_absorbed_by_a_later_count_is_refused():
+    item = rice()
+    warehouse = WarehouseFactory()
+    grn = receive(warehouse, item, 2, "bag")
+    services.stock_count(warehouse_id=warehouse.pk, item_code="rice", counted=40, unit="kg")
+    with pytest.raises(ValidationError) as error:
+        services.stock_reverse(document_id=grn.pk, reason="late correction")
+    assert "CNT-" in str(error.value)
+    assert on_hand(warehouse=warehouse) == 40
