@@ -273,6 +273,20 @@ CONSTRAINT_MESSAGES = {
 }
 
 
+def _refusal(error: IntegrityError, *, field: str, what: str) -> ValidationError:
+    """The database's refusal (negative stock, capacity, a second or inexact reversal) as a ValidationError on
+    `field`; any other integrity error is not ours to explain and is raised as it is."""
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name not in CONSTRAINT_MESSAGES:
+        raise error
+    detail = (getattr(diag, "message_primary", None) or str(cause)).strip()
+    if name == "distribution_stock_capacity":
+        detail = f"Receipt refused: {detail}."
+    return ValidationError({field: CONSTRAINT_MESSAGES[name].format(what=what, detail=detail)})
+
+
 def _insert(movements: list[StockMovement], *, field: str, what: str) -> list[StockMovement]:
     """All lines in one statement (the trigger sees them together); a refusal by the database becomes a
     ValidationError on `field`, and the savepoint leaves nothing of them."""
@@ -280,15 +294,7 @@ def _insert(movements: list[StockMovement], *, field: str, what: str) -> list[St
         with transaction.atomic():
             return StockMovement.objects.bulk_create(movements)
     except IntegrityError as error:
-        cause = error.__cause__
-        diag = getattr(cause, "diag", None)
-        name = getattr(diag, "constraint_name", None)
-        if name not in CONSTRAINT_MESSAGES:
-            raise
-        detail = (getattr(diag, "message_primary", None) or str(cause)).strip()
-        if name == "distribution_stock_capacity":
-            detail = f"Receipt refused: {detail}."
-        raise ValidationError({field: CONSTRAINT_MESSAGES[name].format(what=what, detail=detail)}) from None
+        raise _refusal(error, field=field, what=what) from None
 
 
 def _document(kind: str, day: datetime.date, user, **fields) -> StockDocument:
@@ -616,6 +622,28 @@ def stock_reverse(*, document_id: int, reason: str, user=None) -> StockDocument:
     lines = list(original.movements.order_by("pk"))
     if not lines:
         raise ValidationError({"document": f"{original.number} moved no stock; there is nothing to reverse."})
+    # A physical count after the line has already set the stock to what was there: reversing the line now would
+    # count its correction twice (OpenLMIS refuses the same).
+    for line in lines:
+        counted = (
+            StockMovement.objects.filter(
+                warehouse_id=line.warehouse_id,
+                point_id=line.point_id,
+                item_id=line.item_id,
+                lot_id=line.lot_id,
+                kind=Kind.ADJUSTMENT,
+                pk__gt=line.pk,
+            )
+            .select_related("document")
+            .first()
+        )
+        if counted is not None:
+            raise ValidationError(
+                {
+                    "document": f"{original.number} cannot be reversed: the count {counted.document.number} after it "
+                    "already set this stock; record a new count or movement instead."
+                }
+            )
     day = timezone.localdate()
     document = _document(
         Doc.REVERSAL,
@@ -662,22 +690,28 @@ def stock_issue(
     item = selectors.item_get(item_code)
     base = selectors.to_base(item, quantity, unit)
     day = timezone.localdate()
-    with transaction.atomic():
-        taken = _allocate(Place(point=point), item, base, lot=None, field="item", day=day)
-        movements = [
-            StockMovement(
-                kind=Kind.DISTRIBUTION,
-                quantity=-amount,
-                point=point,
-                item=item,
-                lot=lot,
-                reference=_text(reference, "reference", 100),
-                occurred_on=day,
-                created_by=_user(user),
-            )
-            for lot, amount in taken
-        ]
-        return _insert(movements, field="item", what=f"{item.name} ({item.code}) at {point.code}")
+    reference = _text(reference, "reference", 100)
+    # One savepoint for the lock and the insert (a redemption calls this once per item): a refusal rolls it back and
+    # leaves the caller's transaction usable.
+    try:
+        with transaction.atomic():
+            taken = _allocate(Place(point=point), item, base, lot=None, field="item", day=day)
+            movements = [
+                StockMovement(
+                    kind=Kind.DISTRIBUTION,
+                    quantity=-amount,
+                    point=point,
+                    item=item,
+                    lot=lot,
+                    reference=reference,
+                    occurred_on=day,
+                    created_by=_user(user),
+                )
+                for lot, amount in taken
+            ]
+            return StockMovement.objects.bulk_create(movements)
+    except IntegrityError as error:
+        raise _refusal(error, field="item", what=f"{item.name} ({item.code}) at {point.code}") from None
 
 
 def stock_return(

@@ -156,3 +156,51 @@ def test_program_officer_reads_but_cannot_write(client_for, places):
     assert reader.get(f"{S}/balances/").status_code == 200
     body = {"warehouse": places["warehouse"].pk, "lines": [{"item": "rice", "quantity": "1"}]}
     assert reader.post(f"{S}/receipts/", body, format="json").status_code == 403
+
+
+def test_transfer_loss_and_count_through_the_api(officer, places):
+    second = WarehouseFactory(code="WH-W2", location=WEST)
+    receive(places["warehouse"], rice(), 10, "bag", lot="OLD", expires_on="2020-01-01")
+    receive(places["warehouse"], rice(), 4, "bag", lot="NEW")
+    transfer = officer.post(
+        f"{S}/transfers/",
+        {
+            "source": places["warehouse"].pk,
+            "destination": second.pk,
+            "lines": [{"item": "rice", "quantity": "2", "unit": "bag"}],
+        },
+        format="json",
+    )
+    assert transfer.status_code == 201, transfer.json()
+    # The expired lot never leaves on a waybill: the 50 kg came from NEW.
+    assert [line["lot"] for line in transfer.json()["lines"]] == ["NEW"]
+    loss = officer.post(
+        f"{S}/losses/",
+        {
+            "warehouse": places["warehouse"].pk,
+            "item": "rice",
+            "quantity": "250",
+            "unit": "kg",
+            "lot": "OLD",
+            "reason": "expired",
+        },
+        format="json",
+    )
+    assert loss.status_code == 201, loss.json()
+    count = officer.post(
+        f"{S}/counts/",
+        {"warehouse": second.pk, "item": "rice", "counted": "48", "unit": "kg", "lot": "NEW"},
+        format="json",
+    )
+    assert count.status_code == 201, count.json()
+    balances = officer.get(f"{S}/balances/").json()["results"]
+    assert {(b["location_code"], b["lot"], b["on_hand"]) for b in balances} == {
+        ("WH-W", "NEW", "50.000"),
+        ("WH-W2", "NEW", "48.000"),
+    }
+    no_reason = officer.post(
+        f"{S}/losses/",
+        {"warehouse": second.pk, "item": "rice", "quantity": "1", "unit": "kg", "reason": ""},
+        format="json",
+    )
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()

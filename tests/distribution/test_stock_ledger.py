@@ -168,6 +168,12 @@ def test_database_refuses_negative_stock_edits_and_hand_written_balances():
         StockBalance.objects.update(on_hand=1000)
     with pytest.raises(DatabaseError), transaction.atomic():
         StockMovement.objects.create(kind="receipt", warehouse=warehouse, item=item, quantity=-1, occurred_on=TODAY)
+    # The ledger's place, item and lot are held to existing rows by the balance table's foreign keys (deferred, as
+    # Django makes them: checked at commit, here forced at once).
+    for bogus in ({"item_id": 10**9, "warehouse": warehouse}, {"item": item, "warehouse_id": 10**9}):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            StockMovement.objects.create(kind="receipt", quantity=1, occurred_on=TODAY, **bogus)
+            connection.check_constraints()
     assert on_hand(warehouse=warehouse) == 25
 
 
@@ -186,3 +192,14 @@ def test_rebuild_matches_the_trigger():
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('spmis.stock_rebuild', true)")
         assert cursor.fetchone()[0] in ("", None)
+
+
+def test_a_reversal_absorbed_by_a_later_count_is_refused():
+    item = rice()
+    warehouse = WarehouseFactory()
+    grn = receive(warehouse, item, 2, "bag")
+    services.stock_count(warehouse_id=warehouse.pk, item_code="rice", counted=40, unit="kg")
+    with pytest.raises(ValidationError) as error:
+        services.stock_reverse(document_id=grn.pk, reason="late correction")
+    assert "CNT-" in str(error.value)
+    assert on_hand(warehouse=warehouse) == 40
