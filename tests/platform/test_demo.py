@@ -6,10 +6,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, models
 
-from distribution.models import DistributionPoint, Warehouse
+from distribution.demo_dhaka import RELIEF_PROGRAM, dhaka_household_count
+from distribution.models import DistributionPoint, FacilityExposure, RoadNetwork, Warehouse
+from distribution.plans.models import DistributionPlan
+from distribution.stock.models import StockBalance
 from geo.models import Area
 from programs.demo import DEMO_PROGRAM
-from programs.models import Program
+from programs.models import Cycle, Entitlement, Program
 from programs.payments.models import FinancialServiceProvider
 from registry.demo import generate_batches
 from registry.models import Household, Individual, Membership
@@ -43,7 +46,10 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
         and sylhet_sadar.lineage[0] == sylhet_sadar.parent.parent.parent.id
     )
     assert not Area.objects.filter(level__gt=0).exclude(code__startswith=models.F("parent__code")).exists()
-    assert Household.objects.count() == 400
+    # The country-wide 400, and the Dhaka scenario's city households beside them.
+    total = 400 + dhaka_household_count(400)
+    assert Household.objects.count() == total
+    assert Household.objects.filter(external_id__startswith="DEMO-9").count() == dhaka_household_count(400)
     assert not Household.objects.filter(area__isnull=True).exists()
     assert set(Household.objects.values_list("area__level", flat=True)) == {3}  # the lowest level: upazilas
     # Every household has exactly one head, and members are plausible.
@@ -52,9 +58,9 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
             "SELECT count(*) FROM (SELECT household_id FROM registry_membership WHERE role = 'head' "
             "GROUP BY household_id HAVING count(*) = 1) heads"
         )
-        assert cursor.fetchone()[0] == 400
+        assert cursor.fetchone()[0] == total
     people = Individual.objects.count()
-    assert 3.5 * 400 < people < 5 * 400
+    assert 3.5 * total < people < 5 * total
     assert Membership.objects.count() == people
     mothers = Individual.objects.filter(sex="F", is_pregnant=True) | Individual.objects.filter(
         sex="F", is_lactating=True
@@ -78,9 +84,23 @@ def test_load_demo_builds_a_consistent_small_demo_and_is_idempotent(settings, tm
 
     assert summary_mismatches() == []  # the member summary the triggers kept through the COPY load
 
+    # The logistics officer's Dhaka scenario: stock in every warehouse, the roads, the analysis, a relief cycle
+    # approved by a second officer, and its distribution plan.
+    assert RoadNetwork.objects.get(is_default=True).code == "dhaka" and RoadNetwork.objects.get().edge_count > 10_000
+    assert set(StockBalance.objects.filter(on_hand__gt=0).values_list("warehouse__code", flat=True)) >= set(
+        Warehouse.objects.values_list("code", flat=True)
+    )
+    assert FacilityExposure.objects.filter(distribution_point__code="DP-DHK-MOT").exists()
+    relief = Cycle.objects.get(program__name=RELIEF_PROGRAM)
+    assert relief.state == "approved" and relief.submitted_by.username != relief.approved_by.username
+    assert Entitlement.objects.filter(cycle=relief, kind="in_kind", status="approved").count() > 0
+    plan = DistributionPlan.objects.get(cycle=relief)
+    assert plan.status == "succeeded" and plan.result["households"] == relief.planned_count
+
     call_command("load_demo", households=400, verbosity=0)
     assert FinancialServiceProvider.objects.count() == 2
-    assert Household.objects.count() == 400 and Individual.objects.count() == people
+    assert Household.objects.count() == total and Individual.objects.count() == people
+    assert DistributionPlan.objects.filter(cycle=relief).count() == 1 and RoadNetwork.objects.count() == 1
     assert summary_mismatches() == []  # and through the reload's deletes
     assert program.memberships.filter(state="enrolled").count() == enrolled
 

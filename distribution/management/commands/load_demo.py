@@ -82,6 +82,8 @@ class Command(BaseCommand):
                         households, seed=seed, chunk=chunk, progress=lambda done, total: bar.update(done - bar.n)
                     )
                 self.stdout.write(f"Loaded {counts['households']:,} households, {counts['individuals']:,} individuals.")
+            # Before the demo program's enrolment, so that a reload enrols nobody new.
+            city = load_dhaka_households(dhaka_household_count(households))
             facilities = load_demo_facilities()
             self.stdout.write(
                 f"{facilities['warehouses']} warehouses, {facilities['distribution_points']} distribution points."
@@ -90,7 +92,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Program {program['program']}: {program['enrolled']:,} households enrolled.")
             self.stdout.write(f"Payment providers: {', '.join(load_demo_providers())}.")
             password = _demo_users()
-            self._load_dhaka_scenario(households)
+            self._load_dhaka_scenario(city)
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nOpen {url} and sign in as admin / {password}"
@@ -100,10 +102,9 @@ class Command(BaseCommand):
             )
         )
 
-    def _load_dhaka_scenario(self, households: int) -> None:
+    def _load_dhaka_scenario(self, people: int) -> None:
         """Stock in every warehouse, Dhaka's roads, the waterlogging analysis, the relief cycle and its plan."""
         users = {user.username: user for user in get_user_model().objects.filter(username__in=DEMO_USERS)}
-        people = load_dhaka_households(dhaka_household_count(households))
         dhaka = load_dhaka_facilities()
         stock = load_demo_stock()
         self.stdout.write(
