@@ -2,6 +2,7 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
 from distribution.models import DistributionPoint, Warehouse
+from distribution.plans.models import DistributionPlan
 
 
 @admin.register(Warehouse)
@@ -17,3 +18,17 @@ class DistributionPointAdmin(LeafletGeoAdmin):
     list_filter = ["kind"]
     search_fields = ["code", "name"]
     readonly_fields = ["area"]
+
+
+@admin.register(DistributionPlan)
+class DistributionPlanAdmin(admin.ModelAdmin):
+    """Plans are built by their job and never edited: read-only here."""
+
+    list_display = ["id", "cycle", "exposure_run", "network", "status", "progress", "created_at"]
+    list_filter = ["status"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
