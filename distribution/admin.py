@@ -20,6 +20,23 @@ class DistributionPointAdmin(LeafletGeoAdmin):
     readonly_fields = ["area"]
 
 
+# Stock: the catalogue is edited here; documents, lines and balances are read-only (the ledger is append-only).
+from distribution.stock.models import StockItem, StockUnit  # noqa: E402
+
+
+class StockUnitInline(admin.TabularInline):
+    model = StockUnit
+    extra = 0
+
+
+@admin.register(StockItem)
+class StockItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "category", "base_unit", "weight_kg", "minimum_stock"]
+    list_filter = ["category", "active"]
+    search_fields = ["code", "name"]
+    inlines = [StockUnitInline]
+
+
 @admin.register(DistributionPlan)
 class DistributionPlanAdmin(admin.ModelAdmin):
     """Plans are built by their job and never edited: read-only here."""
