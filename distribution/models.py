@@ -100,3 +100,6 @@ from distribution.stock.models import (  # noqa: E402, F401
     StockMovement,
     StockUnit,
 )
+
+# isort: split
+from distribution.roads.models import RouteRun, Vehicle  # noqa: E402, F401

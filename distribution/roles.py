@@ -39,3 +39,16 @@ ROLE_GRANTS["logistics_officer"] = (
 for _role in ("emergency_coordinator", "gis_analyst", "program_officer", "auditor"):
     ROLE_GRANTS[_role] = [*ROLE_GRANTS[_role], "distributionplan:view"]
 ROLE_GRANTS["logistics_officer"] = [*ROLE_GRANTS["logistics_officer"], "distributionplan:*"]
+
+# Roads and routes: everyone who sees facilities sees networks and routes; logistics officers load networks, keep
+# the fleet and request routes.
+ROADS_READ = ["roadnetwork:view", "roadnetworkload:view", "vehicle:view", "routerun:view"]
+for _role in ("emergency_coordinator", "gis_analyst", "program_officer", "auditor"):
+    ROLE_GRANTS[_role] = [*ROLE_GRANTS[_role], *ROADS_READ]
+ROLE_GRANTS["logistics_officer"] = [
+    *ROLE_GRANTS["logistics_officer"],
+    "roadnetwork:*",
+    "roadnetworkload:*",
+    "vehicle:*",
+    "routerun:*",
+]

@@ -13,3 +13,10 @@ def plan_build_task(plan_id: int) -> str:
     from distribution.plans.services import plan_execute
 
     return plan_execute(plan_id=plan_id).status
+
+
+@shared_task(name="distribution.route_run")
+def route_run(run_id: int) -> str:
+    from distribution.roads.services import route_run_execute
+
+    return route_run_execute(run_id=run_id).status

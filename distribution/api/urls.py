@@ -8,6 +8,12 @@ router.register("distribution-points", views.DistributionPointViewSet, basename=
 router.register("facility-exposures", views.FacilityExposureViewSet, basename="facility-exposure")
 router.register("plans", plan_views.DistributionPlanViewSet, basename="distribution-plan")
 urlpatterns = router.urls
+from distribution.roads import api as roads_api  # noqa: E402
+
+router.register("road-networks", roads_api.RoadNetworkViewSet, basename="road-network")
+router.register("road-network-loads", roads_api.RoadNetworkLoadViewSet, basename="road-network-load")
+router.register("vehicles", roads_api.VehicleViewSet, basename="vehicle")
+router.register("route-runs", roads_api.RouteRunViewSet, basename="route-run")
 
 # Stock (distribution.stock)
 from django.urls import path  # noqa: E402

@@ -12,6 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('distribution', '0004_roads'),
         ('distribution', '0005_stock'),  # merged from h1: the integrator re-chains
+        ('distribution', '0006_fleet'),  # merged from h2: the integrator re-chains
         ('geo', '0004_auditevent_moves_to_core'),
         ('programs', '0010_cash_agent_payments'),
         ('registry', '0015_member_summary_names'),

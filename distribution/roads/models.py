@@ -102,3 +102,44 @@ class RoadNetworkLoad(Job):
 
     class Meta(Job.Meta):
         ordering = ["-created_at", "-id"]
+
+
+class Vehicle(models.Model):
+    """A truck of the fleet: what it carries and where it starts and ends its day."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    capacity_kg = models.FloatField()
+    depot = models.ForeignKey("distribution.Warehouse", on_delete=models.PROTECT, related_name="vehicles")
+    # Optional working window, in seconds after the start of the day (e.g. 8:00-18:00 = 28800-64800).
+    available_from_s = models.PositiveIntegerField(null=True, blank=True)
+    available_until_s = models.PositiveIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity_kg__gt=0), name="distribution_vehicle_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(available_from_s__isnull=True)
+                | Q(available_until_s__isnull=True)
+                | Q(available_until_s__gt=models.F("available_from_s")),
+                name="distribution_vehicle_window_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.capacity_kg:g} kg)"
+
+
+class RouteRun(Job):
+    """A vehicle routing request: stops (distribution points and loads) solved on a network with closures.
+
+    parameters: {"network", "exposure_run"?, "incident"?, "stops": [{"point", "demand_kg", "window"?}],
+    "vehicles": [ids], "time_limit_s"}; result: {"routes": [...], "unserved": [...], "total_s", "total_m"}.
+    """
+
+    network = models.ForeignKey(RoadNetwork, on_delete=models.PROTECT, related_name="route_runs")
+
+    class Meta(Job.Meta):
+        ordering = ["-created_at", "-id"]
