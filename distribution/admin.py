@@ -2,6 +2,7 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
 from distribution.models import DistributionPoint, Warehouse
+from distribution.plans.models import DistributionPlan
 
 
 @admin.register(Warehouse)
@@ -69,6 +70,20 @@ class RedemptionAdmin(admin.ModelAdmin):
 class RedemptionConflictAdmin(admin.ModelAdmin):
     list_display = ["client_uuid", "reason", "point", "device", "status", "created_at"]
     list_filter = ["reason", "status"]
+
+
+@admin.register(DistributionPlan)
+class DistributionPlanAdmin(admin.ModelAdmin):
+    """Plans are built by their job and never edited: read-only here."""
+
+    list_display = ["id", "cycle", "exposure_run", "network", "status", "progress", "created_at"]
+    list_filter = ["status"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 from distribution.roads.models import RoadNetwork, RouteRun, Vehicle  # noqa: E402

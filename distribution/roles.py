@@ -50,6 +50,7 @@ ROLE_GRANTS["program_officer"] += [*_REDEMPTION_READ, "redemptionconflict:view",
 ROLE_GRANTS["emergency_coordinator"] += [*_REDEMPTION_READ, "redemptionconflict:view"]
 ROLE_GRANTS["auditor"] += [*_REDEMPTION_READ, "redemptionconflict:view", "redemptionbalance:view"]
 
+
 # Roads and routes: everyone who sees facilities sees networks and routes; logistics officers load networks, keep
 # the fleet and request routes.
 ROADS_READ = ["roadnetwork:view", "roadnetworkload:view", "vehicle:view", "routerun:view"]

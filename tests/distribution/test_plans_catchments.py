@@ -101,3 +101,53 @@ def test_one_way_streets_count_in_the_households_direction():
     assert result[1][0] == 20
     result, _ = run(grid, {1: at(2, 2)}, {10: at(0, 0)})
     assert result[1] == (None, catchments.NOT_CONNECTED)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_travel_times_match_a_brute_force_dijkstra_and_no_point_exceeds_its_capacity(seed):
+    """Against pgr_dijkstraCost from every household's vertex to every point (one-way streets and a flood in the
+    way): without limits each household gets the least travel time; with limits no point takes more than its room."""
+    import random
+
+    from distribution.models import RoadEdge
+
+    rng = random.Random(seed)
+    grid = road_grid(size=8)
+    one_way = rng.sample(list(RoadEdge.objects.filter(network=grid).values_list("id", flat=True)), 25)
+    RoadEdge.objects.filter(id__in=one_way).update(reverse_cost=-1)
+    zone = flood(box(rng.uniform(2, 4), -1, rng.uniform(4.2, 5), rng.uniform(3, 6)))
+    households = {n: at(rng.uniform(0, 7), rng.uniform(0, 7)) for n in range(1, 41)}
+    points = {100 + n: at(rng.uniform(0, 7), rng.uniform(0, 7)) for n in range(4)}
+    result, travel = run(grid, households, points, zones=[zone])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.household_id, min(d.agg_cost)
+               FROM plan_catchment c
+               JOIN pgr_dijkstraCost('SELECT id, source, target, cost, reverse_cost FROM plan_open_edges',
+                                     (SELECT array_agg(DISTINCT vertex) FROM plan_catchment WHERE vertex IS NOT NULL),
+                                     (SELECT array_agg(vertex) FROM plan_point_state WHERE vertex IS NOT NULL),
+                                     directed => true) d ON d.start_vid = c.vertex
+               GROUP BY c.household_id""",
+        )
+        best = dict(cursor.fetchall())
+        cursor.execute("SELECT vertex FROM plan_point_state WHERE vertex IS NOT NULL")
+        point_vertices = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT household_id, vertex FROM plan_catchment")
+        vertex = dict(cursor.fetchall())
+    for household, (point, reason) in result.items():
+        if vertex[household] in point_vertices:
+            best[household] = 0.0  # on a point's own corner (pgRouting gives no cost from a vertex to itself)
+        if point is None:
+            assert household not in best, (household, reason)
+        else:
+            assert travel[household] == pytest.approx(best[household], abs=1e-6)
+    assert any(point for point, _ in result.values())
+
+    capacity = {p: rng.randint(1, 8) for p in points}
+    limited, _ = run(grid, households, points, zones=[zone], capacity=capacity)
+    taken = {}
+    for point, _ in limited.values():
+        if point:
+            taken[point] = taken.get(point, 0) + 1
+    assert all(taken[p] <= capacity[p] for p in taken)
+    assert point_vertices  # the points were on the network
