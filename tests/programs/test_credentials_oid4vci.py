@@ -62,7 +62,7 @@ class Wallet:
         opened = {}
         for disclosure in disclosures[:-1]:
             assert b64url_sha256(disclosure) in payload["_sd"]
-            salt, name, value = json.loads(base64.urlsafe_b64decode(disclosure + "=" * (-len(disclosure) % 4)))
+            _salt, name, value = json.loads(base64.urlsafe_b64decode(disclosure + "=" * (-len(disclosure) % 4)))
             opened[name] = (disclosure, value)
         return payload, opened
 
@@ -79,7 +79,7 @@ class Wallet:
         return body + kb
 
 
-def make_offer(world, *, with_tx_code=True):
+def make_offer(world, *, with_tx_code=True):  # noqa: F811
     program, household, _, requester, approver, _, _ = world
     card_id = request_card(requester, program, household).json()["id"]
     approver.post(f"/api/v1/programs/cards/{card_id}/approve/")
@@ -90,7 +90,7 @@ def make_offer(world, *, with_tx_code=True):
 
 @pytest.mark.filterwarnings("ignore::joserfc.errors.SecurityWarning")
 def test_wallet_receives_and_presents_without_name_or_birth_date(world, client):  # noqa: F811
-    card_id, offer = make_offer(world)
+    _, offer = make_offer(world)
     assert offer["credential_offer_uri"].startswith("openid-credential-offer://?credential_offer=")
     assert len(offer["tx_code"]) == 6
     metadata = client.get("/.well-known/openid-credential-issuer").json()
