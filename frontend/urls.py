@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import views
+from frontend import credentials, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -19,5 +19,8 @@ urlpatterns = [
     path("programs/cycles/<int:cycle_id>/", views.cycle_detail, name="cycle"),
     path("programs/payments/batches/<int:batch_id>/", views.payment_batch_detail, name="payment-batch"),
     path("programs/payments/households/<int:household_id>/", views.household_payments, name="household-payments"),
+    path("verify/", credentials.verifier, name="credential-verifier"),
+    path("verify/verifier.js", credentials.verifier_js, name="credential-verifier-js"),
+    path("verify/sw.js", credentials.verifier_sw, name="credential-verifier-sw"),
     path("", views.home, name="home"),
 ]
