@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import views
+from frontend import credentials, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -25,5 +25,8 @@ urlpatterns = [
     path("distribution/plans/<int:plan_id>/", views.plan_page, name="distribution-plan"),
     path("distribution/points/<int:point_id>/redeem/", views.redeem_page, name="distribution-redeem"),
     path("distribution/sw.js", views.redeem_service_worker, name="distribution-sw"),
+    path("verify/", credentials.verifier, name="credential-verifier"),
+    path("verify/verifier.js", credentials.verifier_js, name="credential-verifier-js"),
+    path("verify/sw.js", credentials.verifier_sw, name="credential-verifier-sw"),
     path("", views.home, name="home"),
 ]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("spmis.api.urls")),
     path(".well-known/", include("programs.credentials.wellknown_urls")),
+    path("oid4vci/", include("programs.credentials.oid4vci_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontend.urls")),
 ]

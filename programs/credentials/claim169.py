@@ -259,9 +259,16 @@ def encrypt0(plaintext: bytes, key: bytes, iv: bytes) -> bytes:
     return cbor2.dumps(cbor2.CBORTag(TAG_ENCRYPT0, [protected, {HDR_IV: iv}, AESGCM(key).encrypt(iv, plaintext, aad)]))
 
 
+ZLIB_WBITS, ZLIB_MEMLEVEL = 15, 2
+
+
 def wrap(cose: bytes) -> str:
-    """zlib then Base45: the text a QR code carries."""
-    return b45encode(zlib.compress(cose, 9))
+    """zlib then Base45: the text a QR code carries. A small memory level: setting up zlib's default hash tables
+    costs ~3× more than compressing a card's few hundred bytes, and compresses them no better. The window stays
+    32 KiB: readers (the Rust claim169 among them) recognise zlib by its 0x78 header byte, which a smaller window
+    changes."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, ZLIB_WBITS, ZLIB_MEMLEVEL)
+    return b45encode(deflater.compress(cose) + deflater.flush())
 
 
 def encode(

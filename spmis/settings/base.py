@@ -272,6 +272,10 @@ SPMIS_ACCOUNT_INDEX_KEY = env_secret_bytes("SPMIS_ACCOUNT_INDEX_KEY") or _develo
 # spmis.settings.production requires the file.
 SPMIS_CREDENTIAL_ISSUER = env_str("SPMIS_CREDENTIAL_ISSUER", "http://127.0.0.1:8000")
 SPMIS_CREDENTIAL_KEYS_FILE = env_str("SPMIS_CREDENTIAL_KEYS_FILE", None)
+# The Claim 169 fields a card's QR carries (names as in programs/credentials/claim169.py); minimised by default.
+SPMIS_CREDENTIAL_QR_FIELDS = env_list(
+    "SPMIS_CREDENTIAL_QR_FIELDS", ["id", "fullName", "locationCode", "programCode", "cardCode"]
+)
 
 # Debian 12 ships GDAL 3.6, which cannot block network access from spatial references; uploads are read only
 # through pyogrio/rasterio's own GDAL, and GeoDjango's GDAL is used for trusted EPSG codes only.

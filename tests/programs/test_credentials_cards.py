@@ -153,3 +153,21 @@ def test_not_enrolled_refused(world):  # noqa: F811
     stranger = HouseholdFactory()
     response = request_card(requester, program, stranger)
     assert response.status_code == 400 and "not enrolled" in str(response.json())
+
+
+def test_only_configured_fields_enter_the_qr(world, settings):  # noqa: F811
+    program, household, head, requester, approver, _, _ = world
+    card_id = request_card(requester, program, household).json()["id"]
+    approver.post(f"/api/v1/programs/cards/{card_id}/approve/")
+    settings.SPMIS_CREDENTIAL_QR_FIELDS = ["id", "dateOfBirth", "gender"]
+    decoded = claim169.decode(
+        requester.get(f"/api/v1/programs/cards/{card_id}/qr/").json()["qr"], keys.verification_keys()
+    )
+    assert decoded.claims == {
+        "id": household.registrant_id,
+        "dateOfBirth": head.birth_date.strftime("%Y%m%d"),
+        "gender": 2,
+    }
+    settings.SPMIS_CREDENTIAL_QR_FIELDS = ["id", "phoneNumber"]
+    with pytest.raises(ValueError, match="phoneNumber"):
+        selectors.qr_fields()

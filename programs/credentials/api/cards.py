@@ -14,7 +14,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from programs.credentials import selectors, services, verification
+from programs.credentials import oid4vci, selectors, services, verification
 from programs.credentials.documents import CardFace, cards_pdf
 from programs.credentials.models import Card, CardPrintBatch
 from programs.credentials.qr import qr_png
@@ -84,6 +84,10 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
+class OfferRequestSerializer(serializers.Serializer):
+    with_tx_code = serializers.BooleanField(default=True)
+
+
 class CardViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Card requests and their life: approve (four eyes), distribute, lost, revoke, replace; the signed QR."""
 
@@ -132,6 +136,25 @@ class CardViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         body.is_valid(raise_exception=True)
         new = services.card_replace(user=request.user, card=self.get_object(), **body.validated_data)
         return self._done(new, status.HTTP_201_CREATED)
+
+    @extend_schema(request=OfferRequestSerializer, responses={201: dict})
+    @action(detail=True, methods=["post"])
+    def offer(self, request, pk=None):
+        """An OpenID4VCI credential offer (pre-authorized code) for the person's wallet: the offer URI and its QR,
+        and the transaction code to tell the person (shown once)."""
+        body = OfferRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        made = oid4vci.offer_create(user=request.user, card=self.get_object(), **body.validated_data)
+        return Response(
+            {
+                "credential_offer": made.credential_offer,
+                "credential_offer_uri": made.uri,
+                "qr_png_base64": base64.b64encode(qr_png(made.uri)).decode(),
+                "tx_code": made.tx_code,
+                "expires_at": made.offer.expires_at,
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=None, responses={200: dict})
     @action(detail=True, methods=["get"])
