@@ -748,6 +748,11 @@ def _distribution_text() -> dict:
         "routes": gettext("Routes"),
         "points": gettext("Distribution points"),
         "noPlans": gettext("No plans yet."),
+        "noVehicles": gettext("No trucks registered: add them to the fleet first."),
+        "routed": gettext("%(routes)s routes, %(km)s km in all"),
+        "unserved": gettext("not served: %(stops)s"),
+        "routeSheet": gettext("Route sheets (PDF)"),
+        "noTransport": gettext("The plan sends nothing from the warehouses: no route to make."),
         "documentKinds": {
             "receipt": gettext("Goods received note"),
             "transfer": gettext("Transfer waybill"),
@@ -795,6 +800,7 @@ def _distribution_can(user) -> dict:
         "viewPlans": user.has_perm("distribution.view_distributionplan"),
         "addPlan": user.has_perm("distribution.add_distributionplan"),
         "redeem": user.has_perm("distribution.add_redemption"),
+        "routeTrucks": user.has_perms(["distribution.add_routerun", "distribution.view_vehicle"]),
         # Unreachable households on the map are exact locations: personal data. Others see counts per area.
         "householdPoints": user.has_perms(["registry.view_household", "registry.view_personal_data"]),
     }

@@ -350,7 +350,35 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
     pdf = api.get(grn)
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
 
+    # Re-planned with the stock in the warehouse: transport lines from it, and routes for a truck around the flood.
+    truck = api.post(
+        f"{D}/vehicles/",
+        {"code": "T1", "name": "Truck 1", "capacity_kg": 5000, "depot": warehouse.pk},
+        content_type="application/json",
+    )
+    assert truck.status_code == 201, truck.content
+    page.goto(f"{live_server.url}/distribution/plans/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#plan-button")
+    page.wait_for_selector("#plan-link")
+    page.click("#plan-link")
+    page.wait_for_selector("body[data-ready=true]")
+    replan = DistributionPlan.objects.order_by("-id").first()
+    transport = api.get(f"{D}/plans/{replan.pk}/transport/").json()["results"]
+    assert transport and page.locator("#transport-rows tr").count() == len(transport)
+    page.click("#routes-card summary")
+    page.click("#route-button")
+    page.wait_for_selector("#map[data-routes]")
+    run_id = page.get_attribute("#route-result a[data-sheet]", "data-sheet")
+    routes = api.get(f"{D}/route-runs/{run_id}/geojson/").json()
+    assert page.get_attribute("#map", "data-routes") == str(len(routes["features"])) != "0"
+    sheet = api.get(f"{D}/route-runs/{run_id}/sheet/")
+    assert sheet.status_code == 200 and sheet.content[:4] == b"%PDF"
+    screenshot(page, "walk-routes")
+
     # A dispatch beyond the stock is refused in words and writes nothing.
+    page.goto(f"{live_server.url}/distribution/movements/")
+    page.wait_for_selector("body[data-ready=true]")
     dispatch = page.locator("#dispatch-form")
     dispatch.locator("select[name=warehouse]").select_option(str(warehouse.pk))
     dispatch.locator("select[name=point]").select_option(str(point_a.pk))
