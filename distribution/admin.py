@@ -52,3 +52,20 @@ class RedemptionAdmin(admin.ModelAdmin):
 class RedemptionConflictAdmin(admin.ModelAdmin):
     list_display = ["client_uuid", "reason", "point", "device", "status", "created_at"]
     list_filter = ["reason", "status"]
+
+
+# Stock: the catalogue is edited here; documents, lines and balances are read-only (the ledger is append-only).
+from distribution.stock.models import StockItem, StockUnit  # noqa: E402
+
+
+class StockUnitInline(admin.TabularInline):
+    model = StockUnit
+    extra = 0
+
+
+@admin.register(StockItem)
+class StockItemAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "category", "base_unit", "weight_kg", "minimum_stock"]
+    list_filter = ["category", "active"]
+    search_fields = ["code", "name"]
+    inlines = [StockUnitInline]

@@ -191,14 +191,45 @@ class StockMovement(models.Model):
     document = models.ForeignKey(
         StockDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
     )
-    warehouse = models.ForeignKey(Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    point = models.ForeignKey(DistributionPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="+")
-    lot = models.ForeignKey(StockLot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The ledger is written a line at a time by the thousand, so it carries few indexes (the composite (place, item)
+    # ones below cover places and items; the partial unique index covers `reverses`) and no per-row foreign-key
+    # checks on the place, item and lot: the same statement's trigger writes the balance row of every line's
+    # (place, item, lot), and that table's foreign keys refuse an unknown place, item or lot (and their deletion)
+    # once per balance instead of three times per line.
+    warehouse = models.ForeignKey(
+        Warehouse,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    point = models.ForeignKey(
+        DistributionPoint,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    lot = models.ForeignKey(
+        StockLot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     quantity = models.DecimalField(**QUANTITY)
     reference = models.CharField(max_length=100, blank=True)
     reason = models.CharField(max_length=255, blank=True)
-    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     occurred_on = models.DateField()
     recorded_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -250,10 +281,16 @@ class StockBalance(models.Model):
     """On hand per (location, item, lot) in base units: a cache of the ledger, written only by its trigger and
     rebuildable (distribution_stock_rebuild()). Never negative: a CHECK."""
 
-    warehouse = models.ForeignKey(Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    point = models.ForeignKey(DistributionPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="+")
-    lot = models.ForeignKey(StockLot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Foreign keys checked by the database (they stand in for the ledger's lines, see StockMovement); the unique key
+    # and the trigger's coalesce() index serve every lookup, so no index per column.
+    warehouse = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    point = models.ForeignKey(
+        DistributionPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="+", db_index=False)
+    lot = models.ForeignKey(StockLot, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     on_hand = models.DecimalField(**QUANTITY)
     updated_at = models.DateTimeField(db_default=Now())
 

@@ -273,6 +273,20 @@ CONSTRAINT_MESSAGES = {
 }
 
 
+def _refusal(error: IntegrityError, *, field: str, what: str) -> ValidationError:
+    """The database's refusal (negative stock, capacity, a second or inexact reversal) as a ValidationError on
+    `field`; any other integrity error is not ours to explain and is raised as it is."""
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name not in CONSTRAINT_MESSAGES:
+        raise error
+    detail = (getattr(diag, "message_primary", None) or str(cause)).strip()
+    if name == "distribution_stock_capacity":
+        detail = f"Receipt refused: {detail}."
+    return ValidationError({field: CONSTRAINT_MESSAGES[name].format(what=what, detail=detail)})
+
+
 def _insert(movements: list[StockMovement], *, field: str, what: str) -> list[StockMovement]:
     """All lines in one statement (the trigger sees them together); a refusal by the database becomes a
     ValidationError on `field`, and the savepoint leaves nothing of them."""
@@ -280,15 +294,7 @@ def _insert(movements: list[StockMovement], *, field: str, what: str) -> list[St
         with transaction.atomic():
             return StockMovement.objects.bulk_create(movements)
     except IntegrityError as error:
-        cause = error.__cause__
-        diag = getattr(cause, "diag", None)
-        name = getattr(diag, "constraint_name", None)
-        if name not in CONSTRAINT_MESSAGES:
-            raise
-        detail = (getattr(diag, "message_primary", None) or str(cause)).strip()
-        if name == "distribution_stock_capacity":
-            detail = f"Receipt refused: {detail}."
-        raise ValidationError({field: CONSTRAINT_MESSAGES[name].format(what=what, detail=detail)}) from None
+        raise _refusal(error, field=field, what=what) from None
 
 
 def _document(kind: str, day: datetime.date, user, **fields) -> StockDocument:
@@ -662,22 +668,28 @@ def stock_issue(
     item = selectors.item_get(item_code)
     base = selectors.to_base(item, quantity, unit)
     day = timezone.localdate()
-    with transaction.atomic():
-        taken = _allocate(Place(point=point), item, base, lot=None, field="item", day=day)
-        movements = [
-            StockMovement(
-                kind=Kind.DISTRIBUTION,
-                quantity=-amount,
-                point=point,
-                item=item,
-                lot=lot,
-                reference=_text(reference, "reference", 100),
-                occurred_on=day,
-                created_by=_user(user),
-            )
-            for lot, amount in taken
-        ]
-        return _insert(movements, field="item", what=f"{item.name} ({item.code}) at {point.code}")
+    reference = _text(reference, "reference", 100)
+    # One savepoint for the lock and the insert (a redemption calls this once per item): a refusal rolls it back and
+    # leaves the caller's transaction usable.
+    try:
+        with transaction.atomic():
+            taken = _allocate(Place(point=point), item, base, lot=None, field="item", day=day)
+            movements = [
+                StockMovement(
+                    kind=Kind.DISTRIBUTION,
+                    quantity=-amount,
+                    point=point,
+                    item=item,
+                    lot=lot,
+                    reference=reference,
+                    occurred_on=day,
+                    created_by=_user(user),
+                )
+                for lot, amount in taken
+            ]
+            return StockMovement.objects.bulk_create(movements)
+    except IntegrityError as error:
+        raise _refusal(error, field="item", what=f"{item.name} ({item.code}) at {point.code}") from None
 
 
 def stock_return(
@@ -747,3 +759,24 @@ def stock_rebuild() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT distribution_stock_rebuild()")
         return cursor.fetchone()[0]
+
+
+@transaction.atomic(durable=True)
+def stock_item_save(*, user=None, item: StockItem | None = None, units: Sequence[Mapping] | None = None, **fields):
+    """Create or change a catalogue item; `units` (if given) replaces its other units [{code, factor, name?,
+    is_pack?}]. The base unit cannot change once the ledger holds the item (its quantities are in it)."""
+    changes_base = item is not None and fields.get("base_unit", item.base_unit) != item.base_unit
+    if changes_base and StockMovement.objects.filter(item=item).exists():
+        raise ValidationError({"base_unit": "The ledger already counts this item in its base unit."})
+    item = item or StockItem()
+    for name, value in fields.items():
+        setattr(item, name, value)
+    item.save()
+    if units is not None:
+        codes = [unit["code"] for unit in units]
+        if len(set(codes)) != len(codes) or item.base_unit in codes:
+            raise ValidationError({"units": "Each unit once, and not the base unit (which is always 1)."})
+        item.units.exclude(code__in=codes).delete()
+        for unit in units:
+            item.units.update_or_create(code=unit["code"], defaults={k: v for k, v in unit.items() if k != "code"})
+    return item

@@ -168,6 +168,12 @@ def test_database_refuses_negative_stock_edits_and_hand_written_balances():
         StockBalance.objects.update(on_hand=1000)
     with pytest.raises(DatabaseError), transaction.atomic():
         StockMovement.objects.create(kind="receipt", warehouse=warehouse, item=item, quantity=-1, occurred_on=TODAY)
+    # The ledger's place, item and lot are held to existing rows by the balance table's foreign keys (deferred, as
+    # Django makes them: checked at commit, here forced at once).
+    for bogus in ({"item_id": 10**9, "warehouse": warehouse}, {"item": item, "warehouse_id": 10**9}):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            StockMovement.objects.create(kind="receipt", quantity=1, occurred_on=TODAY, **bogus)
+            connection.check_constraints()
     assert on_hand(warehouse=warehouse) == 25
 
 
