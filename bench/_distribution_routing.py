@@ -11,7 +11,7 @@ import random
 import time
 
 
-def measure_vrp(stops: int = 100, vehicles: int = 10, *, seed: int = 13, time_limit_s: int = 20) -> dict:
+def measure_vrp(stops: int = 100, vehicles: int = 10, *, seed: int = 13, time_limit_s: int = 15) -> dict:
     from django.db import connection
 
     from distribution.roads.demo import dhaka_roads_path

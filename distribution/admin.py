@@ -69,3 +69,27 @@ class StockItemAdmin(admin.ModelAdmin):
     list_filter = ["category", "active"]
     search_fields = ["code", "name"]
     inlines = [StockUnitInline]
+
+
+from distribution.roads.models import RoadNetwork, RouteRun, Vehicle  # noqa: E402
+
+
+@admin.register(RoadNetwork)
+class RoadNetworkAdmin(admin.ModelAdmin):
+    # Networks are loaded by the loader (load_roads, the upload); the admin only shows them and picks the default.
+    list_display = ["code", "name", "source", "status", "edge_count", "vertex_count", "is_default"]
+    readonly_fields = ["code", "source", "status", "edge_count", "vertex_count", "attribution", "created_by"]
+    exclude = ["extent"]
+
+
+@admin.register(Vehicle)
+class VehicleAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "capacity_kg", "depot", "is_active"]
+    list_filter = ["is_active", "depot"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(RouteRun)
+class RouteRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "network", "status", "message", "created_at"]
+    readonly_fields = ["network", "parameters", "status", "progress", "message", "result", "error", "created_by"]

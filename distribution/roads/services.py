@@ -53,7 +53,7 @@ def network_load_file(
     """Load a network from a PBF/.osm extract or GeoJSON lines, all or nothing; returns it ready.
 
     Runs in one transaction (joins the caller's): a corrupt file raises ValidationError({"file": ...}) and leaves
-    no network, edges or vertices. ANALYZE afterwards so pgRouting's edge queries get good plans straight away.
+    no network, edges or vertices.
     """
     path = Path(path)
     source = source_of(path)
@@ -91,7 +91,7 @@ def network_load_file(
         network.edge_count, network.vertex_count = counts["edges"], counts["vertices"]
         network.status = RoadNetwork.Status.READY
         network.save(update_fields=["edge_count", "vertex_count", "status", "updated_at"])
-    if not connection.in_atomic_block:
+        # ANALYZE may run inside a transaction (unlike VACUUM): fresh statistics for the first routing queries.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE distribution_roadedge")
             cursor.execute("ANALYZE distribution_roadvertex")

@@ -237,7 +237,7 @@ def nearest_neighbour(stops: Sequence[Stop], trucks: Sequence[Truck], cost: dict
 
 
 def route_geometry(network_id: int, legs: Sequence[tuple[int, int]], *, zone_ids: Iterable[int] = ()) -> dict:
-    """{(a, b): GeoJSON MultiLineString and metres} for each leg, all legs in one pgr_dijkstra call."""
+    """{(a, b): {metres, edges, geometry (GeoJSON MultiLineString)}} for each leg, all legs in one pgr_dijkstra call."""
     pairs = sorted({(int(a), int(b)) for a, b in legs if a != b})
     if not pairs:
         return {}
@@ -246,11 +246,14 @@ def route_geometry(network_id: int, legs: Sequence[tuple[int, int]], *, zone_ids
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT d.start_vid, d.end_vid, sum(e.length_m),"
+            "SELECT d.start_vid, d.end_vid, sum(e.length_m), array_agg(e.id ORDER BY d.path_seq),"
             " ST_AsGeoJSON(ST_Multi(ST_LineMerge(ST_Collect("
             "   CASE WHEN d.node = e.source THEN e.geom ELSE ST_Reverse(e.geom) END ORDER BY d.path_seq))), 6)"
             " FROM pgr_dijkstra(%s, %s, true) d JOIN distribution_roadedge e ON e.id = d.edge"
             " GROUP BY 1, 2",
             [edge_query(network_id, zone_ids=zone_ids), combos.as_string(connection.connection)],
         )
-        return {(a, b): {"metres": float(m), "geometry": json.loads(g)} for a, b, m, g in cursor.fetchall()}
+        return {
+            (a, b): {"metres": float(m), "edges": list(ids), "geometry": json.loads(g)}
+            for a, b, m, ids, g in cursor.fetchall()
+        }

@@ -79,7 +79,7 @@ def test_the_path_endpoint_avoids_an_incidents_flood_and_says_when_it_cannot(cli
 
 
 def test_route_runs_give_routes_geojson_and_a_sheet_and_explain_unserved_stops(client_for, tmp_path):
-    network = sao_paulo_network(tmp_path, make_default=True)
+    sao_paulo_network(tmp_path, make_default=True)  # routes use the default network when none is named
     officer = client_for(roles=["logistics_officer"])
     depot = WarehouseFactory(code="SP-WH", location=Point(-46.6333, -23.5475, srid=4326))
     spots = [(-46.640, -23.555), (-46.628, -23.560), (-46.620, -23.548), (-46.645, -23.540), (-46.625, -23.535)]
@@ -125,3 +125,23 @@ def test_route_runs_give_routes_geojson_and_a_sheet_and_explain_unserved_stops(c
     assert refused.status_code == 400 and "999999" in refused.json()["stops"][0]
     assert RouteRun.objects.count() == 1
     assert client_for(roles=["program_officer"]).post(f"{BASE}/route-runs/", {}, format="json").status_code == 403
+
+
+def test_a_large_route_request_is_a_job_that_a_worker_solves(client_for, tmp_path):
+    sao_paulo_network(tmp_path, make_default=True)
+    officer = client_for(roles=["logistics_officer"])
+    depot = WarehouseFactory(code="SP-WH", location=Point(-46.6333, -23.5475, srid=4326))
+    truck = officer.post(f"{BASE}/vehicles/", {"code": "BIG", "capacity_kg": 50_000, "depot": depot.pk}).json()["id"]
+    grid = [(-46.650 + 0.006 * i, -23.565 + 0.006 * j) for i in range(6) for j in range(5)]  # 30 stops
+    points = [DistributionPointFactory(location=Point(*xy, srid=4326)) for xy in grid]
+    stops = [{"point": p.pk, "demand_kg": 100} for p in points]
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        answer = officer.post(
+            f"{BASE}/route-runs/", {"stops": stops, "vehicles": [truck], "time_limit_s": 2}, format="json"
+        )
+        assert answer.status_code == 202 and answer.json()["status"] == "pending"
+    run = officer.get(f"{BASE}/route-runs/{answer.json()['id']}/").json()
+    assert run["status"] == "succeeded", run
+    served = sum(len(r["stops"]) for r in run["result"]["routes"])
+    assert served + len(run["result"]["unserved"]) == 30 and served >= 25
