@@ -2,6 +2,7 @@ from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
 from distribution.models import DistributionPoint, Warehouse
+from distribution.plans.models import DistributionPlan
 
 
 @admin.register(Warehouse)
@@ -93,3 +94,17 @@ class VehicleAdmin(admin.ModelAdmin):
 class RouteRunAdmin(admin.ModelAdmin):
     list_display = ["id", "network", "status", "message", "created_at"]
     readonly_fields = ["network", "parameters", "status", "progress", "message", "result", "error", "created_by"]
+
+
+@admin.register(DistributionPlan)
+class DistributionPlanAdmin(admin.ModelAdmin):
+    """Plans are built by their job and never edited: read-only here."""
+
+    list_display = ["id", "cycle", "exposure_run", "network", "status", "progress", "created_at"]
+    list_filter = ["status"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -92,13 +92,16 @@ def assign_catchments(
     step = progress or (lambda percent, message: None)
     with connection.cursor() as cursor:
         step(15, "Closing roads inside the hazard zones")
+        # The open vertices are written in geohash order: each KNN probe reads the table's rows as well as the
+        # index, and with neighbouring households probing neighbouring pages they stay in the session's buffers.
         _materialise_edges(cursor, network_id, zones, "plan_open_edges")
         for statement in (
             "DROP TABLE IF EXISTS plan_open_vertices",
             """CREATE TEMP TABLE plan_open_vertices ON COMMIT DROP AS
                SELECT v.id, v.geom FROM distribution_roadvertex v
                WHERE v.network_id = %s
-                 AND v.id IN (SELECT source FROM plan_open_edges UNION SELECT target FROM plan_open_edges)""",
+                 AND v.id IN (SELECT source FROM plan_open_edges UNION SELECT target FROM plan_open_edges)
+               ORDER BY ST_GeoHash(v.geom, 10)""",
             "CREATE INDEX ON plan_open_vertices USING gist (geom)",
             "ANALYZE plan_open_vertices",
         ):

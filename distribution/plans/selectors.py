@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from psycopg import sql
 
 from distribution.plans.models import DistributionPlan, PlanAssignment, PlanItem, PlanPoint, PlanTransport
@@ -27,7 +27,7 @@ def plan_list(*, user, cycle_id: int | None = None) -> QuerySet[DistributionPlan
 def plannable_cycle_list(*, user) -> list[dict]:
     """Approved cycles with approved in-kind entitlements, of programs inside the user's areas: what a plan can be
     made for (the logistics officer does not otherwise read programs' cycles)."""
-    from django.db.models import Count, Q
+    from django.db.models import Q
 
     from distribution.plans.services import PLANNABLE_STATES
 
@@ -91,12 +91,17 @@ def plan_unreachable_summary(*, user, plan: DistributionPlan) -> list[dict]:
         plan_assignment_list(user=user, plan=plan, unreachable=True)
         .order_by()
         .values("area__code", "area__name", "reason")
+        .annotate(households=Count("id"))
+        .order_by("area__code", "reason")
     )
-    from django.db.models import Count
-
     return [
-        {"area_code": row["area__code"], "area_name": row["area__name"], "reason": row["reason"], "households": n}
-        for row, n in ((row, row.pop("n")) for row in rows.annotate(n=Count("id")).order_by("area__code", "reason"))
+        {
+            "area_code": r["area__code"],
+            "area_name": r["area__name"],
+            "reason": r["reason"],
+            "households": r["households"],
+        }
+        for r in rows
     ]
 
 
