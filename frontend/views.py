@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, permission_required
@@ -15,9 +16,12 @@ from django.shortcuts import redirect, render
 from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_lazy
 
+from distribution import selectors as distribution_selectors
+from distribution.models import DistributionPoint
 from geo.models import Area
 from geo.selectors import scope_queryset, user_area_ids
 from programs.models import Cycle, Program
+from programs.selectors import cycle_list
 from registry.models import Household
 from response import selectors as response_selectors
 from response.models import ExposureRun, Incident
@@ -699,6 +703,7 @@ def household_payments(request: HttpRequest, household_id: int) -> HttpResponse:
 NEEDS_STOCK = gettext_lazy("This page shows warehouses and their stock, and your role may not see them.")
 NEEDS_POINTS = gettext_lazy("This page serves a distribution point, and your role may not see distribution points.")
 NEEDS_PLANS = gettext_lazy("This page shows distribution plans, and your role may not see them.")
+SERVICE_WORKER = Path(__file__).resolve().parent / "static" / "frontend" / "distribution" / "sw.js"
 
 
 def _distribution_text() -> dict:
@@ -748,6 +753,11 @@ def _distribution_text() -> dict:
         "routes": gettext("Routes"),
         "points": gettext("Distribution points"),
         "noPlans": gettext("No plans yet."),
+        "noVehicles": gettext("No trucks registered: add them to the fleet first."),
+        "routed": gettext("%(routes)s routes, %(km)s km in all"),
+        "unserved": gettext("not served: %(stops)s"),
+        "routeSheet": gettext("Route sheets (PDF)"),
+        "noTransport": gettext("The plan sends nothing from the warehouses: no route to make."),
         "documentKinds": {
             "receipt": gettext("Goods received note"),
             "transfer": gettext("Transfer waybill"),
@@ -795,6 +805,7 @@ def _distribution_can(user) -> dict:
         "viewPlans": user.has_perm("distribution.view_distributionplan"),
         "addPlan": user.has_perm("distribution.add_distributionplan"),
         "redeem": user.has_perm("distribution.add_redemption"),
+        "routeTrucks": user.has_perms(["distribution.add_routerun", "distribution.view_vehicle"]),
         # Unreachable households on the map are exact locations: personal data. Others see counts per area.
         "householdPoints": user.has_perms(["registry.view_household", "registry.view_personal_data"]),
     }
@@ -814,9 +825,7 @@ def _distribution_page(request: HttpRequest, template: str, config: dict, **extr
     return render(request, template, context)
 
 
-def _point_or_404(request: HttpRequest, point_id: int):
-    from distribution import selectors as distribution_selectors
-
+def _point_or_404(request: HttpRequest, point_id: int) -> DistributionPoint:
     point = distribution_selectors.distribution_point_list(user=request.user).filter(pk=point_id).first()
     if point is None:
         raise Http404(gettext("No such distribution point in your areas."))
@@ -842,8 +851,6 @@ def movements_page(request: HttpRequest) -> HttpResponse:
 def plans_page(request: HttpRequest) -> HttpResponse:
     """The distribution plans, newest first, and the form that starts one. The form's cycles come from here: a
     logistics officer plans a cycle's distribution without the program officer's right to browse cycles."""
-    from programs.selectors import cycle_list
-
     cycles = []
     if request.user.has_perm("distribution.add_distributionplan"):
         plannable = cycle_list(user=request.user).filter(state__in=["approved", "distributed"])
@@ -872,11 +879,9 @@ def redeem_page(request: HttpRequest, point_id: int) -> HttpResponse:
 
 def redeem_service_worker(request: HttpRequest) -> HttpResponse:
     """The redemption screen's service worker, served from /distribution/ so that its scope covers the points' pages
-    (a worker under /static/ could control only /static/). It holds no data: it caches the screen and its scripts."""
-    from pathlib import Path
-
-    source = Path(__file__).resolve().parent / "static" / "frontend" / "distribution" / "sw.js"
-    response = HttpResponse(source.read_text(), content_type="text/javascript; charset=utf-8")
+    (a worker under /static/ could control only /static/). It holds no data: it caches the screen and its scripts, so
+    it is served without sign-in (a device whose session ended still gets its update)."""
+    response = HttpResponse(SERVICE_WORKER.read_text(), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = "/distribution/"
     return response

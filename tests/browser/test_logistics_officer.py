@@ -282,7 +282,8 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
     sign_in_user,
     live_server,
 ):
-    """The walk of issue 13: a plan shows what point A is short of; the officer receives the goods at a warehouse
+    """The walk of issue 13 on h3's flooded grid (point A west of the flood holds 25 kg of rice; stores on both banks):
+    a plan shows what point A is short of; the officer receives the goods at a warehouse
     (goods received note), dispatches them to A (waybill), sees them on the stock page, and hands one household its
     entitlement on A's redemption screen. Stock and counts on every page equal the API's."""
     import datetime
@@ -292,15 +293,22 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
     from distribution.stock.models import StockItem
     from programs.models import Entitlement
     from tests.distribution.factories_plans import at
-    from tests.distribution.factories_stock import StockItemFactory, rice
     from tests.factories import WarehouseFactory
 
     g = flooded_grid
     officer = g["officer"].user
     api = api_client(officer)
-    rice()
-    StockItemFactory(code="oil", name="Cooking oil", category="food", base_unit="l", weight_kg="0.92")
-    warehouse = WarehouseFactory(code="W-WEST", name="West depot", location=at(1, 5), capacity_tonnes=50)
+
+    def on_hand(**where) -> dict[str, str]:
+        """{item: on hand} at a location, lots added up (the balances API, one row per lot)."""
+        from decimal import Decimal
+
+        totals: dict[str, Decimal] = {}
+        for row in api.get(f"{D}/stock/balances/", where).json()["results"]:
+            totals[row["item"]] = totals.get(row["item"], Decimal(0)) + Decimal(row["on_hand"])
+        return {item: f"{value:.3f}" for item, value in totals.items()}
+
+    warehouse = WarehouseFactory(code="WH-WALK", name="Walk depot", location=at(1, 5), capacity_tonnes=50)
     point_a = g["points"]["A"]
     today = timezone.localdate()
     Entitlement.objects.filter(cycle=g["cycle"]).update(
@@ -320,7 +328,9 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
         (row["point_code"], row["item"]): row["shortfall"]
         for row in api.get(f"{D}/plans/{plan.pk}/shortfalls/").json()["results"]
     }
-    assert short[("A", "rice")] == "75.000" and short[("A", "oil")] == "6.000"
+    # A needs 75 kg of rice and 6 l of oil; it holds 25 kg and the west store 30 kg; the east store's oil is across
+    # the flood.
+    assert short[("A", "rice")] == "20.000" and short[("A", "oil")] == "6.000"
     shown = page.eval_on_selector_all(
         "#shortfall-rows tr[data-shortfall]", "rows => rows.map(r => [r.cells[0].textContent, r.dataset.shortfall])"
     )
@@ -350,7 +360,35 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
     pdf = api.get(grn)
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
 
+    # Re-planned with the stock in the warehouse: transport lines from it, and routes for a truck around the flood.
+    truck = api.post(
+        f"{D}/vehicles/",
+        {"code": "T1", "name": "Truck 1", "capacity_kg": 5000, "depot": warehouse.pk},
+        content_type="application/json",
+    )
+    assert truck.status_code == 201, truck.content
+    page.goto(f"{live_server.url}/distribution/plans/")
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#plan-button")
+    page.wait_for_selector("#plan-link")
+    page.click("#plan-link")
+    page.wait_for_selector("body[data-ready=true]")
+    replan = DistributionPlan.objects.order_by("-id").first()
+    transport = api.get(f"{D}/plans/{replan.pk}/transport/").json()["results"]
+    assert transport and page.locator("#transport-rows tr").count() == len(transport)
+    page.click("#routes-card summary")
+    page.click("#route-button")
+    page.wait_for_selector("#map[data-routes]")
+    run_id = page.get_attribute("#route-result a[data-sheet]", "data-sheet")
+    routes = api.get(f"{D}/route-runs/{run_id}/geojson/").json()
+    assert page.get_attribute("#map", "data-routes") == str(len(routes["features"])) != "0"
+    sheet = api.get(f"{D}/route-runs/{run_id}/sheet/")
+    assert sheet.status_code == 200 and sheet.content[:4] == b"%PDF"
+    screenshot(page, "walk-routes")
+
     # A dispatch beyond the stock is refused in words and writes nothing.
+    page.goto(f"{live_server.url}/distribution/movements/")
+    page.wait_for_selector("body[data-ready=true]")
     dispatch = page.locator("#dispatch-form")
     dispatch.locator("select[name=warehouse]").select_option(str(warehouse.pk))
     dispatch.locator("select[name=point]").select_option(str(point_a.pk))
@@ -360,7 +398,7 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
     dispatch.locator("button[type=submit]").click()
     page.wait_for_selector("#dispatch-form [data-error]:not(:empty)")
     assert "rice" in page.inner_text("#dispatch-form [data-error]").lower()
-    assert not api.get(f"{D}/stock/balances/?point={point_a.pk}").json()["results"]
+    assert on_hand(point=point_a.pk) == {"rice": "25.000"}
 
     # 3. The dispatch A needs: 3 bags of rice and 6 l of oil, on a waybill.
     line.locator("input[name=unit]").fill("bag")
@@ -376,23 +414,21 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
     assert waybill.status_code == 200 and waybill.content[:4] == b"%PDF"
     screenshot(page, "walk-dispatch")
 
-    def on_hand(**where) -> dict[str, str]:
-        rows = api.get(f"{D}/stock/balances/", where).json()["results"]
-        return {row["item"]: row["on_hand"] for row in rows}
-
-    assert on_hand(point=point_a.pk) == {"rice": "75.000", "oil": "6.000"}
+    assert on_hand(point=point_a.pk) == {"rice": "100.000", "oil": "6.000"}
     assert on_hand(warehouse=warehouse.pk) == {"oil": "4.000"}  # 1 bag short on arrival: 75 kg came, 75 left
 
     # 4. The stock page shows the same, per lot with its expiry.
     page.goto(f"{live_server.url}/distribution/")
     page.wait_for_selector("body[data-ready=true]")
     page.select_option("#stock-location", f"point:{point_a.pk}")
-    page.wait_for_selector(f"#stock-rows tr[data-location='point:{point_a.pk}'][data-item=rice]")
+    page.wait_for_selector(f"#stock-rows[data-shown='point:{point_a.pk}']")
     rows = page.eval_on_selector_all(
         "#stock-rows tr[data-item]", "rows => rows.map(r => [r.dataset.item, r.dataset.lot, r.cells[4].dataset.onHand])"
     )
-    assert sorted(rows) == [["oil", "", "6.000"], ["rice", "R-2026-11", "75.000"]]
-    assert "2027-10-31" in page.inner_text("#stock-rows tr[data-item=rice]")
+    listed = api.get(f"{D}/stock/balances/", {"point": point_a.pk}).json()["results"]
+    assert sorted(rows) == sorted([row["item"], row["lot"] or "", row["on_hand"]] for row in listed)
+    assert ["rice", "R-2026-11", "75.000"] in rows
+    assert "2027-10-31" in page.inner_text("#stock-rows tr[data-item=rice][data-lot=R-2026-11]")
 
     # 5. The redemption screen at A: one western household collects its entitlement; the stock leaves A.
     entitlement = Entitlement.objects.get(cycle=g["cycle"], household=g["west"][0])
@@ -408,7 +444,7 @@ def test_plan_then_receive_and_dispatch_then_redeem_matches_the_api(
     page.click("#redeem-button")
     page.wait_for_selector("body[data-redeemed='1']")
     screenshot(page, "walk-redeem")
-    assert on_hand(point=point_a.pk) == {"rice": "50.000", "oil": "4.000"}
+    assert on_hand(point=point_a.pk) == {"rice": "75.000", "oil": "4.000"}
     redemptions = api.get(f"{D}/redemptions/?point={point_a.pk}").json()
     assert redemptions["count"] == 1 and redemptions["results"][0]["entitlement_code"] == entitlement.code
     assert StockItem.objects.filter(code__in=["rice", "oil"]).count() == 2

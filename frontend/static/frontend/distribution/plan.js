@@ -1,8 +1,8 @@
 // One distribution plan on the map: the points (usable or not, and why), their catchments, the roads the flood
 // closes, the trucks' routes and the households no point can serve, with the shortfalls and transport lines beside.
 // Unreachable households are drawn as points only for roles with personal data; others get counts per area.
-import { api, el, fmt, rows } from "../api.js";
-import { $, D, T, cfg, minutes, qty, ready, showError } from "./common.js";
+import { api, el, fmt, pollJob, rows } from "../api.js";
+import { $, D, T, cfg, fill, minutes, qty, ready, showError } from "./common.js";
 
 const P = `${D}/plans/${cfg.plan}`;
 const country = JSON.parse(document.getElementById("country-config").textContent);
@@ -26,7 +26,7 @@ function bindList(layer, props, keys) {
 }
 
 async function loadPlan() {
-  const plan = await api(`${P}/`);
+  plan = await api(`${P}/`);
   const result = plan.result || {};
   $("plan-title").textContent = `${$("plan-title").textContent} #${plan.id}`;
   $("plan-status").textContent = plan.status;
@@ -79,13 +79,70 @@ async function loadClosedRoads() {
   L.geoJSON(closed, { style: { color: "#b91c1c", weight: 4, dashArray: "6 4" } }).addTo(layers.closed);
 }
 
-async function loadRoutes() {
-  const routes = await api(`${P}/routes/`);
+// ---- Truck routes: the plan's transport lines as stops (weight per point), routed by the fleet's trucks (h2's VRP
+// with the plan's closures); the last run of this plan is remembered on this browser to draw it again.
+const ROUTE_KEY = `spmis.plan-route.${cfg.plan}`;
+let plan = null;
+let transports = [];
+
+async function drawRoutes(runId) {
+  const routes = await api(`${D}/route-runs/${runId}/geojson/`);
+  layers.routes.clearLayers();
   L.geoJSON(routes, { style: { color: "#047857", weight: 4, opacity: 0.8 } }).addTo(layers.routes);
+  const km = rows(routes).reduce((sum, f) => sum + Number(f.properties.distance_m || f.properties.metres || 0), 0) / 1000;
+  const unserved = (routes.unserved || []).map((u) => u.code || u.point || u).join(", ");
+  $("route-result")?.replaceChildren(
+    fill(T.routed, { routes: fmt(rows(routes).length), km: km.toFixed(1) }),
+    unserved ? ` — ${fill(T.unserved, { stops: unserved })}` : "",
+    " ",
+    el("a", { href: `${D}/route-runs/${runId}/sheet/`, "data-sheet": runId, text: T.routeSheet }),
+  );
+  $("map").dataset.routes = String(rows(routes).length);
+}
+
+async function setUpRoutes() {
+  const form = $("route-form");
+  if (!form) return;
+  const vehicles = rows(await api(`${D}/vehicles/?page_size=200`)).filter((v) => v.is_active !== false);
+  $("vehicle-list").replaceChildren(
+    ...vehicles.map((v) =>
+      el("label", { class: "check" }, el("input", { type: "checkbox", name: "vehicle", value: v.id, checked: true }), ` ${v.code} · ${fmt(v.capacity_kg)} kg`),
+    ),
+  );
+  if (!vehicles.length) $("vehicle-list").replaceChildren(el("p", { class: "muted", text: T.noVehicles }));
+  if (!transports.length) $("route-result").textContent = T.noTransport;
+  $("route-button").disabled = !vehicles.length || !transports.length;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = form.querySelector("[data-error]");
+    error.textContent = "";
+    const demand = new Map();
+    for (const t of transports) demand.set(t.point, (demand.get(t.point) || 0) + Number(t.weight_kg));
+    const json = {
+      network: plan.network,
+      stops: [...demand].map(([point, kg]) => ({ point, demand_kg: kg })),
+      vehicles: [...form.querySelectorAll("input[name=vehicle]:checked")].map((input) => Number(input.value)),
+    };
+    if (plan.exposure_run) json.exposure_run = plan.exposure_run;
+    $("route-button").disabled = true;
+    try {
+      let run = await api(`${D}/route-runs/`, { method: "POST", json });
+      run = await pollJob(`${D}/route-runs/${run.id}/`, run);
+      if (run.status === "failed") throw new Error(`${T.failed} ${typeof run.error === "object" ? JSON.stringify(run.error) : run.error || run.message}`);
+      localStorage.setItem(ROUTE_KEY, String(run.id));
+      await drawRoutes(run.id);
+    } catch (failure) {
+      error.textContent = failure.message;
+    } finally {
+      $("route-button").disabled = false;
+    }
+  });
+  const last = localStorage.getItem(ROUTE_KEY);
+  if (last) await drawRoutes(last).catch(() => localStorage.removeItem(ROUTE_KEY));
 }
 
 async function loadTables() {
-  const [points, items, transports, unreachable] = await Promise.all([
+  const [points, items, transportLines, unreachable] = await Promise.all([
     api(`${P}/points/?page_size=1000`),
     api(`${P}/items/?page_size=1000`),
     api(`${P}/transport/?page_size=1000`),
@@ -117,8 +174,9 @@ async function loadTables() {
     ),
   );
   if (!short.length) $("shortfall-rows").replaceChildren(el("tr", {}, el("td", { colspan: 4, class: "muted", text: T.noShortfall })));
+  transports = rows(transportLines);
   $("transport-rows").replaceChildren(
-    ...rows(transports).map((t) =>
+    ...transports.map((t) =>
       el(
         "tr",
         {},
@@ -149,7 +207,7 @@ async function start() {
     await loadPlan();
     await Promise.all([loadTables(), loadMap()]);
     // Closed roads and routes are extra layers: a plan without routes yet still shows its catchments.
-    await Promise.all([loadClosedRoads().catch(() => {}), loadRoutes().catch(() => {})]);
+    await Promise.all([loadClosedRoads().catch(() => {}), setUpRoutes().catch((e) => showError($("route-form")?.querySelector("[data-error]"), e))]);
   } catch (error) {
     showError("plan-error", error);
   }

@@ -29,6 +29,7 @@ async function loadStock() {
     ),
   );
   if (!balances.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted", text: T.noStock })));
+  body.dataset.shown = $("stock-location").value; // which location the rows are for (the tests wait on it)
 }
 
 async function loadAlerts() {
