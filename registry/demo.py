@@ -180,11 +180,13 @@ def load_demo_households(
     workers: int = 2,
     areas: list[AreaWeight] | None = None,
     first_number: int = 0,
+    source: str = DEMO_SOURCE,
 ) -> dict[str, int]:
     """Generate and COPY `total` households with their members; areas are assigned set-based in SQL.
 
     By default they are spread over the country's lowest areas; `areas` places them in given shapes instead (a
-    city's streets for a scenario), numbered from `first_number` + 1 so they do not meet the country-wide ones.
+    city's streets for a scenario), numbered from `first_number` + 1 so they do not meet the country-wide ones, and
+    marked with their own `source` so that replacing the country-wide demo leaves them alone.
 
     Each chunk is one transaction. Outside a caller's transaction, `workers` chunks load at once on their own
     connections, so that the database uses more than one core; inside one (a test, a larger use case) they load in
@@ -202,7 +204,7 @@ def load_demo_households(
 
     if workers <= 1 or connection.in_atomic_block:
         for batch in batches:
-            done(*_load_chunk(batch))
+            done(*_load_chunk(batch, source))
         return counts
 
     audit_state = current_context()
@@ -212,7 +214,7 @@ def load_demo_households(
             with contextlib.ExitStack() as stack:
                 if audit_state is not None:
                     stack.enter_context(audit_context(actor=audit_state[0], source=audit_state[1]))
-                return _load_chunk(batch)
+                return _load_chunk(batch, source)
         finally:
             connection.close()  # the worker thread's own connection
 
@@ -229,14 +231,14 @@ def load_demo_households(
     return counts
 
 
-def _load_chunk(batch) -> tuple[int, int]:
+def _load_chunk(batch, source: str = DEMO_SOURCE) -> tuple[int, int]:
     with transaction.atomic(), connection.cursor() as cursor:
-        _copy_chunk(cursor, *batch)
+        _copy_chunk(cursor, *batch, source=source)
     sizes = batch[3]
     return len(sizes), int(sizes.sum())
 
 
-def _copy_chunk(cursor, offset, x, y, sizes, members, given, family) -> None:
+def _copy_chunk(cursor, offset, x, y, sizes, members, given, family, *, source: str = DEMO_SOURCE) -> None:
     n, people = len(sizes), int(sizes.sum())
     household_ids = allocate_ids("registry_household", n, cursor=cursor)
     individual_ids = allocate_ids("registry_individual", people, cursor=cursor)
@@ -271,7 +273,7 @@ def _copy_chunk(cursor, offset, x, y, sizes, members, given, family) -> None:
         SELECT s.id, 'household', s.external_id, s.location, 'gps', a.area_id, '', %s, %s, now(), now()
         FROM demo_household_stage s LEFT JOIN ({lowest_area_sql("demo_household_stage")}) a ON a.id = s.id
         """,
-        [today, DEMO_SOURCE],
+        [today, source],
     )
 
     member_household = household_ids[members["household_index"]]

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
+from distribution.demo_dhaka import DHAKA_SOURCE, dhaka_household_count
 from programs.demo import DEMO_PROGRAM
 from programs.models import Cycle, Entitlement, Program
 from registry.models import Household
@@ -40,12 +41,16 @@ def test_a_larger_demo_replaces_members_and_drafts_and_keeps_approved_entitlemen
         valid_until=cycle.ends_on,
     )
 
+    relief = set(Entitlement.objects.filter(status="approved").values_list("pk", flat=True))
+    assert relief  # the Dhaka scenario's approved in-kind entitlements, on households of their own source
     call_command("load_demo", households=200, verbosity=0)
     assert Household.objects.filter(source="demo").count() == 200
-    assert not Entitlement.objects.exists()  # the draft went with its household
+    # The draft went with its household; the scenario's households and their promises stay.
+    assert set(Entitlement.objects.values_list("pk", flat=True)) == relief
+    assert Household.objects.filter(source=DHAKA_SOURCE).count() == dhaka_household_count(150)
     assert program.memberships.filter(state="enrolled").count() > first
 
-    approved = Entitlement.objects.create(
+    approved = Entitlement.objects.create(  # now on a country-wide demo household
         cycle=cycle,
         program=program,
         household=Household.objects.filter(source="demo").first(),
