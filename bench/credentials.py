@@ -143,6 +143,7 @@ def main() -> None:
     zlib.compress(b"warm")
     signing = measure_signing(arguments.individuals, arguments.workers)
     pdf = measure_pdf(arguments.cards, arguments.workers)
+    # The last line printed, for scripts: RESULT credentials key=value ...
     result_line(
         "credentials",
         individuals=arguments.individuals,
