@@ -8,3 +8,7 @@ ROLE_GRANTS = {
     "finance_officer": ["area:view"],
     "auditor": ["area:view", "areaimport:view"],
 }
+
+# Grievance officers work by area (teams per area); partners read areas to map published indicators.
+ROLE_GRANTS["grievance_officer"] = ["area:view"]
+ROLE_GRANTS["partner"] = ["area:view"]

@@ -41,3 +41,7 @@ ROLE_GRANTS = {
         "needsprofile:view",
     ],
 }
+
+# Grievance officers and partners see which incidents there are and where their zones lie (no household results).
+ROLE_GRANTS["grievance_officer"] = ["incident:view", "hazardclass:view", "hazardzone:view"]
+ROLE_GRANTS["partner"] = ["incident:view", "hazardclass:view", "hazardzone:view"]

@@ -18,7 +18,9 @@ ROLES: dict[str, str] = {
     "program_officer": "Program officer",
     "finance_officer": "Finance officer",
     "logistics_officer": "Logistics officer",
+    "grievance_officer": "Grievance officer",
     "auditor": "Auditor",
+    "partner": "Partner",
     "administrator": "Administrator",
 }
 ACTIONS = ("view", "add", "change", "delete")

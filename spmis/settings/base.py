@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "response",
     "programs",
     "distribution",
+    "grievances",
+    "interop",
+    "accountability",
     "frontend",
 ]
 
@@ -244,6 +247,8 @@ SPMIS = {
     "PAYMENT_FILE_MAX_PAYMENTS": env_int("SPMIS_PAYMENT_FILE_MAX_PAYMENTS", 50_000),
     "PAYMENT_ACCOUNT_CHANGE_DAYS": env_int("SPMIS_PAYMENT_ACCOUNT_CHANGE_DAYS", 30),
     "PAYMENT_REPORT_MAX_BYTES": env_int("SPMIS_PAYMENT_REPORT_MAX_BYTES", 2 * 1024 * 1024 * 1024),
+    # Published statistics (spmis.core.disclosure): a cell counting fewer people or cases than this is suppressed.
+    "PUBLISH_MIN_CELL": env_int("SPMIS_PUBLISH_MIN_CELL", 10),
 }
 
 LOGGING = {

@@ -1,0 +1,2 @@
+"""Accountability: the program dashboard, the auditor's pages and published k-anonymous
+indicators (docs/accountability.md)."""

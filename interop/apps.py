@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InteroperabilityConfig(AppConfig):
+    name = "interop"
+    verbose_name = "Interoperability"

@@ -1,0 +1,1 @@
+ROLE_GRANTS: dict[str, list[str]] = {}
