@@ -195,6 +195,8 @@ class Ticket(models.Model):
                 name="grievances_ticket_external_once",
             ),
         ]
+        # Partners read only the published statistics, never tickets.
+        permissions = [("view_statistics", "Can read published grievance statistics")]
 
     def __str__(self) -> str:
         return self.reference

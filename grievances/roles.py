@@ -11,8 +11,9 @@ ROLE_GRANTS: dict[str, list[str]] = {
         "ticketevent:view",
         "message:view",
         "message:change",
+        "statistics:view",
     ],
     "auditor": ["category:view", "team:view", "ticket:view", "ticketevent:view", "message:view"],
     # Partners read the published, small-cell-suppressed statistics only (no ticket rows).
-    "partner": ["category:view"],
+    "partner": ["category:view", "statistics:view"],
 }

@@ -428,3 +428,26 @@ def ticket_correct_redemption(*, user, ticket_id: int, reason: str):
         user=user, ticket=ticket, action="redemption_correction", data={"correction": correction.pk}, note=reason
     )
     return correction
+
+
+def ticket_from_sms(*, message_id, sender, text, language: str = "en") -> Ticket:
+    """A complaint by SMS (the webhook verified its signature). The first word may name a category code; otherwise
+    the ticket is "other" for an officer to recategorise. The gateway's message id makes a redelivery a no-op."""
+    message_id = _text(message_id if message_id is None else str(message_id), field="id", limit=100)
+    sender = _text(sender, field="from", limit=32)
+    text = _text(text, field="text", limit=1600)
+    existing = Ticket.objects.filter(channel=Ticket.Channel.SMS, external_id=message_id).first()
+    if existing is not None:
+        return existing
+    first, _, rest = text.partition(" ")
+    category = (
+        first.lower() if rest.strip() and Category.objects.filter(code=first.lower(), active=True).exists() else None
+    )
+    return ticket_create(
+        channel=Ticket.Channel.SMS,
+        category=category or "other",
+        description=rest.strip() if category else text,
+        complainant_phone=sender,
+        language=language if language in Ticket.Language.values else "en",
+        external_id=message_id,
+    ).ticket

@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontend.urls")),
 ]
+urlpatterns.insert(-1, path("public/v1/grievances/", include("grievances.api.public_urls")))
 
 if settings.DEBUG:
     from django.conf.urls.static import static
