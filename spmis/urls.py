@@ -23,3 +23,5 @@ if settings.DEBUG:
 # Pages keep their top bar when refused or missing, and say why; API paths get JSON.
 handler403 = "frontend.views.permission_denied"
 handler404 = "frontend.views.page_not_found"
+
+urlpatterns += [path(".well-known/dci/", include("interop.dci.wellknown_urls"))]

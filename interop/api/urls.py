@@ -1,1 +1,4 @@
 urlpatterns: list = []
+from interop.dci.urls import urlpatterns as dci_urlpatterns  # noqa: E402
+
+urlpatterns += dci_urlpatterns

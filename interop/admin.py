@@ -1,0 +1,1 @@
+from interop.dci.admin import *  # noqa
