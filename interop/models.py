@@ -1,0 +1,1 @@
+from interop.crvs.models import *  # noqa

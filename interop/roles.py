@@ -1,1 +1,4 @@
 ROLE_GRANTS: dict[str, list[str]] = {}
+# Staff read what civil registries notified (interop.crvs); the change requests themselves are the registry's.
+for _role in ("program_officer", "emergency_coordinator", "auditor"):
+    ROLE_GRANTS.setdefault(_role, []).extend(["crvsevent:view", "crvssource:view", "crvssubscription:view"])

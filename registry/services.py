@@ -386,6 +386,17 @@ def _birth_clean(*, payload: dict) -> dict:
 def change_request_submit(
     *, user, kind: str, household_id: int | None = None, individual_id: int | None = None, payload: dict
 ) -> ChangeRequest:
+    return change_request_file(
+        user=user, kind=kind, household_id=household_id, individual_id=individual_id, payload=payload
+    )
+
+
+@transaction.atomic
+def change_request_file(
+    *, user, kind: str, household_id: int | None = None, individual_id: int | None = None, payload: dict
+) -> ChangeRequest:
+    """change_request_submit in the caller's transaction: for a use case that files the request together with its
+    own rows (a CRVS event and the request it proposes commit or fail together)."""
     household = Household.objects.filter(pk=household_id).first() if household_id else None
     individual = Individual.objects.filter(pk=individual_id).first() if individual_id else None
     if household_id and household is None:

@@ -1,0 +1,1 @@
+from interop.crvs.admin import *  # noqa
