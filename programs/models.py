@@ -251,6 +251,8 @@ class Entitlement(models.Model):
         DRAFT = "draft"
         APPROVED = "approved"
         CANCELLED = "cancelled"
+        # Held back (the beneficiary's death was recorded): not paid or redeemed until resumed.
+        PAUSED = "paused"
 
     # Unique through a constraint, not unique=True: that would add a second (pattern-matching) index on the code,
     # maintained for every one of a million inserted rows and used by no query.

@@ -326,6 +326,10 @@ class ChangeRequest(models.Model):
         REMOVE_MEMBER = "remove_member", "Remove member"
         BIRTH_DATE = "birth_date", "Correct birth date"
         MOVE = "move", "Move household"
+        # Reported by civil registration (interop.crvs) or entered by hand; applied, like every kind, only once a
+        # second user approves.
+        DEATH = "death", "Death"
+        BIRTH = "birth", "Birth (new member)"
 
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -34,6 +34,7 @@ from registry.models import (
     RegistryImport,
     Status,
 )
+from registry.signals import individual_deceased
 from spmis.core.audit import audit_context
 from spmis.core.jobs import JobOutcome, run_job
 from spmis.core.tasks import enqueue_on_commit
@@ -266,14 +267,16 @@ def _change_validate(*, user, kind: str, household: Household | None, individual
         raise ValidationError({"kind": f"Choose one of {', '.join(K.values)}."})
     if not isinstance(payload, dict):
         raise ValidationError({"payload": "Expected an object."})
-    needs_household = kind in (K.LOCATION, K.MOVE, K.ADD_MEMBER, K.REMOVE_MEMBER)
-    needs_individual = kind in (K.PHONE, K.BIRTH_DATE, K.ADD_MEMBER, K.REMOVE_MEMBER)
+    needs_household = kind in (K.LOCATION, K.MOVE, K.ADD_MEMBER, K.REMOVE_MEMBER, K.BIRTH)
+    needs_individual = kind in (K.PHONE, K.BIRTH_DATE, K.ADD_MEMBER, K.REMOVE_MEMBER, K.DEATH)
     if needs_household and household is None:
         raise ValidationError({"household": "This kind of change needs a household."})
     if needs_individual and individual is None:
         raise ValidationError({"individual": "This kind of change needs an individual."})
     if household is not None and not area_in_scope(user, household.area_id):
         raise ValidationError({"household": "No such household in your areas."})
+    if kind == K.DEATH and household is None and not _individual_in_scope(user, individual):
+        raise ValidationError({"individual": "No such individual in your areas."})
     cleaned: dict = {}
     if kind in (K.LOCATION, K.MOVE):
         point = _point(payload)
@@ -307,13 +310,93 @@ def _change_validate(*, user, kind: str, household: Household | None, individual
         if status and status not in Status.values:
             raise ValidationError({"status": f"Choose one of {', '.join(Status.values)}."})
         cleaned = {"status": status} if status else {}
+    elif kind == K.DEATH:
+        cleaned = _death_clean(individual=individual, payload=payload)
+    elif kind == K.BIRTH:
+        cleaned = _birth_clean(payload=payload)
     return cleaned
+
+
+def _individual_in_scope(user, individual: Individual) -> bool:
+    """Whether one of the households the individual belongs (or belonged) to lies in the user's areas."""
+    if user_area_ids(user) is None:
+        return True
+    area_ids = Household.objects.filter(memberships__individual=individual).values_list("area_id", flat=True)
+    return any(area_in_scope(user, area_id) for area_id in set(area_ids))
+
+
+def _date_field(payload: dict, field: str) -> dt.date:
+    try:
+        value = dt.date.fromisoformat(str(payload.get(field))[:10])
+    except ValueError:
+        raise ValidationError({field: "Expected a date YYYY-MM-DD."}) from None
+    if value > timezone.localdate():
+        raise ValidationError({field: f"The {field.replace('_', ' ')} is in the future."})
+    return value
+
+
+def _reference(payload: dict) -> str:
+    reference = str(payload.get("reference") or "").strip()
+    if len(reference) > 120:
+        raise ValidationError({"reference": "At most 120 characters."})
+    return reference
+
+
+def _death_clean(*, individual: Individual, payload: dict) -> dict:
+    death_date = _date_field(payload, "death_date")
+    if individual.birth_date and death_date < individual.birth_date:
+        raise ValidationError({"death_date": "The date of death is before the birth date."})
+    if individual.status == Status.DECEASED:
+        raise ValidationError({"individual": "Already recorded as deceased."})
+    return {"death_date": death_date.isoformat(), "reference": _reference(payload)}
+
+
+def _birth_clean(*, payload: dict) -> dict:
+    given_name = str(payload.get("given_name") or "").strip()
+    if not given_name or len(given_name) > 120:
+        raise ValidationError({"given_name": "Give the child's given name (at most 120 characters)."})
+    family_name = str(payload.get("family_name") or "").strip()
+    if len(family_name) > 120:
+        raise ValidationError({"family_name": "At most 120 characters."})
+    sex = payload.get("sex") or Individual.Sex.OTHER
+    if sex not in Individual.Sex.values:
+        raise ValidationError({"sex": f"Choose one of {', '.join(Individual.Sex.values)}."})
+    role = payload.get("role") or Membership.Role.CHILD
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": f"Choose one of {', '.join(Membership.Role.values)}."})
+    documents = payload.get("documents") or []
+    if not isinstance(documents, list) or not all(isinstance(d, dict) for d in documents):
+        raise ValidationError({"documents": "Expected a list of {id_type, number}."})
+    cleaned_documents = []
+    for document in documents:
+        kind, number = id_document_clean(id_type=document.get("id_type"), number=document.get("number", ""))
+        cleaned_documents.append({"id_type": kind.code, "number": number})
+    return {
+        "given_name": given_name,
+        "family_name": family_name,
+        "sex": sex,
+        "birth_date": _date_field(payload, "birth_date").isoformat(),
+        "role": role,
+        "documents": cleaned_documents,
+        "reference": _reference(payload),
+    }
 
 
 @transaction.atomic(durable=True)
 def change_request_submit(
     *, user, kind: str, household_id: int | None = None, individual_id: int | None = None, payload: dict
 ) -> ChangeRequest:
+    return change_request_file(
+        user=user, kind=kind, household_id=household_id, individual_id=individual_id, payload=payload
+    )
+
+
+@transaction.atomic
+def change_request_file(
+    *, user, kind: str, household_id: int | None = None, individual_id: int | None = None, payload: dict
+) -> ChangeRequest:
+    """change_request_submit in the caller's transaction: for a use case that files the request together with its
+    own rows (a CRVS event and the request it proposes commit or fail together)."""
     household = Household.objects.filter(pk=household_id).first() if household_id else None
     individual = Individual.objects.filter(pk=individual_id).first() if individual_id else None
     if household_id and household is None:
@@ -401,6 +484,38 @@ def change_request_approve(*, user, request_id: int) -> ChangeRequest:
             diff["status"] = [individual.status, payload["status"]]
             individual.status, individual.status_date = payload["status"], today
             individual.save(update_fields=["status", "status_date", "updated_at"])
+    elif change.kind == K.DEATH:
+        death_date = dt.date.fromisoformat(payload["death_date"])
+        diff = {
+            "status": [individual.status, Status.DECEASED],
+            "status_date": [individual.status_date.isoformat() if individual.status_date else None, str(death_date)],
+        }
+        individual.status, individual.status_date = Status.DECEASED, death_date
+        individual.save(update_fields=["status", "status_date", "updated_at"])
+        # Programs pause what this person received (programs.receivers); their report joins the diff.
+        for _receiver, answer in individual_deceased.send(
+            sender=Individual, individual=individual, death_date=death_date, change=change
+        ):
+            if answer:
+                diff.update(answer)
+    elif change.kind == K.BIRTH:
+        person = Individual(
+            given_name=payload["given_name"],
+            family_name=payload["family_name"],
+            sex=payload["sex"],
+            birth_date=dt.date.fromisoformat(payload["birth_date"]),
+        )
+        person.save()
+        Membership.objects.create(
+            household=household, individual=person, role=payload["role"], start_date=person.birth_date
+        )
+        for document in payload["documents"]:
+            IdDocument.objects.create(
+                individual=person, id_type=IdType.objects.get(code=document["id_type"]), number=document["number"]
+            )
+        person.refresh_from_db(fields=["registrant_id"])
+        change.individual = person
+        diff = {"individual": [None, person.pk], "registrant_id": person.registrant_id, "role": payload["role"]}
     change.status = ChangeRequest.Status.APPLIED
     change.diff = diff
     change.reviewed_by = user

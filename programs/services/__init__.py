@@ -11,6 +11,7 @@ from programs.services.cycles import (
     cycle_submit,
     cycle_update,
 )
+from programs.services.deaths import memberships_pause_for_death
 from programs.services.enrolment import enrolment_execute, enrolment_start, membership_change
 from programs.services.programs import program_create, program_update
 from programs.services.simulations import scenario_promote, simulation_create
@@ -30,6 +31,7 @@ __all__ = [
     "enrolment_execute",
     "enrolment_start",
     "membership_change",
+    "memberships_pause_for_death",
     "notice_read",
     "program_create",
     "program_update",
