@@ -30,3 +30,7 @@ urlpatterns = [
     path("verify/sw.js", credentials.verifier_sw, name="credential-verifier-sw"),
     path("", views.home, name="home"),
 ]
+
+from frontend import grievance_pages  # noqa: E402 - appended so the grievance routes merge as one line
+
+urlpatterns += grievance_pages.urlpatterns

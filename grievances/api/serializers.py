@@ -86,13 +86,23 @@ class TicketSerializer(serializers.ModelSerializer):
     def get_clocks(self, ticket: Ticket) -> dict:
         return ticket_clocks(ticket, now=timezone.now())
 
+    def _contact_allowed(self) -> bool:
+        request = self.context.get("request")
+        return request is not None and contact_allowed(request.user)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if not self._contact_allowed():
+            # Personal data is never read for a user without the permission (the selector defers it, too).
+            for name in CONTACT_FIELDS:
+                fields.pop(name, None)
+        return fields
+
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        request = self.context.get("request")
-        if request is None or not contact_allowed(request.user):
-            # Personal data: the keys stay, so a client sees the contact exists but is withheld.
-            for field in CONTACT_FIELDS:
-                data[field] = None
+        for name in CONTACT_FIELDS:
+            # The keys stay, so a client sees that contact is withheld rather than missing.
+            data.setdefault(name, None)
         return data
 
 
