@@ -83,6 +83,7 @@ def sender_register(
         raise ValidationError({"sender_id": "A sender id is 1 to 128 characters without '|'."})
     if DCISender.objects.filter(sender_id=sender_id).exists():
         raise ValidationError({"sender_id": f"Sender {sender_id} is already registered."})
+    public_keys = jwks_clean(jwks)
     hosts = [_host_clean(h) for h in callback_hosts]
     if callback_url:
         callback_host_check(callback_url, hosts, field="callback_url")
@@ -109,7 +110,7 @@ def sender_register(
     return DCISender.objects.create(
         sender_id=sender_id,
         name=name or sender_id,
-        jwks=jwks_clean(jwks),
+        jwks=public_keys,
         callback_hosts=hosts,
         callback_url=callback_url,
         service_user=user,
