@@ -4,6 +4,8 @@ service user becomes the request's user, and RolePermission asks it for the DCI 
 
 from __future__ import annotations
 
+import uuid
+
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 from rest_framework import exceptions
@@ -13,6 +15,7 @@ from rest_framework.views import APIView
 
 from interop.dci import keys, services
 from interop.dci.envelope import DCIError
+from interop.dci.search import now_iso
 from interop.dci.senders import envelope_open
 from spmis.api.permissions import RolePermission
 
@@ -32,13 +35,28 @@ class DCISignatureAuthentication(BaseAuthentication):
         return 'Signature namespace="dci"'
 
 
-def error_body(code: str, message: str) -> dict:
-    """The spec's HTTP error ({errors: [...]}) and its acknowledgement with ack_status ERR, in one body, so a
-    client that reads either finds the code and the words."""
-    return {
-        "errors": [{"code": code, "message": message}],
-        **services.ack(None, status="ERR", error={"code": code, "message": message}),
-    }
+def error_body(code: str, message: str, *, asynchronous: bool, reason: str = "", action: str = "search") -> dict:
+    """A refusal in the spec's shapes: always the HTTP layer's {errors: [{code, message}]}; on an async endpoint
+    also the acknowledgement with ack_status ERR, on a sync one the answer's header with status rjct (the sync
+    answer's schema has no acknowledgement)."""
+    body: dict = {"errors": [{"code": code, "message": message}]}
+    if asynchronous:
+        body.update(services.ack(None, status="ERR", error={"code": code, "message": message}))
+    else:
+        header = {
+            "version": "1.0.0",
+            "message_id": uuid.uuid4().hex,
+            "message_ts": now_iso(),
+            "action": services.REPLY_ACTIONS[action],
+            "status": "rjct",
+            "status_reason_message": message,
+            "sender_id": keys.receiver_id(),
+            "is_msg_encrypted": False,
+        }
+        if reason:
+            header["status_reason_code"] = reason
+        body["header"] = header
+    return body
 
 
 class DCIView(APIView):
@@ -51,21 +69,21 @@ class DCIView(APIView):
     asynchronous = False
 
     def handle_exception(self, exc):
-        if isinstance(exc, DCIError):
-            response = Response(error_body(exc.code, exc.message), status=exc.status)
-            if exc.status == 401:
-                response["WWW-Authenticate"] = 'Signature namespace="dci"'
-            return response
         if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-            return Response(error_body("err.signature.missing", "The request carries no signature."), status=401)
-        if isinstance(exc, exceptions.PermissionDenied):
-            return Response(
-                error_body("err.request.forbidden", "The sender's service user may not search this registry."),
-                status=403,
-            )
-        if isinstance(exc, exceptions.MethodNotAllowed):
-            return Response(error_body("err.request.bad", "Only POST is accepted here."), status=405)
-        return super().handle_exception(exc)
+            exc = DCIError("err.signature.missing", "The request carries no signature.", 401)
+        elif isinstance(exc, exceptions.PermissionDenied):
+            exc = DCIError("err.request.forbidden", "The sender's service user may not search this registry.", 403)
+        elif isinstance(exc, exceptions.MethodNotAllowed):
+            exc = DCIError("err.request.bad", "Only POST is accepted here.", 405)
+        if not isinstance(exc, DCIError):
+            return super().handle_exception(exc)
+        body = error_body(
+            exc.code, exc.message, asynchronous=self.asynchronous, reason=exc.reason, action=self.dci_action
+        )
+        response = Response(body, status=exc.status)
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Signature namespace="dci"'
+        return response
 
     def post(self, request, *args, **kwargs):
         use_case = services.dci_search if self.dci_action == "search" else services.dci_txn_status

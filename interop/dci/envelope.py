@@ -48,11 +48,12 @@ _PARAM = re.compile(r'\s*([A-Za-z]+)\s*=\s*"([^"]*)"?\s*(?:,|$)')
 class DCIError(Exception):
     """A request refused: the spec's error code, words for the integrator and the HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400):
+    def __init__(self, code: str, message: str, status: int = 400, reason: str = ""):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.reason = reason  # the header's status_reason_code (MsgHeaderStatusReasonCode), when one fits
 
 
 def canonical(value: Any) -> bytes:

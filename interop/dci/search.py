@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
+from geo.selectors import scope_queryset
 from interop.dci import query
 from interop.dci.query import CriteriaError
 from registry.models import Household, Individual, Membership
@@ -57,10 +58,11 @@ def _run(user, compiled: query.Criteria, personal: bool) -> tuple[list[dict], in
     households = scoped_households(user)
     if compiled.entity == "group":
         queryset = (
-            query.households_annotated()
-            .filter(pk__in=households.values("pk"), status="active")
+            scope_queryset(query.households_annotated(), user, area_field="area")
+            .filter(status="active")
             .filter(compiled.condition)
-            .select_related("area")
+            # The code only: select_related would load (and parse) each area's boundary.
+            .annotate(dci_area_code=F("area__code"))
         )
         total = queryset.count()
         members = Membership.objects.filter(end_date__isnull=True, individual__status="active").select_related(
@@ -131,7 +133,7 @@ def group_record(household: Household, personal: bool) -> dict:
         "last_updated": household.updated_at.isoformat(timespec="seconds"),
         "member_list": [member_record(m, personal) for m in members],
         "additional_attributes": [
-            {"area_code": household.area.code if household.area_id else None},
+            {"area_code": household.dci_area_code},
             {"members_under_5": household.dci_under5},
         ],
     }

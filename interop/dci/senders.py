@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,6 +83,7 @@ def sender_register(
         raise ValidationError({"sender_id": "A sender id is 1 to 128 characters without '|'."})
     if DCISender.objects.filter(sender_id=sender_id).exists():
         raise ValidationError({"sender_id": f"Sender {sender_id} is already registered."})
+    public_keys = jwks_clean(jwks)
     hosts = [_host_clean(h) for h in callback_hosts]
     if callback_url:
         callback_host_check(callback_url, hosts, field="callback_url")
@@ -108,7 +110,7 @@ def sender_register(
     return DCISender.objects.create(
         sender_id=sender_id,
         name=name or sender_id,
-        jwks=jwks_clean(jwks),
+        jwks=public_keys,
         callback_hosts=hosts,
         callback_url=callback_url,
         service_user=user,
@@ -159,6 +161,9 @@ def envelope_open(body: bytes, *, action: str) -> Envelope:
         raise DCIError("err.request.bad", "The body is not JSON.", 400) from None
     if not isinstance(data, dict):
         raise DCIError("err.request.bad", "The body must be a JSON object {signature, header, message}.", 400)
+    where = _unstorable(data)
+    if where is not None:
+        raise DCIError("err.request.bad", f"{where} holds a NUL character or a number beyond any float.", 400)
     if not data.get("signature"):
         raise DCIError("err.signature.missing", "The envelope carries no signature.", 401)
     header, message = data.get("header"), data.get("message")
@@ -191,16 +196,42 @@ def _datetime(text: str):
         return None
 
 
+def _unstorable(value: Any, path: str = "body") -> str | None:
+    """The path of a value PostgreSQL's jsonb cannot hold (NUL characters, infinite numbers), or None."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return where
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(item))
+        elif (isinstance(item, str) and "\x00" in item) or (isinstance(item, float) and not math.isfinite(item)):
+            return where
+    return None
+
+
 def header_check(header: dict, *, action: str) -> None:
     missing = [name for name in HEADER_REQUIRED if header.get(name) in (None, "")]
     if missing:
         raise DCIError("err.request.bad", f"header lacks {', '.join(missing)}.", 400)
     if str(header.get("version", "1.0.0")) != "1.0.0":
-        raise DCIError("err.version.not_supported", "Only version 1.0.0 of the messaging protocol is supported.", 400)
+        raise DCIError(
+            "err.version.not_supported",
+            "Only version 1.0.0 of the messaging protocol is supported.",
+            400,
+            "rjct.version.invalid",
+        )
     if not isinstance(header["message_ts"], str) or _datetime(header["message_ts"]) is None:
-        raise DCIError("err.request.bad", "header.message_ts must be an ISO 8601 date and time.", 400)
+        raise DCIError(
+            "err.request.bad", "header.message_ts must be an ISO 8601 date and time.", 400, "rjct.message_ts.invalid"
+        )
     if header["action"] != action:
-        raise DCIError("err.request.bad", f'header.action must be "{action}" on this endpoint.', 400)
+        raise DCIError(
+            "err.request.bad", f'header.action must be "{action}" on this endpoint.', 400, "rjct.action.invalid"
+        )
     message_id = header["message_id"]
     if not isinstance(message_id, str | int) or len(str(message_id)) > 128:
         raise DCIError("err.request.bad", "header.message_id must be a string of at most 128 characters.", 400)

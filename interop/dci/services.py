@@ -120,6 +120,7 @@ def _record(
             f"message_id {env.header['message_id']} was already received from {env.sender.sender_id} "
             "(rjct.message_id.duplicate); send a new message_id.",
             409,
+            "rjct.message_id.duplicate",
         ) from None
 
 

@@ -18,8 +18,9 @@ MESSAGE = search_message(expression("household_size", "ge", 1))
 
 def error_of(response) -> tuple[str, str]:
     body = response.json()
-    assert body["message"]["ack_status"] == "ERR"
-    assert body["errors"][0]["code"] == body["message"]["error"]["code"]
+    assert (
+        body["header"]["status"] == "rjct" and body["header"]["status_reason_message"] == body["errors"][0]["message"]
+    )
     return body["errors"][0]["code"], body["errors"][0]["message"]
 
 
@@ -184,6 +185,7 @@ def test_a_replayed_message_id_is_refused_and_changes_nothing(make_sender, post)
     again = post("/sync/search", envelope)
     assert again.status_code == 409
     assert "already received" in error_of(again)[1]
+    assert again.json()["header"]["status_reason_code"] == "rjct.message_id.duplicate"
     assert DCITransaction.objects.count() == 1
     # Another sender may use the same message_id.
     other = make_sender("other-system")
