@@ -285,3 +285,11 @@ SPMIS_CREDENTIAL_QR_FIELDS = env_list(
 # Debian 12 ships GDAL 3.6, which cannot block network access from spatial references; uploads are read only
 # through pyogrio/rasterio's own GDAL, and GeoDjango's GDAL is used for trusted EPSG codes only.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# Interop: the public base of our CRVS callbacks (on-subscribe, notify; default the credential issuer's URL) and
+# national ID verification (docs/interoperability.md): an adapter class, off when unset.
+SPMIS_CRVS_CALLBACK_BASE = env_str("SPMIS_CRVS_CALLBACK_BASE", None)
+SPMIS_ID_VERIFICATION_ADAPTER = env_str("SPMIS_ID_VERIFICATION_ADAPTER", None)
+SPMIS_ID_VERIFICATION_URL = env_str("SPMIS_ID_VERIFICATION_URL", None)
+SPMIS_ID_VERIFICATION_TOKEN = env_str("SPMIS_ID_VERIFICATION_TOKEN", None)
+SPMIS_ID_VERIFICATION_TIMEOUT_S = env_int("SPMIS_ID_VERIFICATION_TIMEOUT_S", 10)
