@@ -30,3 +30,11 @@ urlpatterns = [
     path("verify/sw.js", credentials.verifier_sw, name="credential-verifier-sw"),
     path("", views.home, name="home"),
 ]
+
+from frontend import changes  # noqa: E402
+
+urlpatterns += [
+    path("registry/changes/", changes.change_list, name="registry-changes"),
+    path("registry/changes/<int:change_id>/approve/", changes.change_approve, name="registry-change-approve"),
+    path("registry/changes/<int:change_id>/reject/", changes.change_reject, name="registry-change-reject"),
+]
