@@ -34,3 +34,10 @@ urlpatterns = [
 from frontend import grievance_pages  # noqa: E402 - appended so the grievance routes merge as one line
 
 urlpatterns += grievance_pages.urlpatterns
+from frontend import changes  # noqa: E402 - appended so each page set merges as one block
+
+urlpatterns += [
+    path("registry/changes/", changes.change_list, name="registry-changes"),
+    path("registry/changes/<int:change_id>/approve/", changes.change_approve, name="registry-change-approve"),
+    path("registry/changes/<int:change_id>/reject/", changes.change_reject, name="registry-change-reject"),
+]

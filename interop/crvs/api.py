@@ -10,11 +10,13 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interop import national_id
 from interop.crvs import selectors, services
-from interop.crvs.models import CrvsEvent
+from interop.crvs.models import CrvsEvent, IdVerification
 from interop.crvs.signing import CrvsError
 from registry.selectors import personal_data_allowed
 from spmis.api.permissions import RolePermission
+from spmis.api.serializers import StrictFieldsMixin
 
 
 class CrvsSignatureAuthentication(BaseAuthentication):
@@ -140,3 +142,53 @@ class CrvsEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         if event and event not in ("live_birth", "death"):
             raise exceptions.ValidationError({"event": "Choose live_birth or death."})
         return selectors.crvs_event_list(user=self.request.user, outcome=outcome, event=event)
+
+
+class IdVerificationSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = IdVerification
+        fields = [
+            "id",
+            "individual",
+            "document",
+            "id_type",
+            "adapter",
+            "result",
+            "reason",
+            "reference",
+            "duration_ms",
+            "requested_by",
+            "requested_at",
+            "answered_at",
+        ]
+        read_only_fields = fields
+
+
+class IdVerificationRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    document = serializers.IntegerField(help_text="id of the individual's ID document to check")
+
+
+@extend_schema(parameters=[OpenApiParameter("individual", int)])
+class IdVerificationViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Ask the national ID system whether an ID document is the individual's (POST {document}); every check is
+    kept with who asked, when and the answer. Off unless SPMIS_ID_VERIFICATION_ADAPTER is set."""
+
+    queryset = IdVerification.objects.none()
+    serializer_class = IdVerificationSerializer
+
+    def get_queryset(self):
+        raw = self.request.query_params.get("individual")
+        if raw is not None and not raw.isdigit():
+            raise exceptions.ValidationError({"individual": "Expected an individual's id (a number)."})
+        return national_id.id_verification_list(user=self.request.user, individual_id=int(raw) if raw else None)
+
+    @extend_schema(request=IdVerificationRequestSerializer, responses={201: IdVerificationSerializer})
+    def create(self, request, *args, **kwargs):
+        payload = IdVerificationRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        row = national_id.id_verification_request(user=request.user, document_id=payload.validated_data["document"])
+        return Response(IdVerificationSerializer(row).data, status=status.HTTP_201_CREATED)

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-__all__ = ["CrvsEvent", "CrvsSource", "CrvsSubscription"]
+__all__ = ["CrvsEvent", "CrvsSource", "CrvsSubscription", "IdVerification"]
 
 
 class CrvsSource(models.Model):
@@ -125,3 +125,41 @@ class CrvsEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.event_id} ({self.outcome})"
+
+
+class IdVerification(models.Model):
+    """One check of an individual's ID document against the national ID system (interop.national_id): who asked,
+    when, through which adapter, and what came back, with the reason in words. Written pending before the call
+    leaves and completed after, so a call that never returns is still on record."""
+
+    class Result(models.TextChoices):
+        PENDING = "pending"
+        MATCH = "match"
+        NO_MATCH = "no_match"
+        UNAVAILABLE = "unavailable"  # the ID system did not answer in time, or failed
+        ERROR = "error"  # the ID system refused the question (its words in `reason`)
+
+    individual = models.ForeignKey("registry.Individual", on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey("registry.IdDocument", null=True, on_delete=models.SET_NULL, related_name="+")
+    id_type = models.CharField(max_length=32)
+    adapter = models.CharField(max_length=200)
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.PENDING)
+    reason = models.TextField(blank=True)
+    reference = models.CharField(max_length=120, blank=True, help_text="The ID system's reference for the check")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(db_default=Now())
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(result__in=["pending", "match", "no_match", "unavailable", "error"]),
+                name="interop_idverification_result_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["individual", "requested_at"], name="interop_idverification_person")]
+
+    def __str__(self) -> str:
+        return f"ID check {self.pk} of {self.individual_id}: {self.result}"

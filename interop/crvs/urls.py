@@ -5,6 +5,7 @@ from interop.crvs import api
 
 router = SimpleRouter()
 router.register("crvs/events", api.CrvsEventViewSet, basename="crvs-event")
+router.register("id-verifications", api.IdVerificationViewSet, basename="id-verification")
 
 urlpatterns = [
     path("crvs/notify", api.Notify.as_view(), name="crvs-notify"),

@@ -291,3 +291,11 @@ CELERY_BEAT_SCHEDULE["grievances-escalate"] = {
     "task": "grievances.escalate_breached",
     "schedule": env_int("SPMIS_GRIEVANCE_SWEEP_EVERY_S", 300),
 }
+
+# Interop: the public base of our CRVS callbacks (on-subscribe, notify; default the credential issuer's URL) and
+# national ID verification (docs/interoperability.md): an adapter class, off when unset.
+SPMIS_CRVS_CALLBACK_BASE = env_str("SPMIS_CRVS_CALLBACK_BASE", None)
+SPMIS_ID_VERIFICATION_ADAPTER = env_str("SPMIS_ID_VERIFICATION_ADAPTER", None)
+SPMIS_ID_VERIFICATION_URL = env_str("SPMIS_ID_VERIFICATION_URL", None)
+SPMIS_ID_VERIFICATION_TOKEN = env_str("SPMIS_ID_VERIFICATION_TOKEN", None)
+SPMIS_ID_VERIFICATION_TIMEOUT_S = env_int("SPMIS_ID_VERIFICATION_TIMEOUT_S", 10)
