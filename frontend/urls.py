@@ -30,3 +30,17 @@ urlpatterns = [
     path("verify/sw.js", credentials.verifier_sw, name="credential-verifier-sw"),
     path("", views.home, name="home"),
 ]
+
+# Accountability pages (frontend/accountability_pages.py).
+from frontend import accountability_pages  # noqa: E402
+
+urlpatterns += [
+    path("accountability/", accountability_pages.dashboard_page, name="accountability-dashboard"),
+    path("accountability/audit/", accountability_pages.audit_page, name="accountability-audit"),
+    path(
+        "accountability/audit/<slug:table>/<int:row_id>/",
+        accountability_pages.audit_record_page,
+        name="accountability-record",
+    ),
+    path("accountability/indicators/", accountability_pages.indicators_page, name="accountability-indicators"),
+]
