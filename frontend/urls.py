@@ -41,3 +41,17 @@ urlpatterns += [
     path("registry/changes/<int:change_id>/approve/", changes.change_approve, name="registry-change-approve"),
     path("registry/changes/<int:change_id>/reject/", changes.change_reject, name="registry-change-reject"),
 ]
+
+# Accountability pages (frontend/accountability_pages.py).
+from frontend import accountability_pages  # noqa: E402
+
+urlpatterns += [
+    path("accountability/", accountability_pages.dashboard_page, name="accountability-dashboard"),
+    path("accountability/audit/", accountability_pages.audit_page, name="accountability-audit"),
+    path(
+        "accountability/audit/<slug:table>/<int:row_id>/",
+        accountability_pages.audit_record_page,
+        name="accountability-record",
+    ),
+    path("accountability/indicators/", accountability_pages.indicators_page, name="accountability-indicators"),
+]
