@@ -26,6 +26,7 @@ migrate: bootstrap
 demo: migrate
 	$(PY) manage.py collectstatic --no-input -v 0
 	$(PY) manage.py load_demo --households $(DEMO_HOUSEHOLDS) --url http://$(HOST):$(PORT)/
+	$(PY) manage.py load_demo_grievances
 	$(PY) -m gunicorn spmis.wsgi --bind $(HOST):$(PORT) --workers 3 --threads 4 --timeout 300 --access-logfile -
 
 serve: bootstrap

@@ -48,13 +48,14 @@ def assert_no_secrets(text: str) -> None:
     assert not leaked, f"personal data leaked: {leaked}"
 
 
-def test_the_permission_goes_to_coordinators_program_officers_and_administrators_only():
+def test_the_permission_goes_to_coordinators_program_and_grievance_officers_and_administrators_only():
+    # Grievance officers read a complainant's contact and the household a ticket concerns, inside their areas.
     holders = {
         role
         for role, label in ROLES.items()
         if Group.objects.get(name=label).permissions.filter(codename="view_personal_data").exists()
     }
-    assert holders == {"emergency_coordinator", "program_officer", "administrator"}
+    assert holders == {"emergency_coordinator", "program_officer", "grievance_officer", "administrator"}
 
 
 def test_logistics_officer_gets_no_personal_data_from_the_household_list_detail_or_export(client_for, registry):
