@@ -175,3 +175,21 @@ def test_history_is_recorded_for_every_step(two_districts):
     _, west, _ = two_districts
     made = ticket(officer(west), area=west)
     assert list(TicketEvent.objects.filter(ticket=made).values_list("kind", flat=True)) == ["created"]
+
+
+def test_the_ticket_list_costs_the_same_queries_for_more_tickets(client_for, two_districts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, west, _ = two_districts
+    team("West", west)
+    user = officer(west)
+    client = client_for(user)
+    counts = []
+    for _ in range(2):
+        for _ in range(4):
+            ticket(user, area=west, complainant_phone="+8801711000003")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(TICKETS).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
