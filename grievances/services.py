@@ -212,6 +212,12 @@ def ticket_create(
     _event(ticket, TicketEvent.Kind.CREATED, actor=user, after=S.RECEIVED, data={"channel": channel})
     if team is not None:
         _event(ticket, TicketEvent.Kind.ASSIGNED, data={"team": team.pk, "team_name": team.name})
+    elif found.sensitive:
+        _event(
+            ticket,
+            TicketEvent.Kind.NOTE,
+            note="No team handling sensitive cases serves this area; an administrator assigns it.",
+        )
     return Created(ticket=ticket, followup_code=code)
 
 
@@ -342,6 +348,22 @@ def ticket_close(*, user, ticket_id: int, note: str = "") -> Ticket:
         note=_text(note, field="note", required=False),
         kind=TicketEvent.Kind.CLOSED,
     )
+
+
+@transaction.atomic(durable=True)
+def ticket_assign(*, user, ticket_id: int, team_id: int) -> Ticket:
+    """Hand a ticket to another team; a sensitive ticket only to a team that handles sensitive cases."""
+    _require(user, CHANGE)
+    ticket = selectors.ticket_get(user=user, ticket_id=ticket_id, for_update=True)
+    team = _linked(Team, team_id, field="team")
+    if team is None:
+        raise ValidationError({"team": "This field is required."})
+    if ticket.sensitive and not team.handles_sensitive:
+        raise ValidationError({"team": f"{team.name} does not handle sensitive cases."})
+    Ticket.objects.filter(pk=ticket.pk).update(team=team)
+    _event(ticket, TicketEvent.Kind.ASSIGNED, actor=user, data={"team": team.pk, "team_name": team.name})
+    ticket.refresh_from_db()
+    return ticket
 
 
 @transaction.atomic(durable=True)

@@ -160,6 +160,10 @@ class ReasonSerializer(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
 
 
+class AssignSerializer(StrictFieldsMixin, serializers.Serializer):
+    team = serializers.IntegerField(min_value=1)
+
+
 class NoteSerializer(StrictFieldsMixin, serializers.Serializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 

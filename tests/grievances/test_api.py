@@ -175,3 +175,40 @@ def test_history_is_recorded_for_every_step(two_districts):
     _, west, _ = two_districts
     made = ticket(officer(west), area=west)
     assert list(TicketEvent.objects.filter(ticket=made).values_list("kind", flat=True)) == ["created"]
+
+
+def test_the_ticket_list_costs_the_same_queries_for_more_tickets(client_for, two_districts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, west, _ = two_districts
+    team("West", west)
+    user = officer(west)
+    client = client_for(user)
+    counts = []
+    for _ in range(2):
+        for _ in range(4):
+            ticket(user, area=west, complainant_phone="+8801711000003")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(TICKETS).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_a_sensitive_ticket_without_a_team_waits_for_an_administrator(client_for, admin_user_client, two_districts):
+    _, west, _ = two_districts
+    user = officer(west)
+    made = ticket(user, area=west, category="fraud-corruption", description="Kickbacks.")
+    assert made.team is None
+    assert TicketEvent.objects.filter(ticket=made, kind="note", note__contains="administrator").exists()
+    assert client_for(user).get(f"{TICKETS}{made.pk}/").status_code == 404
+    ordinary = team("West", west)
+    refused = admin_user_client.post(f"{TICKETS}{made.pk}/assign/", {"team": ordinary.pk})
+    assert refused.status_code == 400 and "sensitive" in refused.json()["team"][0]
+    member = officer(west)
+    protection = team("Protection", west, sensitive=True, members=[member])
+    assigned = admin_user_client.post(f"{TICKETS}{made.pk}/assign/", {"team": protection.pk})
+    assert assigned.status_code == 200 and assigned.json()["team"] == "Protection"
+    assert client_for(member).get(f"{TICKETS}{made.pk}/").status_code == 200
+    # Once assigned, the administrator (not a member) no longer sees it either.
+    assert admin_user_client.get(f"{TICKETS}{made.pk}/").status_code == 404

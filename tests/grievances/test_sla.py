@@ -115,3 +115,15 @@ def test_email_messages_are_sent_through_the_email_backend(two_districts, settin
     assert message.status == "sent" and message.medium == "email"
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["awa@example.org"]
     assert "Nous avons bien reçu" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_the_beat_schedule_runs_the_sweep_task(two_districts, settings):
+    from grievances.tasks import escalate_breached_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["grievances-escalate"]
+    assert entry["task"] == escalate_breached_task.name == "grievances.escalate_breached"
+    _, west, _ = two_districts
+    _breached(officer(west), west, 2)
+    assert escalate_breached_task.delay().get() == 2
+    assert escalate_breached_task.delay().get() == 0
