@@ -234,3 +234,20 @@ def test_the_signed_bytes_are_the_canonical_header_and_message():
 
     public = ed25519.Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     envelope.verify(params, json.loads(json.dumps(header)), message, public)
+
+
+def test_a_recorded_request_cannot_be_rewritten_or_deleted(make_sender, post):
+    from django.db import IntegrityError, InternalError, ProgrammingError, transaction
+
+    sender = make_sender()
+    assert post("/sync/search", sender.envelope(MESSAGE)).status_code == 200
+    row = DCITransaction.objects.get()
+    for change in (
+        lambda: DCITransaction.objects.filter(pk=row.pk).update(message={"search_request": []}),
+        lambda: DCITransaction.objects.filter(pk=row.pk).update(message_id="other"),
+        lambda: DCITransaction.objects.filter(pk=row.pk).delete(),
+    ):
+        with pytest.raises((IntegrityError, InternalError, ProgrammingError)), transaction.atomic():
+            change()
+    DCITransaction.objects.filter(pk=row.pk).update(delivery_error="noted")  # outcome and delivery may change
+    assert DCITransaction.objects.get().message == row.message
