@@ -285,3 +285,9 @@ SPMIS_CREDENTIAL_QR_FIELDS = env_list(
 # Debian 12 ships GDAL 3.6, which cannot block network access from spatial references; uploads are read only
 # through pyogrio/rasterio's own GDAL, and GeoDjango's GDAL is used for trusted EPSG codes only.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+# DCI social registry server (docs/interoperability.md): our signing keys (a JWKS file of private Ed25519 keys) and
+# our id in DCI headers; without a file, a development key derived from SECRET_KEY (refused in production).
+SPMIS_DCI_KEYS_FILE = env_str("SPMIS_DCI_KEYS_FILE", None)
+SPMIS_DCI_SENDER_ID = env_str("SPMIS_DCI_SENDER_ID", "spmis")
+SPMIS_DCI_DEVELOPMENT_KEY = True

@@ -251,3 +251,27 @@ def test_a_recorded_request_cannot_be_rewritten_or_deleted(make_sender, post):
             change()
     DCITransaction.objects.filter(pk=row.pk).update(delivery_error="noted")  # outcome and delivery may change
     assert DCITransaction.objects.get().message == row.message
+
+
+def test_without_keys_of_its_own_the_server_says_so_and_records_nothing(make_sender, post, client, settings):
+    settings.SPMIS_DCI_DEVELOPMENT_KEY = False
+    settings.SPMIS_DCI_KEYS_FILE = None
+    sender = make_sender()
+    response = post("/sync/search", sender.envelope(MESSAGE))
+    assert response.status_code == 503 and response.json()["errors"][0]["code"] == "err.service.unavailable"
+    assert "SPMIS_DCI_KEYS_FILE" in response.json()["errors"][0]["message"]
+    assert client.get("/.well-known/dci/jwks.json").status_code == 503
+    assert not DCITransaction.objects.exists()
+
+
+def test_keys_come_from_the_key_file_first_one_signing(make_sender, post, client, settings, tmp_path):
+    from programs.credentials.keys import generate_key, write_key_file
+
+    path = tmp_path / "dci-keys.json"
+    write_key_file(path, [generate_key("dci-2026-2"), generate_key("dci-2026-1")])
+    settings.SPMIS_DCI_KEYS_FILE = str(path)
+    response = post("/sync/search", make_sender().envelope(MESSAGE))
+    assert 'kidId="spmis|dci-2026-2|ed25519"' in response.json()["signature"]
+    jwks = client.get("/.well-known/dci/jwks.json").json()
+    assert [k["kid"] for k in jwks["keys"]] == ["dci-2026-2", "dci-2026-1"]
+    assert verify_ours(response.json(), jwks)
