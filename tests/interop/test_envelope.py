@@ -133,6 +133,10 @@ def _bad_timestamp(sender):
     return sender.envelope(MESSAGE, header=header)
 
 
+def _nul_in_message(sender):
+    return sender.envelope(search_message(expression("area_code", "eq", "C\x00W")))
+
+
 def _no_search_request(sender):
     return sender.envelope({"transaction_id": "t1"})
 
@@ -158,6 +162,7 @@ def _no_search_request(sender):
         (_encrypted, 400, "err.encryption.invalid", "not supported"),
         (_bad_timestamp, 400, "err.request.bad", "message_ts"),
         (_no_search_request, 400, "err.request.bad", "search_request"),
+        (_nul_in_message, 400, "err.request.bad", "NUL character"),
     ],
 )
 def test_refused_envelopes_say_why_and_store_nothing(make_sender, post, build, status, code, words):
