@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 from rest_framework import exceptions
@@ -75,6 +76,8 @@ class DCIView(APIView):
             exc = DCIError("err.request.forbidden", "The sender's service user may not search this registry.", 403)
         elif isinstance(exc, exceptions.MethodNotAllowed):
             exc = DCIError("err.request.bad", "Only POST is accepted here.", 405)
+        elif isinstance(exc, ImproperlyConfigured):
+            exc = DCIError("err.service.unavailable", f"The DCI server is not configured: {exc}", 503)
         if not isinstance(exc, DCIError):
             return super().handle_exception(exc)
         body = error_body(
@@ -86,6 +89,7 @@ class DCIView(APIView):
         return response
 
     def post(self, request, *args, **kwargs):
+        keys.signing_key()  # before anything is recorded: without our key no answer could be signed
         use_case = services.dci_search if self.dci_action == "search" else services.dci_txn_status
         row, answer = use_case(env=request.auth, asynchronous=self.asynchronous)
         if self.asynchronous:
@@ -114,7 +118,10 @@ class AsyncTxnStatus(DCIView):
 @require_GET
 def jwks(request: HttpRequest) -> JsonResponse:
     """Our public DCI keys, for senders verifying our answers and callbacks."""
-    response = JsonResponse(keys.jwks())
+    try:
+        response = JsonResponse(keys.jwks())
+    except ImproperlyConfigured as exc:
+        return JsonResponse({"errors": [{"code": "err.service.unavailable", "message": str(exc)}]}, status=503)
     response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE_S}"
     response["Access-Control-Allow-Origin"] = "*"
     return response

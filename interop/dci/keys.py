@@ -3,7 +3,8 @@ halves at /.well-known/dci/jwks.json for senders to verify.
 
 Loaded as the credential issuer's keys are (programs.credentials.keys): from settings.SPMIS_DCI_KEYS_FILE, a JSON
 Web Key Set of private Ed25519 keys with a kid each (the first signs, all are published, so a rotated key keeps
-verifying what it signed until it is removed); without a file, a development key derived from SECRET_KEY.
+verifying what it signed until it is removed); without a file, a development key derived from SECRET_KEY (never
+in production, where SPMIS_DCI_DEVELOPMENT_KEY is False and the server answers 503 until it has a file).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def dci_keys() -> list[SigningKey]:
             stamp = (str(path), os.stat(path).st_mtime_ns)
         except OSError as exc:
             raise ImproperlyConfigured(f"The DCI key file {path} cannot be read: {exc}") from None
-    else:
+    elif getattr(settings, "SPMIS_DCI_DEVELOPMENT_KEY", True):
         stamp = ("dev", settings.SECRET_KEY)
+    else:
+        raise ImproperlyConfigured("The DCI server has no signing keys: set SPMIS_DCI_KEYS_FILE.")
     with _lock:
         if stamp not in _cache:
             _cache.clear()

@@ -60,6 +60,7 @@ class DCITransaction(models.Model):
     class Delivery(models.TextChoices):
         NONE = "", "No callback"
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 

@@ -412,10 +412,9 @@ def _individual_q(item: Leaf) -> Q:
         )
     if item.attribute.startswith("id:"):
         numbers = list(item.value) if item.operator == "in" else [item.value]
-        documents = IdDocument.objects.filter(
-            individual=OuterRef("pk"), id_type__code=item.attribute[3:], number__in=numbers
-        )
-        return Q(Exists(documents))
+        # Holders found from the number's index first, not by probing every person's documents.
+        holders = IdDocument.objects.filter(id_type__code=item.attribute[3:], number__in=numbers)
+        return Q(pk__in=holders.values("individual_id"))
     raise AssertionError(item.attribute)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from interop.dci import envelope, keys
@@ -125,10 +126,9 @@ def _record(
 
 
 def _finish(row: DCITransaction, outcome: list[dict]) -> None:
-    statuses = {entry["status"] for entry in outcome}
-    row.status = (
-        DCITransaction.Status.SUCCESS if statuses == {"succ"} or "succ" in statuses else DCITransaction.Status.REJECTED
-    )
+    # Succeeded when any of its requests did (each has its own status in the outcome); rejected when none did.
+    succeeded = any(entry["status"] == "succ" for entry in outcome)
+    row.status = DCITransaction.Status.SUCCESS if succeeded else DCITransaction.Status.REJECTED
     row.outcome = [
         {
             "reference_id": entry.get("reference_id", ""),
@@ -273,9 +273,14 @@ def _record_async(env: Envelope, *, action: str, consents: list | None = None) -
 
 
 def dci_deliver(*, transaction_pk: int) -> DCITransaction:
-    """Answer an async request at its callback URL. Safe to run again: a delivered row is left alone."""
+    """Answer an async request at its callback URL, once: the row is claimed (pending or failed to sending) by a
+    conditional UPDATE, so a redelivered task or a second worker finds nothing to do. A claim left "sending" by a
+    crash is not resent blindly; the sender can ask txn/status (docs/interoperability.md)."""
+    claimed = DCITransaction.objects.filter(
+        pk=transaction_pk, delivery__in=[DCITransaction.Delivery.PENDING, DCITransaction.Delivery.FAILED]
+    ).update(delivery=DCITransaction.Delivery.SENDING, delivery_attempts=F("delivery_attempts") + 1)
     row = DCITransaction.objects.select_related("sender__service_user").get(pk=transaction_pk)
-    if row.delivery == DCITransaction.Delivery.DELIVERED:
+    if not claimed:
         return row
     # The allow-list may have changed since the request: check again before calling out.
     try:
@@ -295,11 +300,8 @@ def dci_deliver(*, transaction_pk: int) -> DCITransaction:
 
 
 def _delivered(row: DCITransaction, *, ok: bool, error: str) -> DCITransaction:
-    updated = {
-        "delivery": DCITransaction.Delivery.DELIVERED if ok else DCITransaction.Delivery.FAILED,
-        "delivery_error": error,
-    }
-    DCITransaction.objects.filter(pk=row.pk).update(**updated, delivery_attempts=row.delivery_attempts + 1)
+    delivery = DCITransaction.Delivery.DELIVERED if ok else DCITransaction.Delivery.FAILED
+    DCITransaction.objects.filter(pk=row.pk).update(delivery=delivery, delivery_error=error)
     row.refresh_from_db()
     return row
 

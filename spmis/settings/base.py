@@ -299,3 +299,9 @@ SPMIS_ID_VERIFICATION_ADAPTER = env_str("SPMIS_ID_VERIFICATION_ADAPTER", None)
 SPMIS_ID_VERIFICATION_URL = env_str("SPMIS_ID_VERIFICATION_URL", None)
 SPMIS_ID_VERIFICATION_TOKEN = env_str("SPMIS_ID_VERIFICATION_TOKEN", None)
 SPMIS_ID_VERIFICATION_TIMEOUT_S = env_int("SPMIS_ID_VERIFICATION_TIMEOUT_S", 10)
+
+# DCI social registry server (docs/interoperability.md): our signing keys (a JWKS file of private Ed25519 keys) and
+# our id in DCI headers; without a file, a development key derived from SECRET_KEY (refused in production).
+SPMIS_DCI_KEYS_FILE = env_str("SPMIS_DCI_KEYS_FILE", None)
+SPMIS_DCI_SENDER_ID = env_str("SPMIS_DCI_SENDER_ID", "spmis")
+SPMIS_DCI_DEVELOPMENT_KEY = True

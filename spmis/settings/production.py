@@ -54,3 +54,6 @@ if any(key == SPMIS_ACCOUNT_INDEX_KEY for _, key in SPMIS_ACCOUNT_KEYS):
 # Credentials are signed with the issuer's keys from a file (docs/credentials.md), never the development key.
 SPMIS_CREDENTIAL_KEYS_FILE = env_str("SPMIS_CREDENTIAL_KEYS_FILE", required=True)
 SPMIS_CREDENTIAL_ISSUER = env_str("SPMIS_CREDENTIAL_ISSUER", required=True)
+
+# The DCI server answers only once it has keys of its own (SPMIS_DCI_KEYS_FILE); until then it says so (503).
+SPMIS_DCI_DEVELOPMENT_KEY = False

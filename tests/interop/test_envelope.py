@@ -133,6 +133,10 @@ def _bad_timestamp(sender):
     return sender.envelope(MESSAGE, header=header)
 
 
+def _nul_in_message(sender):
+    return sender.envelope(search_message(expression("area_code", "eq", "C\x00W")))
+
+
 def _no_search_request(sender):
     return sender.envelope({"transaction_id": "t1"})
 
@@ -158,6 +162,7 @@ def _no_search_request(sender):
         (_encrypted, 400, "err.encryption.invalid", "not supported"),
         (_bad_timestamp, 400, "err.request.bad", "message_ts"),
         (_no_search_request, 400, "err.request.bad", "search_request"),
+        (_nul_in_message, 400, "err.request.bad", "NUL character"),
     ],
 )
 def test_refused_envelopes_say_why_and_store_nothing(make_sender, post, build, status, code, words):
@@ -234,3 +239,44 @@ def test_the_signed_bytes_are_the_canonical_header_and_message():
 
     public = ed25519.Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     envelope.verify(params, json.loads(json.dumps(header)), message, public)
+
+
+def test_a_recorded_request_cannot_be_rewritten_or_deleted(make_sender, post):
+    from django.db import IntegrityError, InternalError, ProgrammingError, transaction
+
+    sender = make_sender()
+    assert post("/sync/search", sender.envelope(MESSAGE)).status_code == 200
+    row = DCITransaction.objects.get()
+    for change in (
+        lambda: DCITransaction.objects.filter(pk=row.pk).update(message={"search_request": []}),
+        lambda: DCITransaction.objects.filter(pk=row.pk).update(message_id="other"),
+        lambda: DCITransaction.objects.filter(pk=row.pk).delete(),
+    ):
+        with pytest.raises((IntegrityError, InternalError, ProgrammingError)), transaction.atomic():
+            change()
+    DCITransaction.objects.filter(pk=row.pk).update(delivery_error="noted")  # outcome and delivery may change
+    assert DCITransaction.objects.get().message == row.message
+
+
+def test_without_keys_of_its_own_the_server_says_so_and_records_nothing(make_sender, post, client, settings):
+    settings.SPMIS_DCI_DEVELOPMENT_KEY = False
+    settings.SPMIS_DCI_KEYS_FILE = None
+    sender = make_sender()
+    response = post("/sync/search", sender.envelope(MESSAGE))
+    assert response.status_code == 503 and response.json()["errors"][0]["code"] == "err.service.unavailable"
+    assert "SPMIS_DCI_KEYS_FILE" in response.json()["errors"][0]["message"]
+    assert client.get("/.well-known/dci/jwks.json").status_code == 503
+    assert not DCITransaction.objects.exists()
+
+
+def test_keys_come_from_the_key_file_first_one_signing(make_sender, post, client, settings, tmp_path):
+    from programs.credentials.keys import generate_key, write_key_file
+
+    path = tmp_path / "dci-keys.json"
+    write_key_file(path, [generate_key("dci-2026-2"), generate_key("dci-2026-1")])
+    settings.SPMIS_DCI_KEYS_FILE = str(path)
+    response = post("/sync/search", make_sender().envelope(MESSAGE))
+    assert 'kidId="spmis|dci-2026-2|ed25519"' in response.json()["signature"]
+    jwks = client.get("/.well-known/dci/jwks.json").json()
+    assert [k["kid"] for k in jwks["keys"]] == ["dci-2026-2", "dci-2026-1"]
+    assert verify_ours(response.json(), jwks)

@@ -170,6 +170,11 @@ def test_a_sender_bound_to_an_area_sees_only_that_area(make_sender, post, regist
     entry = search(post, sender, search_message(expression("area_code", "eq", "C-E")))
     assert entry["status"] == "succ" and entry["data"]["reg_records"] == []
     assert entry["pagination"]["total_count"] == 0
+    people = search(post, sender, search_message(expression("age", "ge", 0), entity="Member", reference_id="m"))
+    assert people["pagination"]["total_count"] == 4  # the west's people only
+    east = make_sender("east-system", areas=["C-E"], personal=True)
+    entry = search(post, east, search_message({"type": "UIN", "value": "847951632"}, query_type="idtype-value"))
+    assert entry["status"] == "succ" and entry["pagination"]["total_count"] == 0  # Amina lives in the west
 
 
 def test_pages_and_sort(make_sender, post, registry):
