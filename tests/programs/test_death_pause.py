@@ -126,3 +126,26 @@ def test_an_entitlement_already_in_a_payment_is_left_to_the_ledger_and_listed():
     assert (in_payment.status, unpaid.status) == ("approved", "paused")
     assert report["entitlements_in_payment"] == [in_payment.code]
     assert report["entitlements_paused"] == [unpaid.code]
+
+
+def test_resuming_the_membership_brings_paused_entitlements_back_as_their_cycle_allows():
+    from programs.services import membership_change
+
+    pension = _program("Old age pension", "individual")
+    home = HouseholdFactory()
+    elder = IndividualFactory(birth_date=dt.date(1940, 5, 5))
+    MembershipFactory(household=home, individual=elder)
+    ProgramMembership.objects.create(program=pension, household=home, state="enrolled")
+    approved, draft = _entitle(pension, home, "approved", 1), _entitle(pension, home, "draft", 2)
+    Cycle.objects.filter(pk=approved.cycle_id).update(
+        state="approved", submitted_by=UserFactory(), approved_by=UserFactory()
+    )
+    _report_death(elder)
+    assert set(Entitlement.objects.values_list("status", flat=True)) == {"paused"}
+
+    run = membership_change(program=pension, user=UserFactory(is_superuser=True), action="resume", households=[home.pk])
+
+    assert run.result["entitlements_resumed"] == 2
+    assert ProgramMembership.objects.get().state == "enrolled"
+    approved.refresh_from_db(), draft.refresh_from_db()
+    assert (approved.status, draft.status) == ("approved", "draft")
