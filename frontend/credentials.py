@@ -31,6 +31,10 @@ def _messages() -> dict[str, str]:
         "cose": _("This is not a signed card code."),
         "claim169_missing": _("The code holds no identity."),
         "unsupported_algorithm": _("The code uses a signature this device does not accept."),
+        "encrypted": _(
+            "This card's code is encrypted: only a verifier holding the issuer's decryption key can open it. "
+            "Check it with the program office or the online check."
+        ),
         "name": _("Name"),
         "id": _("Registrant ID"),
         "program": _("Program"),

@@ -31,10 +31,27 @@ urlpatterns = [
     path("", views.home, name="home"),
 ]
 
-from frontend import changes  # noqa: E402
+from frontend import grievance_pages  # noqa: E402 - appended so the grievance routes merge as one line
+
+urlpatterns += grievance_pages.urlpatterns
+from frontend import changes  # noqa: E402 - appended so each page set merges as one block
 
 urlpatterns += [
     path("registry/changes/", changes.change_list, name="registry-changes"),
     path("registry/changes/<int:change_id>/approve/", changes.change_approve, name="registry-change-approve"),
     path("registry/changes/<int:change_id>/reject/", changes.change_reject, name="registry-change-reject"),
+]
+
+# Accountability pages (frontend/accountability_pages.py).
+from frontend import accountability_pages  # noqa: E402
+
+urlpatterns += [
+    path("accountability/", accountability_pages.dashboard_page, name="accountability-dashboard"),
+    path("accountability/audit/", accountability_pages.audit_page, name="accountability-audit"),
+    path(
+        "accountability/audit/<slug:table>/<int:row_id>/",
+        accountability_pages.audit_record_page,
+        name="accountability-record",
+    ),
+    path("accountability/indicators/", accountability_pages.indicators_page, name="accountability-indicators"),
 ]

@@ -1,1 +1,2 @@
+from interop.dci.admin import *  # noqa
 from interop.crvs.admin import *  # noqa

@@ -1,1 +1,2 @@
+from interop.dci.models import *  # noqa
 from interop.crvs.models import *  # noqa

@@ -44,3 +44,5 @@ ROLE_GRANTS = {
         "deduprun:view",
     ],
 }
+# Grievance officers link tickets to households, read complainants' contact and open change requests from a ticket.
+ROLE_GRANTS["grievance_officer"] = ["household:view", PERSONAL_DATA, "changerequest:view", "changerequest:add"]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("frontend.urls")),
 ]
+urlpatterns.insert(-1, path("public/v1/grievances/", include("grievances.api.public_urls")))
 
 if settings.DEBUG:
     from django.conf.urls.static import static
@@ -22,3 +23,5 @@ if settings.DEBUG:
 # Pages keep their top bar when refused or missing, and say why; API paths get JSON.
 handler403 = "frontend.views.permission_denied"
 handler404 = "frontend.views.page_not_found"
+
+urlpatterns += [path(".well-known/dci/", include("interop.dci.wellknown_urls"))]

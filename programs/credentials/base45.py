@@ -55,3 +55,42 @@ def b45decode(text: str) -> bytes:
             raise Base45Error("a Base45 pair is out of range")
         out.append(v)
     return bytes(out)
+
+
+_PAIR_TABLE = None
+
+
+def _pair_table():
+    """The three Base45 characters of every 16-bit value as a (65536, 3) byte array (192 KiB, built once)."""
+    global _PAIR_TABLE
+    if _PAIR_TABLE is None:
+        import numpy as np
+
+        _PAIR_TABLE = np.frombuffer("".join(_pairs()).encode("ascii"), dtype=np.uint8).reshape(65536, 3)
+    return _PAIR_TABLE
+
+
+def b45encode_many(blobs: list[bytes]) -> list[str]:
+    """Base45 of many byte strings at once, identical to `b45encode` of each: the arithmetic runs in numpy over the
+    whole batch (a card code is ~240 bytes; per-pair Python work was a fifth of a QR's signing time)."""
+    import numpy as np
+
+    if not blobs:
+        return []
+    # An odd-length string gets a zero byte so that everything reads as big-endian 16-bit pairs; its last "pair"
+    # is then corrected to the single byte, which Base45 writes as two characters instead of three.
+    odd = [len(b) & 1 for b in blobs]
+    joined = b"".join([b + b"\0" if o else b for b, o in zip(blobs, odd, strict=True)])
+    values = np.frombuffer(joined, dtype=">u2").astype(np.uint16)
+    pairs = np.fromiter(((len(b) + 1) >> 1 for b in blobs), dtype=np.int64, count=len(blobs))
+    ends = np.cumsum(pairs)
+    odd_last = (ends - 1)[np.frombuffer(bytes(odd), dtype=np.uint8).astype(bool)]
+    values[odd_last] >>= 8
+    chars = _pair_table()[values]
+    text = chars.tobytes().decode("ascii")
+    out = []
+    begin = 0
+    for end, o in zip((3 * ends).tolist(), odd, strict=True):
+        out.append(text[begin : end - o])
+        begin = end
+    return out

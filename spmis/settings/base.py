@@ -285,6 +285,12 @@ SPMIS_CREDENTIAL_QR_FIELDS = env_list(
 # Debian 12 ships GDAL 3.6, which cannot block network access from spatial references; uploads are read only
 # through pyogrio/rasterio's own GDAL, and GeoDjango's GDAL is used for trusted EPSG codes only.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+# Grievances: the SMS gateway's shared secret for the webhook's HMAC-SHA256 signature (empty: the webhook is off).
+GRIEVANCE_SMS_SECRET = env_str("SPMIS_GRIEVANCE_SMS_SECRET", "") or ""
+CELERY_BEAT_SCHEDULE["grievances-escalate"] = {
+    "task": "grievances.escalate_breached",
+    "schedule": env_int("SPMIS_GRIEVANCE_SWEEP_EVERY_S", 300),
+}
 
 # Interop: the public base of our CRVS callbacks (on-subscribe, notify; default the credential issuer's URL) and
 # national ID verification (docs/interoperability.md): an adapter class, off when unset.

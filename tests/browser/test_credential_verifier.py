@@ -3,6 +3,8 @@ offline, and check a valid card, a revoked one, an expired one and a tampered on
 
 from __future__ import annotations
 
+import json
+import os
 import time
 
 import pytest
@@ -52,6 +54,14 @@ def test_offline_verifier_valid_revoked_expired_tampered(world, live_server):  #
         issued_at=int(time.time()),
         expires_at=int(time.time()) + 86400,
     )
+    encrypted_qr = claim169.encode(
+        {"id": "H-ENC", "fullName": "Sealed Card"},
+        keys.signing_key(),
+        issuer="x",
+        expires_at=int(time.time()) + 86400,
+        encryption_key=os.urandom(32),
+        iv=os.urandom(12),
+    )
     tampered_qr = claim169.wrap(claim169.sign_payload(payload, keys.signing_key()).replace(b"Amina", b"Ahmed"))
 
     with playwright_api.sync_playwright() as playwright:
@@ -90,7 +100,27 @@ def test_offline_verifier_valid_revoked_expired_tampered(world, live_server):  #
         assert reason == "expired" and "expired" in words
         reason, words = check(tampered_qr)
         assert reason == "bad_signature" and "altered" in words
+        reason, words = check(encrypted_qr)
+        assert reason == "encrypted" and "encrypted" in words
         reason, _ = check("not a card")
         assert reason == "base45"
         assert errors == []
         browser.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "revoked"),
+    [
+        ("fr", "Vérifier une carte d’identité", "révoquée"),
+        ("bn", "পরিচয়পত্র যাচাই করুন", "বাতিল"),
+        ("en", "Check an ID card", "revoked"),
+    ],
+)
+def test_verifier_page_speaks_the_users_language(client, language, heading, revoked):
+    """The page and every verdict it shows offline come translated from the server (the worker caches them)."""
+    page = client.get("/verify/", HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    assert page.status_code == 200 and heading in html
+    config = json.loads(html.split('id="verifier-config" type="application/json">')[1].split("</script>")[0])
+    assert revoked in config["messages"]["revoked"] and "{m}" in config["messages"]["notRevoked"]
+    assert config["messages"]["encrypted"]

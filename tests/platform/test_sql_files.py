@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 CHECKSUMS = Path(__file__).with_name("sql_checksums.txt")
-APPS = ("geo", "registry", "layers", "response", "programs", "distribution", "spmis")
+APPS = ("geo", "registry", "layers", "response", "programs", "distribution", "grievances", "spmis")
 NAME = re.compile(r"^(?P<number>\d{4})_[a-z0-9_]+\.sql$")
 
 

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from programs.credentials import claim169 as c169
-from programs.credentials.base45 import b45decode, b45encode
+from programs.credentials.base45 import b45decode, b45encode, b45encode_many
 from programs.credentials.qr import qr_png
 
 VECTORS = Path(os.environ.get("CLAIM169_VECTORS", "/work/shared/data/claim169/test-vectors"))
@@ -259,3 +259,53 @@ def test_png_read_back_by_zxing_identically():
     assert results[0].format == zxingcpp.BarcodeFormat.QRCode
     assert results[0].text == text
     assert base64.b64encode(png)  # a data: URL for the card sheet
+
+
+# ---- the batch path (print batches, the bench) ------------------------------------------------------------------
+
+BATCH_FIELDS = ("id", "fullName", "locationCode", "programCode", "cardCode")
+
+
+def batch_rows(n: int) -> list[tuple[tuple, int | None, int | None]]:
+    rows = []
+    for i in range(n):
+        values = (f"I{i:010d}", "আমিনা রহমান" if i % 3 else f"Amina {i}", None if i % 5 == 0 else "BD-30", "P-1", "")
+        rows.append((values, None if i % 7 == 0 else NOW + 86400 * (i + 1), None if i % 4 == 0 else i * 40503))
+    return rows
+
+
+def test_base45_many_equals_one_by_one():
+    blobs = [os.urandom(n) for n in range(0, 300, 7)] + [b"", b"A", b"AB", b"\xff\xff\xff"]
+    assert b45encode_many(blobs) == [b45encode(b) for b in blobs]
+    assert b45encode_many([]) == []
+
+
+def test_batch_signer_is_byte_identical_to_encode_and_rust_verifies_it():
+    private = ed25519.Ed25519PrivateKey.generate()
+    key = c169.SigningKey("k1", "EdDSA", private)
+    uri = "https://spmis.example/.well-known/status-lists/1"
+    signer = c169.BatchSigner(key, issuer="https://spmis.example", issued_at=NOW, fields=BATCH_FIELDS, status_uri=uri)
+    rows = batch_rows(60)
+    texts = signer.sign_many(rows)
+    for (values, expires_at, index), text in zip(rows, texts, strict=True):
+        claims = dict(zip(BATCH_FIELDS, values, strict=True))
+        status = (index, uri) if index is not None else None
+        one = c169.encode(
+            claims, key, issuer="https://spmis.example", issued_at=NOW, expires_at=expires_at, status=status
+        )
+        assert text == one  # Ed25519 signatures are deterministic, so the whole text matches
+    decoded = c169.decode(texts[1], [c169.VerificationKey("k1", "EdDSA", private.public_key())], now=NOW)
+    assert decoded.claims["fullName"] == "আমিনা রহমান" and decoded.status_index == 40503 and decoded.status_uri == uri
+    result = rust.decode_with_ed25519(texts[1], private.public_key().public_bytes_raw(), validate_timestamps=False)
+    assert result.is_verified() and result.claim169.id == "I0000000001" and result.claim169.location_code == "BD-30"
+
+
+def test_batch_signer_es256_and_typed_fields_verify():
+    private = ec.generate_private_key(ec.SECP256R1())
+    key = c169.SigningKey("p1", "ES256", private)
+    signer = c169.BatchSigner(key, issuer="x", issued_at=NOW, fields=("id", "gender", "dateOfBirth"))
+    (text,) = signer.sign_many([(("I1", 2, "19840118"), NOW + 60, None)])
+    decoded = c169.decode(text, [c169.VerificationKey("p1", "ES256", private.public_key())], now=NOW)
+    assert decoded.claims == {"id": "I1", "gender": 2, "dateOfBirth": "19840118"} and decoded.verified
+    with pytest.raises(ValueError, match="phoneNumber"):
+        c169.BatchSigner(key, issuer="x", issued_at=NOW, fields=("phoneNumber",))

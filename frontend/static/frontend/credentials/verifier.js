@@ -92,16 +92,34 @@ function cache() {
   try { return JSON.parse(localStorage.getItem(STORE) || "{}"); } catch (e) { return {}; }
 }
 
+function b64url(text) {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(b64 + "===".slice((b64.length + 3) % 4)), (c) => c.charCodeAt(0));
+}
+
+async function verifiedList(token, jwks) {
+  // The signed form of a status list (vc+jwt, EdDSA): kept only if the issuer's key signed it, so a forged list
+  // cannot hide a revocation from a device that trusts these keys.
+  const [head, body, signature] = token.trim().split(".");
+  const header = JSON.parse(new TextDecoder().decode(b64url(head)));
+  const jwk = (jwks.keys || []).find((k) => k.kid === header.kid && k.kty === "OKP");
+  if (header.alg !== "EdDSA" || !jwk) return null;
+  const key = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x }, { name: "Ed25519" }, false, ["verify"]);
+  const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, b64url(signature), new TextEncoder().encode(head + "." + body));
+  return ok ? JSON.parse(new TextDecoder().decode(b64url(body))) : null;
+}
+
 async function refresh(config) {
-  // While online: the issuer's keys and every status list, with the time they were fetched.
+  // While online: the issuer's keys and every status list (signature checked), with the time they were fetched.
   const saved = cache();
   try {
     const jwks = await (await fetch(config.jwks, { cache: "no-store" })).json();
     saved.jwks = jwks; saved.jwksAt = Date.now();
     saved.lists = saved.lists || {};
     for (const [id, url] of Object.entries(config.statusLists)) {
-      const body = await (await fetch(url, { cache: "no-store" })).json();
-      saved.lists[id] = { encodedList: body.credentialSubject.encodedList, at: Date.now() };
+      const token = await (await fetch(url + "?format=jwt", { cache: "no-store" })).text();
+      const body = await verifiedList(token, jwks);
+      if (body) saved.lists[id] = { encodedList: body.credentialSubject.encodedList, at: Date.now() };
     }
     localStorage.setItem(STORE, JSON.stringify(saved));
     return true;
@@ -115,6 +133,7 @@ async function verifyText(text) {
   let bytes = b45decode(text.trim());
   try { bytes = await decompress(bytes, "deflate"); } catch (e) { throw new Refusal("decompress"); }
   let cose = cborDecode(bytes);
+  if (cose && cose.tag === 16) throw new Refusal("encrypted"); // COSE_Encrypt0: only the issuer's key opens it
   if (cose && cose.tag === 18) cose = cose.value;
   if (!Array.isArray(cose) || cose.length !== 4) throw new Refusal("cose");
   const [protectedBytes, , payload, signature] = cose;
@@ -154,8 +173,7 @@ async function verifyText(text) {
     const id = String(ref.get("uri") || "").split("/").pop();
     const list = (saved.lists || {})[id];
     if (list) {
-      const b64 = list.encodedList.slice(1).replace(/-/g, "+").replace(/_/g, "/");
-      const packed = Uint8Array.from(atob(b64 + "===".slice((b64.length + 3) % 4)), (c) => c.charCodeAt(0));
+      const packed = b64url(list.encodedList.slice(1));
       const bits = await decompress(packed, "gzip");
       const idx = ref.get("idx");
       status = (bits[idx >> 3] >> (7 - (idx % 8))) & 1 ? "revoked" : "good";

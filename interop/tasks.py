@@ -1,0 +1,1 @@
+from interop.dci.tasks import *  # noqa
