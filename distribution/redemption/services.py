@@ -54,7 +54,7 @@ MAX_BATCH_RECORDS = 500
 
 
 class RedemptionRefused(ValidationError):
-    """A redemption the rules refuse: `reason` is a stable code (expired, cancelled, not_approved, foreign,
+    """A redemption the rules refuse: `reason` is a stable code (expired, cancelled, paused, not_approved, foreign,
     already_redeemed, insufficient_stock, paid, id_mismatch, unknown, invalid, key_reused), `previous` the
     redemptions that got there first when that is the reason."""
 
@@ -224,6 +224,9 @@ def _check_entitlement(entitlement: Entitlement, point: DistributionPoint, user,
     cycle = entitlement.cycle
     if entitlement.status == Entitlement.Status.CANCELLED or cycle.state == Cycle.State.CANCELLED:
         raise RedemptionRefused(field, f"Entitlement {code} was cancelled.", reason="cancelled")
+    if entitlement.status == Entitlement.Status.PAUSED:
+        # Paused by programs (the beneficiary's death was recorded): held back until an officer resumes it.
+        raise RedemptionRefused(field, f"Entitlement {code} is paused and cannot be redeemed.", reason="paused")
     if entitlement.status != Entitlement.Status.APPROVED or cycle.state in (Cycle.State.DRAFT, Cycle.State.TO_APPROVE):
         raise RedemptionRefused(field, f"Entitlement {code} is not approved yet.", reason="not_approved")
     if on > entitlement.valid_until or cycle.state == Cycle.State.ENDED:

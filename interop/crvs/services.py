@@ -556,15 +556,14 @@ def crvs_notify_receive(*, env: Envelope) -> NotifyResult:
             # and takes its change request with it.
             with transaction.atomic():
                 if proposal.outcome == CrvsEvent.Outcome.PROPOSED:
-                    try:
-                        with transaction.atomic():
-                            event.change_request = change_request_file(
-                                user=source.service_user,
-                                kind=proposal.kind,
-                                household_id=proposal.household_id,
-                                individual_id=proposal.individual_id,
-                                payload=proposal.payload,
-                            )
+                    try:  # change_request_file is atomic itself: a refusal leaves nothing of the request
+                        event.change_request = change_request_file(
+                            user=source.service_user,
+                            kind=proposal.kind,
+                            household_id=proposal.household_id,
+                            individual_id=proposal.individual_id,
+                            payload=proposal.payload,
+                        )
                     except (ValidationError, PermissionDenied) as error:
                         event.outcome, event.reason = CrvsEvent.Outcome.REFUSED, _words(error)
                 event.save()

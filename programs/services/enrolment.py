@@ -141,6 +141,18 @@ def membership_change(*, program: Program, user, action: str, households: list[i
             {"households": f"None of these households is a member in a state that can be {action}d (or in your areas)."}
         )
     run.result = {"changed": len(changed), "skipped": skipped[:1000]}
+    if action == EnrolmentRun.Action.RESUME:
+        # Entitlements paused with the membership (a recorded death, programs.services.deaths) come back to what
+        # their cycle allows: approved once the cycle was approved, draft before, cancelled with a cancelled cycle.
+        resumed = sql.SQL(
+            "UPDATE programs_entitlement e SET status = CASE WHEN c.state = 'cancelled' THEN 'cancelled'"
+            " WHEN c.state IN ('approved', 'distributed', 'ended') THEN 'approved' ELSE 'draft' END"
+            " FROM programs_cycle c WHERE c.id = e.cycle_id AND e.program_id = {program}"
+            " AND e.household_id = ANY({ids}) AND e.status = 'paused'"
+        ).format(program=sql.Literal(program.pk), ids=sql.Literal(sorted(changed)))
+        with connection.cursor() as cursor:
+            cursor.execute(resumed.as_string(cursor.connection))
+            run.result["entitlements_resumed"] = cursor.rowcount
     run.message = f"{len(changed)} memberships {to_state}" + (f", {len(skipped)} skipped" if skipped else "")
     run.progress = 100
     run.finished_at = timezone.now()

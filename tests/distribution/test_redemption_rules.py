@@ -73,6 +73,7 @@ def test_registry_search_needs_the_id_of_a_current_member(setup):
     [
         ({"status": "cancelled"}, "cancelled", "was cancelled"),
         ({"status": "draft"}, "not_approved", "not approved"),
+        ({"status": "paused"}, "paused", "is paused"),
         ({"valid_until": -1, "valid_from": -10}, "expired", "expired on"),
         ({"valid_from": 2, "valid_until": 10}, "not_yet_valid", "valid from"),
     ],

@@ -213,3 +213,49 @@ def test_a_staff_token_is_not_a_signature(standin, subscribed, client_for):
     assert response.status_code == 400 and not CrvsEvent.objects.exists()
     unsigned = APIClient().get(NOTIFY)
     assert unsigned.status_code in (400, 401, 405)
+
+
+ON_SUBSCRIBE = "/api/v1/interop/crvs/on-subscribe"
+
+
+def _on_subscribe(standin, subscription, **answer) -> tuple[int, dict]:
+    message = {
+        "transaction_id": subscription.transaction_id,
+        "correlation_id": "c1",
+        "subscribe_response": [
+            {"reference_id": subscription.reference_id, "timestamp": "2026-11-03T08:00:00Z", **answer}
+        ],
+    }
+    response = APIClient().post(
+        ON_SUBSCRIBE, data=json.dumps(standin.envelope("on-subscribe", message)), content_type="application/json"
+    )
+    return response.status_code, response.json()
+
+
+def test_on_subscribe_activates_or_rejects_and_refuses_strangers(standin, source):
+    from interop.crvs.models import CrvsSubscription
+
+    death, birth = (
+        CrvsSubscription.objects.create(
+            source=source, event=event, transaction_id=f"t-{event}", reference_id=f"r-{event}", message_id="m"
+        )
+        for event in ("death", "live_birth")
+    )
+    status, body = _on_subscribe(
+        standin, death, status="succ", subscriptions=[{"code": "SUB-9", "status": "subscribe"}]
+    )
+    assert status == 200 and body["message"]["ack_status"] == "ACK"
+    status, _ = _on_subscribe(
+        standin, birth, status="rjct", status_reason_code="rjct.notify_types.invalid", status_reason_message="No births"
+    )
+    assert status == 200
+    death.refresh_from_db(), birth.refresh_from_db()
+    assert (death.status, death.code) == ("active", "SUB-9")
+    assert birth.status == "rejected" and "No births" in birth.error
+
+    stranger = CrvsSubscription(transaction_id="t-unknown", reference_id="r-death")
+    status, body = _on_subscribe(standin, stranger, status="succ", subscriptions=[{"code": "SUB-10"}])
+    assert status == 400 and "no subscription of ours" in body["errors"][0]["message"]
+    status, body = _on_subscribe(standin, birth, status="maybe")
+    assert status == 400 and '"succ" or "rjct"' in body["errors"][0]["message"]
+    assert not CrvsSubscription.objects.filter(code="SUB-10").exists()

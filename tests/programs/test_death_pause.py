@@ -96,3 +96,56 @@ def test_death_of_the_last_member_pauses_household_programs_too():
     assert ProgramMembership.objects.get(household=other_home).state == "enrolled"
     entitlement.refresh_from_db(), untouched.refresh_from_db()
     assert (entitlement.status, untouched.status) == ("paused", "approved")
+
+
+def test_an_entitlement_already_in_a_payment_is_left_to_the_ledger_and_listed():
+    from programs.payments.models import Payment, PaymentBatch
+    from tests.factories import BankFactory
+
+    pension = _program("Old age pension", "individual")
+    home = HouseholdFactory()
+    elder = IndividualFactory(birth_date=dt.date(1940, 5, 5))
+    MembershipFactory(household=home, individual=elder)
+    ProgramMembership.objects.create(program=pension, household=home, state="enrolled")
+    in_payment, unpaid = _entitle(pension, home, "approved", 1), _entitle(pension, home, "approved", 2)
+    batch = PaymentBatch.objects.create(
+        cycle=in_payment.cycle,
+        program=pension,
+        fsp=BankFactory(code="CITY"),
+        currency="BDT",
+        execution_date=dt.date(2026, 1, 10),
+        prepared_by=UserFactory(),
+    )
+    Payment.objects.create(
+        batch=batch, entitlement=in_payment, household=home, amount=in_payment.amount, currency="BDT"
+    )
+
+    report = _report_death(elder).diff["programs"]
+
+    in_payment.refresh_from_db(), unpaid.refresh_from_db()
+    assert (in_payment.status, unpaid.status) == ("approved", "paused")
+    assert report["entitlements_in_payment"] == [in_payment.code]
+    assert report["entitlements_paused"] == [unpaid.code]
+
+
+def test_resuming_the_membership_brings_paused_entitlements_back_as_their_cycle_allows():
+    from programs.services import membership_change
+
+    pension = _program("Old age pension", "individual")
+    home = HouseholdFactory()
+    elder = IndividualFactory(birth_date=dt.date(1940, 5, 5))
+    MembershipFactory(household=home, individual=elder)
+    ProgramMembership.objects.create(program=pension, household=home, state="enrolled")
+    approved, draft = _entitle(pension, home, "approved", 1), _entitle(pension, home, "draft", 2)
+    Cycle.objects.filter(pk=approved.cycle_id).update(
+        state="approved", submitted_by=UserFactory(), approved_by=UserFactory()
+    )
+    _report_death(elder)
+    assert set(Entitlement.objects.values_list("status", flat=True)) == {"paused"}
+
+    run = membership_change(program=pension, user=UserFactory(is_superuser=True), action="resume", households=[home.pk])
+
+    assert run.result["entitlements_resumed"] == 2
+    assert ProgramMembership.objects.get().state == "enrolled"
+    approved.refresh_from_db(), draft.refresh_from_db()
+    assert (approved.status, draft.status) == ("approved", "draft")
