@@ -87,21 +87,23 @@ def _rows(statement: str, params: dict) -> list[tuple]:
         return cursor.fetchall()
 
 
+# Enrolled and entitled households are gathered once and hash-joined, not probed household by household.
 AFFECTED = f"""
-    WITH x AS (SELECT DISTINCT r.household_id FROM response_exposureresult r WHERE r.run_id = ANY(%(runs)s))
-    SELECT {AREA}, count(*), coalesce(sum(hm.members), 0),
-           count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM programs_programmembership m
-                WHERE m.household_id = h.id AND m.program_id = %(program)s AND m.state = 'enrolled')),
-           count(*) FILTER (WHERE EXISTS (
-               SELECT 1 FROM programs_entitlement e
-                WHERE e.household_id = h.id AND e.cycle_id = ANY(%(cycles)s) AND e.status <> 'cancelled')),
-           coalesce(sum(hm.members) FILTER (WHERE EXISTS (
-               SELECT 1 FROM programs_entitlement e
-                WHERE e.household_id = h.id AND e.cycle_id = ANY(%(cycles)s) AND e.status <> 'cancelled')), 0)
+    WITH x AS (SELECT DISTINCT r.household_id FROM response_exposureresult r WHERE r.run_id = ANY(%(runs)s)),
+    enrolled AS (
+        SELECT DISTINCT m.household_id FROM programs_programmembership m
+         WHERE m.program_id = %(program)s AND m.state = 'enrolled'
+    ), entitled AS (
+        SELECT DISTINCT e.household_id FROM programs_entitlement e
+         WHERE e.cycle_id = ANY(%(cycles)s) AND e.status <> 'cancelled'
+    )
+    SELECT {AREA}, count(*), coalesce(sum(hm.members), 0), count(enrolled.household_id),
+           count(entitled.household_id), coalesce(sum(hm.members) FILTER (WHERE entitled.household_id IS NOT NULL), 0)
       FROM x JOIN registry_household h ON h.id = x.household_id
       LEFT JOIN geo_area ha ON ha.id = h.area_id
       LEFT JOIN registry_household_members hm ON hm.household_id = h.id
+      LEFT JOIN enrolled ON enrolled.household_id = h.id
+      LEFT JOIN entitled ON entitled.household_id = h.id
      WHERE {SCOPE}
      GROUP BY 1"""
 

@@ -84,3 +84,24 @@ def test_csv_export_streams_the_same_numbers(client_for, world):
     assert response_bytes(stock).decode("utf-8-sig").startswith("warehouse,")
     bad = client.get("/api/v1/accountability/dashboard/export/", {"program": world.program.pk, "table": "x"})
     assert bad.status_code == 400 and "table" in bad.json()
+
+
+def test_the_series_export_has_one_row_a_day_and_a_program_outside_ones_areas_is_refused(
+    client_for, world, two_districts
+):
+    from programs.models import Program
+
+    client = client_for(roles=["program_officer"])
+    series = client.get(
+        "/api/v1/accountability/dashboard/export/",
+        {"program": world.program.pk, "table": "series", "start": "2026-01-01", "end": "2026-01-10"},
+    )
+    lines = response_bytes(series).decode("utf-8-sig").splitlines()
+    assert lines[0] == "day,paid,amount_paid,failed,amount_failed,redeemed" and len(lines) == 11
+    east_only = Program.objects.create(name="East only", currency="BDT")
+    east_only.areas.add(world.east)
+    west_officer = client_for(roles=["program_officer"], areas=[world.west])
+    refused = west_officer.get("/api/v1/accountability/dashboard/", {"program": east_only.pk})
+    assert refused.status_code == 400 and "program" in refused.json()
+    too_long = client.get("/api/v1/accountability/dashboard/", {"program": world.program.pk, "start": "2024-01-01"})
+    assert too_long.status_code == 400 and "start" in too_long.json()
