@@ -163,3 +163,33 @@ register(
     households_reached,
     description="Households that collected an entitlement at a point (corrections taken off).",
 )
+
+
+def grievances_received(query: IndicatorQuery) -> list[tuple[int | None, int]]:
+    # Sensitive tickets (fraud, sexual exploitation and abuse) are left out: even a suppressed map of where they
+    # come from can point at a complainant; the grievance statistics publish them by category only.
+    statement = (
+        """
+        SELECT ha.lineage[%(index)s], count(*)
+          FROM grievances_ticket t
+          LEFT JOIN geo_area ha ON ha.id = t.area_id
+          LEFT JOIN programs_entitlement e ON e.id = t.entitlement_id
+          LEFT JOIN programs_cycle c ON c.id = e.cycle_id
+         WHERE NOT t.sensitive
+           AND (%(program)s::bigint IS NULL OR c.program_id = %(program)s)
+           AND """
+        + SCOPE
+        + """
+         GROUP BY 1"""
+    )
+    return _grouped(statement, query.params())
+
+
+register(
+    "grievances_received",
+    "Grievances received",
+    grievances_received,
+    description="Complaints from every channel, by the area they concern (sensitive cases left out); for a program, "
+    "those about its entitlements.",
+    unit="grievances",
+)

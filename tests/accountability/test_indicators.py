@@ -41,7 +41,7 @@ def test_every_count_is_published_when_k_is_one(client_for, world, k):
     assert (west["households_paid"], east["households_paid"]) == (1, 0)
     assert (west["households_reached"], east["households_reached"]) == (1, 0)
     assert data["totals"] == {"households_affected": 7, "households_covered": 4, "households_paid": 1,
-                              "households_reached": 1}  # fmt: skip
+                              "households_reached": 1, "grievances_received": 0}  # fmt: skip
 
 
 def test_small_cells_are_suppressed_with_their_complement_and_zero_stays_zero(client_for, world, k):
@@ -107,3 +107,21 @@ def test_ogc_collections_serve_districts_with_their_indicators(client_for, world
     west = client.get(f"{base}/collections/households-by-division/items/{world.west.pk}").json()
     assert west["properties"]["households_affected"] == 5
     assert client.get(base + "/collections/nothing/items").status_code == 404
+
+
+def test_the_grievances_indicator_publishes_real_tickets_by_district_without_sensitive_ones(client_for, world, k):
+    from tests.grievances.factories import ticket
+
+    k(2)
+    for _ in range(3):
+        ticket(area=world.west)
+    ticket(area=world.east)
+    ticket(area=world.west, category="gbv-sea")  # sensitive: never on a published map
+    data, areas = table(client_for(roles=["partner"]))
+    assert "grievances_received" in [i["key"] for i in data["indicators"]]
+    assert areas["C-W"]["grievances_received"] is None  # east's 1 is suppressed, so west's 3 goes with it
+    assert areas["C-E"]["grievances_received"] is None
+    assert data["totals"]["grievances_received"] == 4
+    k(1)
+    data, areas = table(client_for(roles=["partner"]))
+    assert (areas["C-W"]["grievances_received"], areas["C-E"]["grievances_received"]) == (3, 1)
