@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from geo.models import Area
 from grievances import services
+from grievances.categories import categories_ensure
 from grievances.models import Team, Ticket
 from spmis.core.roles import role_group_name, sync_roles
 
@@ -84,6 +85,7 @@ def load_demo_grievances(*, tickets: int = 48, seed: int = 15) -> int:
     districts = list(Area.objects.filter(level=level).order_by("code"))
     if not districts:
         raise ValueError("No areas: load the boundaries first (make demo).")
+    categories_ensure()
     first, second = _users_and_teams(districts)
     rng = random.Random(seed)
     codes = list(DESCRIPTIONS)
