@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from geo.models import Area
 from grievances import services
-from grievances.categories import categories_ensure
+from grievances.defaults import categories_ensure
 from grievances.models import Team, Ticket
 from spmis.core.roles import role_group_name, sync_roles
 

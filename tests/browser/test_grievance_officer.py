@@ -3,7 +3,7 @@ officer may not decide the appeal, and a second officer does."""
 
 import pytest
 
-from grievances.categories import categories_ensure
+from grievances.defaults import categories_ensure
 from grievances.models import Ticket
 from tests.browser.conftest import TIMEOUT_MS, screenshot
 from tests.grievances.factories import officer, team

@@ -9,6 +9,6 @@ def _shipped_categories(request):
     request.getfixturevalue(
         "db" if not request.node.get_closest_marker("django_db").kwargs.get("transaction") else "transactional_db"
     )
-    from grievances.categories import categories_ensure
+    from grievances.defaults import categories_ensure
 
     categories_ensure()
