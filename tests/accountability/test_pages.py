@@ -61,7 +61,7 @@ def test_the_partner_page_shows_published_counts_and_nothing_else(world, setting
     client = signed_in("partner")
     html = client.get(reverse("accountability-indicators"), {"level": 1}).content.decode()
     row = re.search(r'<tr data-area="C-E">(.*?)</tr>', html, re.S).group(1)
-    assert re.findall(r"<td>([^<]*)</td>", row) == ["2", "–", "0", "0"]
+    assert re.findall(r"<td>([^<]*)</td>", row) == ["2", "–", "0", "0", "0"]  # the last: grievances received
     assert 'href="/accountability/indicators/"' in html and 'href="/accountability/"' not in html
     assert client.get(reverse("accountability-dashboard")).status_code == 403
     assert client.get(reverse("accountability-audit")).status_code == 403
