@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from frontend import credentials, views
+from frontend import accountability_pages, changes, credentials, grievance_pages, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -31,11 +31,10 @@ urlpatterns = [
     path("", views.home, name="home"),
 ]
 
-from frontend import grievance_pages  # noqa: E402 - appended so the grievance routes merge as one line
-
+# Grievance pages (frontend/grievance_pages.py).
 urlpatterns += grievance_pages.urlpatterns
-from frontend import changes  # noqa: E402 - appended so each page set merges as one block
 
+# The reviewer's change requests (frontend/changes.py).
 urlpatterns += [
     path("registry/changes/", changes.change_list, name="registry-changes"),
     path("registry/changes/<int:change_id>/approve/", changes.change_approve, name="registry-change-approve"),
@@ -43,8 +42,6 @@ urlpatterns += [
 ]
 
 # Accountability pages (frontend/accountability_pages.py).
-from frontend import accountability_pages  # noqa: E402
-
 urlpatterns += [
     path("accountability/", accountability_pages.dashboard_page, name="accountability-dashboard"),
     path("accountability/audit/", accountability_pages.audit_page, name="accountability-audit"),

@@ -170,14 +170,16 @@ def area_import_list(*, user) -> QuerySet[AreaImport]:
 def audit_withheld_tables(user) -> set[str]:
     """Tables whose audited values (before/after) the user may not read: an app names its personal-data tables and
     the permission that opens them on its AppConfig (`personal_data_tables`, `personal_data_permission`), so geo
-    needs to know nothing of the app."""
+    needs to know nothing of the app. A user bound to areas never reads them, permission or not: an audit row names
+    a record of any table, and which area it belongs to cannot be told from the log."""
     from django.apps import apps
 
+    bound_to_areas = user_area_ids(user) is not None
     withheld: set[str] = set()
     for config in apps.get_app_configs():
         tables = getattr(config, "personal_data_tables", ())
         permission = getattr(config, "personal_data_permission", None)
-        if tables and not (permission and user.has_perm(permission)):
+        if tables and (bound_to_areas or not (permission and user.has_perm(permission))):
             withheld.update(tables)
     return withheld
 

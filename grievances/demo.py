@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import datetime
 import random
-import secrets
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max
@@ -19,6 +16,7 @@ from geo.models import Area
 from grievances import services
 from grievances.defaults import categories_ensure
 from grievances.models import Team, Ticket
+from spmis.core.demo import demo_password
 from spmis.core.roles import role_group_name, sync_roles
 
 DEMO_USERS = ("grievance", "grievance2")
@@ -40,19 +38,10 @@ DESCRIPTIONS = {
 }
 
 
-def _password() -> str:
-    path = Path(settings.BASE_DIR) / "var" / "demo-password"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(9))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 @transaction.atomic
 def _users_and_teams(districts: list[Area]) -> list:
     sync_roles()
-    password = _password()
+    password = demo_password()
     model = get_user_model()
     users = []
     for username in DEMO_USERS:

@@ -12,12 +12,11 @@ import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db import connection
 from django.db.models import F, JSONField, QuerySet, Value
 from django.db.models.expressions import Case, When
 
-from geo.selectors import audit_event_list, audit_withheld_tables, user_area_ids
+from geo.selectors import audit_event_list, audit_withheld_tables
 from spmis.core.models import AuditEvent
 
 SOURCES = ("api", "admin", "web", "command", "task", "sql")
@@ -48,14 +47,9 @@ class AuditFilter:
     until: datetime.datetime | None = None
 
 
-def personal_tables() -> set[str]:
-    return {table for config in apps.get_app_configs() for table in getattr(config, "personal_data_tables", ())}
-
-
 def withheld_tables(user) -> set[str]:
-    """Tables whose audited values this user may not read (see the module docstring)."""
-    if user_area_ids(user) is not None:
-        return personal_tables()
+    """Tables whose audited values this user may not read (see the module docstring): geo's rule, the same for
+    every reader of the log."""
     return audit_withheld_tables(user)
 
 

@@ -88,3 +88,14 @@ def test_audit_api_is_read_only_and_limited_to_auditors(client_for):
     assert AuditEvent.objects.get(pk=event_id).actor.startswith("db:")
     assert client_for(roles=["logistics_officer"]).get("/api/v1/geo/audit-events/").status_code == 403
     assert client_for(UserFactory()).get("/api/v1/geo/audit-events/").status_code == 403
+
+
+def test_an_auditor_bound_to_areas_never_reads_personal_values_in_the_audit_api(client_for, two_districts):
+    # The log has no area to check a row against, so the personal-data permission opens values to national users only.
+    _, west, _ = two_districts
+    HouseholdFactory(location=Point(90.5, 23.5, srid=4326), address="Old road 1")
+    url = "/api/v1/geo/audit-events/?table=registry_household"
+    national = client_for(roles=["auditor", "program_officer"]).get(url).json()["results"][0]
+    assert national["values_withheld"] is False and national["after"]["address"] == "Old road 1"
+    bound = client_for(roles=["auditor", "program_officer"], areas=[west]).get(url).json()["results"][0]
+    assert bound["values_withheld"] is True and bound["after"] is None and bound["before"] is None

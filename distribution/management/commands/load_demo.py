@@ -1,7 +1,3 @@
-import secrets
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
@@ -25,6 +21,7 @@ from geo.models import Area, AreaScope
 from programs.demo import load_demo_program, load_demo_providers
 from registry.demo import demo_household_count, load_demo_households
 from spmis.core.audit import audit_context
+from spmis.core.demo import demo_password
 from spmis.core.roles import role_group_name, sync_roles
 
 DEMO_USERS = {
@@ -169,19 +166,9 @@ def _delete_demo_registry() -> None:
         cursor.execute("DELETE FROM registry_household WHERE source = 'demo'")
 
 
-def _demo_password() -> str:
-    """A random password kept in var/ so the login printed by `make demo` stays the same between runs."""
-    path = Path(settings.BASE_DIR) / "var" / "demo-password"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(9))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 @transaction.atomic
 def _demo_users() -> str:
-    password = _demo_password()
+    password = demo_password()
     sync_roles()
     user_model = get_user_model()
     admin, _ = user_model.objects.get_or_create(username="admin", defaults={"email": "admin@example.org"})
