@@ -452,6 +452,40 @@ def ticket_correct_redemption(*, user, ticket_id: int, reason: str):
     return correction
 
 
+def ticket_reissue_payment(*, user, ticket_id: int):
+    """Re-issue the ticket's failed (or returned) payment through programs.payments.services.batch_prepare: a new
+    batch for the payment's cycle and provider, which picks up every payment of the cycle free for a new transfer
+    (the payment app's own rules: a failure for an account reason waits for the account's correction, and a finance
+    officer other than the preparer releases the batch). Returns the batch's preparation run."""
+    from programs.payments.models import PaymentStatus
+    from programs.payments.services.batches import ACCOUNT_REASONS, PREPARE_PERMISSION, batch_prepare
+
+    ticket = _action_target(user=user, ticket_id=ticket_id)
+    if ticket.payment_id is None:
+        raise ValidationError({"payment": "The ticket is not linked to a payment."})
+    if not user.has_perm(PREPARE_PERMISSION):
+        raise PermissionDenied("Re-issuing a payment needs the payment batch preparation permission.")
+    payment = ticket.payment
+    if payment.status not in (PaymentStatus.FAILED, PaymentStatus.RETURNED):
+        words = f"Payment {payment.end_to_end_id} is {payment.status}; only a failed or returned payment is re-issued."
+        raise ValidationError({"payment": words})
+    run = batch_prepare(cycle=payment.batch.cycle, fsp=payment.batch.fsp, user=user)
+    waits = payment.reason_code in ACCOUNT_REASONS
+    _record_action(
+        user=user,
+        ticket=ticket,
+        action="payment_reissue",
+        data={"payment": payment.pk, "batch": run.batch_id, "waits_for_account": waits},
+        note=(
+            f"Batch {run.batch_id} prepared; the payment failed for an account reason ({payment.reason_code}) and "
+            "is included once its account is corrected through a change request."
+            if waits
+            else f"Batch {run.batch_id} prepared with the payment for release by a finance officer."
+        ),
+    )
+    return run
+
+
 def ticket_from_sms(*, message_id, sender, text, language: str = "en") -> Ticket:
     """A complaint by SMS (the webhook verified its signature). The first word may name a category code; otherwise
     the ticket is "other" for an officer to recategorise. The gateway's message id makes a redelivery a no-op."""

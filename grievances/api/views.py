@@ -81,7 +81,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def required_permissions(self) -> list[str] | None:
         if self.action in ("acknowledge", "start", "decide", "appeal", "decide_appeal", "close", "note", "assign"):
             return ["grievances.view_ticket", "grievances.change_ticket"]
-        if self.action in ("change_request", "correct_redemption"):
+        if self.action in ("change_request", "correct_redemption", "reissue_payment"):
             return ["grievances.view_ticket", "grievances.change_ticket"]
         if self.action == "events":
             return ["grievances.view_ticket"]
@@ -217,6 +217,12 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         payload.is_valid(raise_exception=True)
         correction = services.ticket_correct_redemption(user=request.user, ticket_id=pk, **payload.validated_data)
         return Response({"correction": correction.pk, "code": correction.code}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={201: None})
+    @action(detail=True, methods=["post"], url_path="reissue-payment")
+    def reissue_payment(self, request, pk=None):
+        run = services.ticket_reissue_payment(user=request.user, ticket_id=pk)
+        return Response({"batch": run.batch_id, "run": run.pk, "status": run.status}, status=status.HTTP_201_CREATED)
 
 
 class MessageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

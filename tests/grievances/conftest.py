@@ -1,5 +1,7 @@
 import pytest
 
+from tests.accountability.conftest import world  # noqa: F401 - a program with a paid and a failed payment
+
 
 @pytest.fixture(autouse=True)
 def _shipped_categories(request):

@@ -77,3 +77,42 @@ def test_correcting_a_redemption_needs_the_distribution_permission(client_for, t
     made = ticket(user, redemption_id=redemption.pk, category="payment-wrong-amount", description="Wrong.")
     response = client_for(user).post(f"{TICKETS}{made.pk}/correct-redemption/", {"reason": "x"})
     assert response.status_code == 403
+
+
+def test_a_ticket_reissues_its_failed_payment_in_a_new_batch_through_the_payment_service(client_for, world):
+    from django.utils import timezone
+
+    from programs.payments.models import Payment, PaymentBatch
+    from tests.programs.payments_setup import account_number, on_commit, set_account
+
+    failed = Payment.objects.get(entitlement=world.entitlements["w1"])
+    paid = Payment.objects.get(entitlement=world.entitlements["w0"])
+    assert failed.status == "failed" and paid.status == "paid"
+    # Its reports are in: the batch is closed, nothing waits for release.
+    PaymentBatch.objects.filter(pk=failed.batch_id).update(
+        status="closed", released_by=UserFactory(roles=["finance_officer"]), released_at=timezone.now()
+    )
+    user = UserFactory(roles=["grievance_officer", "program_officer"])
+    # The beneficiary's account, approved by a second person (the payment app pays only into an approved account).
+    set_account(
+        failed.household, failed.batch.fsp, user, UserFactory(roles=["program_officer"]), number=account_number(1)
+    )
+    about_failed = ticket(user, payment_id=failed.pk, description="My money never came.")
+    about_paid = ticket(user, payment_id=paid.pk, description="I was paid twice?")
+    client = client_for(user)
+
+    refused = client.post(f"{TICKETS}{about_paid.pk}/reissue-payment/")
+    assert refused.status_code == 400 and "only a failed or returned payment" in refused.json()["payment"][0]
+    grievance_only = client_for(UserFactory(roles=["grievance_officer"]))
+    assert grievance_only.post(f"{TICKETS}{about_failed.pk}/reissue-payment/").status_code == 403
+
+    response = on_commit(client.post, f"{TICKETS}{about_failed.pk}/reissue-payment/")
+    assert response.status_code == 201, response.json()
+    batch = PaymentBatch.objects.get(pk=response.json()["batch"])
+    assert batch.status == "prepared", batch.cancel_reason
+    assert batch.prepared_by == user  # a finance officer still has to release it
+    again = Payment.objects.get(batch=batch, entitlement=world.entitlements["w1"])
+    assert again.reissue_of_id == failed.pk and again.amount == failed.amount
+    assert not Payment.objects.filter(batch=batch, entitlement=world.entitlements["w0"]).exists()
+    action = TicketEvent.objects.get(ticket=about_failed, kind="action")
+    assert action.data["action"] == "payment_reissue" and action.data["batch"] == batch.pk
