@@ -224,6 +224,7 @@ def main() -> None:
             f"CSV {rows:,} rows in {csv_s:.1f} s (peak memory +{csv_rss_mb:.1f} MiB)",
             flush=True,
         )
+        # The last line printed, for scripts: RESULT accountability key=value ...
         result_line(
             "accountability",
             households=args.households,

@@ -176,6 +176,7 @@ def main() -> None:
             f"direct change request: {direct:.2f} ms each",
             flush=True,
         )
+        # The last line printed, for scripts: RESULT crvs key=value ...
         result_line(
             "crvs",
             households=args.households,

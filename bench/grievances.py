@@ -73,6 +73,7 @@ def main() -> None:
             f"then {counts['second']}; {len(published['rows'])} statistics cells, {published['suppressed']} suppressed",
             flush=True,
         )
+        # The last line printed, for scripts: RESULT grievances key=value ...
         result_line(
             "grievances",
             tickets=args.tickets,

@@ -164,6 +164,7 @@ def main() -> None:
         f"page {deep}: {deep_ms:.1f} ms; without personal data: {reduced_ms:.1f} ms"
     )
     print(f"envelope check alone (parse, Ed25519, sender): {verify_ms:.2f} ms")
+    # The last line printed, for scripts: RESULT interop key=value ...
     result_line(
         "interop",
         households=counts["households"],
