@@ -124,53 +124,41 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             response.data["followup_code"] = created.followup_code
         return response
 
+    def _transition(self, request, pk, serializer_class, service) -> Response:
+        """A step of the ticket's life: the body checked by `serializer_class`, the move made by `service`."""
+        payload = serializer_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return self._detail(service(user=request.user, ticket_id=pk, **payload.validated_data))
+
     @extend_schema(request=NoteSerializer, responses={200: TicketDetailSerializer})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        payload = NoteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return self._detail(
-            services.ticket_acknowledge(user=request.user, ticket_id=pk, note=payload.validated_data.get("note", ""))
-        )
+        return self._transition(request, pk, NoteSerializer, services.ticket_acknowledge)
 
     @extend_schema(request=NoteSerializer, responses={200: TicketDetailSerializer})
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        payload = NoteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return self._detail(
-            services.ticket_start(user=request.user, ticket_id=pk, note=payload.validated_data.get("note", ""))
-        )
+        return self._transition(request, pk, NoteSerializer, services.ticket_start)
 
     @extend_schema(request=DecisionSerializer, responses={200: TicketDetailSerializer})
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        payload = DecisionSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return self._detail(services.ticket_decide(user=request.user, ticket_id=pk, **payload.validated_data))
+        return self._transition(request, pk, DecisionSerializer, services.ticket_decide)
 
     @extend_schema(request=ReasonSerializer, responses={200: TicketDetailSerializer})
     @action(detail=True, methods=["post"])
     def appeal(self, request, pk=None):
-        payload = ReasonSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return self._detail(services.ticket_appeal(user=request.user, ticket_id=pk, **payload.validated_data))
+        return self._transition(request, pk, ReasonSerializer, services.ticket_appeal)
 
     @extend_schema(request=DecisionSerializer, responses={200: TicketDetailSerializer})
     @action(detail=True, methods=["post"], url_path="decide-appeal")
     def decide_appeal(self, request, pk=None):
-        payload = DecisionSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return self._detail(services.ticket_decide_appeal(user=request.user, ticket_id=pk, **payload.validated_data))
+        return self._transition(request, pk, DecisionSerializer, services.ticket_decide_appeal)
 
     @extend_schema(request=NoteSerializer, responses={200: TicketDetailSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        payload = NoteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        return self._detail(
-            services.ticket_close(user=request.user, ticket_id=pk, note=payload.validated_data.get("note", ""))
-        )
+        return self._transition(request, pk, NoteSerializer, services.ticket_close)
 
     @extend_schema(request=AssignSerializer, responses={200: TicketDetailSerializer})
     @action(detail=True, methods=["post"])
