@@ -301,12 +301,10 @@ def truncate() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        # Payments reference entitlements (empty here, but TRUNCATE names every referencing table; the ledger's
-        # guard lets the test settings' session truncate it).
-        cursor.execute(
-            "TRUNCATE programs_paymentevent, programs_payment, programs_entitlementitem, programs_entitlement,"
-            " programs_programmembership"
-        )
+        # Payments (and the apps downstream of them, such as grievance tickets) reference entitlements: empty here,
+        # but TRUNCATE must name every referencing table, so CASCADE does; the ledger's guard lets the test
+        # settings' session truncate it.
+        cursor.execute("TRUNCATE programs_entitlementitem, programs_entitlement, programs_programmembership CASCADE")
 
 
 def enrol_and_generate(user, program, run, *, enrol_rule: str, cycle_rule: str, starts_on: datetime.date) -> tuple:

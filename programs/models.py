@@ -109,9 +109,17 @@ class ProgramMembership(models.Model):
         NOT_ELIGIBLE = "not_eligible"
         DUPLICATE = "duplicate"
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="memberships")
+    # Both references are checked by the database once per statement, not by a foreign key per row (programs/sql/
+    # 0013_entitlements_faster.sql); the program's index is programs_membership_once's leading column.
+    program = models.ForeignKey(
+        Program, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
+    )
     household = models.ForeignKey(
-        "registry.Household", on_delete=models.PROTECT, related_name="program_memberships", db_index=False
+        "registry.Household",
+        on_delete=models.PROTECT,
+        related_name="program_memberships",
+        db_index=False,
+        db_constraint=False,
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.ENROLLED)
     reason = models.CharField(max_length=255, blank=True)
@@ -120,8 +128,15 @@ class ProgramMembership(models.Model):
     # The set-based operation that last wrote this row (its audited record). No database check: a million rows of
     # one enrolment would each check the same run row at commit, doubling the enrolment's cost; runs are deleted
     # only with their program, whose memberships go with it.
+    # Not indexed: an enrolment counts its rows from its own INSERT's RETURNING.
     run = models.ForeignKey(
-        EnrolmentRun, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        EnrolmentRun,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
@@ -257,20 +272,34 @@ class Entitlement(models.Model):
     # Unique through a constraint, not unique=True: that would add a second (pattern-matching) index on the code,
     # maintained for every one of a million inserted rows and used by no query.
     code = models.CharField(max_length=20, db_default=_code_default("ENT"), editable=False)
-    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="entitlements", db_index=False)
+    # cycle and household are checked by the database once per statement, not by a foreign key per row (programs/
+    # sql/0013_entitlements_faster.sql: two million checks at the commit of a million-household cycle).
+    cycle = models.ForeignKey(
+        Cycle, on_delete=models.PROTECT, related_name="entitlements", db_index=False, db_constraint=False
+    )
     # program and incident are copies of the cycle's (which the database keeps real): no foreign-key check per row,
     # every row of a cycle would check the same parent at commit (bench/programs.py: seconds per million).
     program = models.ForeignKey(
         Program, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
-    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, related_name="+", db_index=False)
+    household = models.ForeignKey(
+        "registry.Household", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     amount = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
     fee = models.DecimalField(max_digits=14, decimal_places=3, default=0)
     currency = models.CharField(max_length=3, blank=True)
     # The incident this entitlement answers (copied from its cycle) and the hazard class it was computed from.
+    # Not indexed on its own: the entitlements of an incident are read through programs_entitlement_once_per_incident
+    # (program, incident, …), for the programs whose cycles answer it.
     incident = models.ForeignKey(
-        Incident, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        Incident,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     hazard_rank = models.PositiveSmallIntegerField(null=True, blank=True)
     people = models.PositiveSmallIntegerField(default=0)

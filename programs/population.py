@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, transaction
@@ -127,15 +128,19 @@ def _duplicates(program: Program, incident_id: int) -> sql.Composable:
     """Households another program entitles or enrols for the same incident, each once.
 
     Read once per statement (a MATERIALIZED CTE, hash-joined) rather than probed per household: a correlated EXISTS
-    on programs_entitlement is planned on the incident_id index while the incident has few rows, i.e. always for a
-    new incident's first cycle, and then scans every entitlement the statement is itself inserting for each
-    household: quadratic (bench/programs.py)."""
+    on programs_entitlement scans every entitlement the statement is itself inserting for each household (quadratic,
+    bench/programs.py). Each other program is read through its own index range (OFFSET 0 keeps the lateral a
+    nested loop over the few programs that answer the incident): left to itself the planner scans every
+    membership of the registry, for every chunk of a cycle, to find that no other program answers it."""
     return sql.SQL(
-        "SELECT o.household_id FROM programs_entitlement o WHERE o.incident_id = {incident}"
-        " AND o.program_id <> {program} AND o.status <> 'cancelled'"
-        " UNION SELECT om.household_id FROM programs_programmembership om"
-        " JOIN programs_program_incidents pi ON pi.program_id = om.program_id AND pi.incident_id = {incident}"
-        " WHERE om.program_id <> {program} AND om.state = 'enrolled'"
+        "SELECT o.household_id FROM (SELECT DISTINCT c.program_id FROM programs_cycle c"
+        " WHERE c.incident_id = {incident} AND c.program_id <> {program}) op"
+        " CROSS JOIN LATERAL (SELECT o.household_id FROM programs_entitlement o WHERE o.program_id = op.program_id"
+        " AND o.incident_id = {incident} AND o.status <> 'cancelled' OFFSET 0) o"
+        " UNION SELECT om.household_id FROM programs_program_incidents pi"
+        " CROSS JOIN LATERAL (SELECT om.household_id FROM programs_programmembership om"
+        " WHERE om.program_id = pi.program_id AND om.state = 'enrolled' OFFSET 0) om"
+        " WHERE pi.incident_id = {incident} AND pi.program_id <> {program}"
     ).format(incident=sql.Literal(incident_id), program=sql.Literal(program.pk))
 
 
@@ -275,24 +280,49 @@ def digest_rows_sql(population: CyclePopulation) -> sql.Composed:
     )
 
 
-def stored_digest_rows_sql(cycle_id: int) -> sql.Composed:
+def stored_digest_rows_sql(cycle_id: int, *, where: sql.Composable | None = None) -> sql.Composed:
+    """The digest rows of a cycle's stored entitlements (all but the cancelled, or those `where` also selects)."""
     return sql.SQL(
         "SELECT e.household_id, e.kind, coalesce(e.amount::text, '') AS amount,"
         " coalesce((SELECT string_agg(i.item || '=' || i.quantity::text, ',' ORDER BY i.item)"
-        " FROM programs_entitlementitem i WHERE i.entitlement_id = e.id), '') AS items, e.people"
-        " FROM programs_entitlement e WHERE e.cycle_id = {} AND e.status <> 'cancelled'"
-    ).format(sql.Literal(cycle_id))
+        " FROM programs_entitlementitem i WHERE i.entitlement_id = e.id), '') AS items, e.people, e.flagged"
+        " FROM programs_entitlement e WHERE e.cycle_id = {} AND e.status <> 'cancelled' AND {}"
+    ).format(sql.Literal(cycle_id), where if where is not None else sql.SQL("true"))
+
+
+# Over digest rows (household_id, kind, amount text, items text, people): count, people, amount sum, and the sum of
+# 64-bit row hashes, order-independent, so that it costs one pass and no sort even over a million rows, and so that
+# the sums of parts (chunks of a generation) add up to the digest of the whole.
+DIGEST_AGGREGATES = sql.SQL(
+    "count(*), coalesce(sum(people), 0), coalesce(sum(nullif(amount, '')::numeric), 0),"
+    " coalesce(sum(hashtextextended(household_id::text || ':' || kind || ':' || amount || ':' ||"
+    " coalesce(items, ''), 0)::numeric), 0)"
+)
+
+
+@dataclass
+class DigestSum:
+    """Digest figures added up over parts (DIGEST_AGGREGATES rows)."""
+
+    count: int = 0
+    people: int = 0
+    amount: Decimal = Decimal(0)
+    hashes: Decimal = Decimal(0)
+
+    def add(self, count: int, people: int, amount: Decimal, hashes: Decimal) -> None:
+        self.count += count
+        self.people += int(people)
+        self.amount += amount
+        self.hashes += hashes
+
+    def figures(self) -> tuple[int, int, str, str]:
+        """(count, people, amount sum, digest)."""
+        return self.count, self.people, str(self.amount), f"{self.count}:{self.amount}:{self.hashes}"
 
 
 def digest_of(cursor, rows_sql: sql.Composable) -> tuple[int, int, str, str]:
-    """(count, people, amount sum, digest) of digest rows: the digest is order-independent (a sum of 64-bit
-    hashes) so it costs one pass and no sort, even over a million rows."""
-    cursor.execute(
-        sql.SQL(
-            "SELECT count(*), coalesce(sum(people), 0), coalesce(sum(nullif(amount, '')::numeric), 0),"
-            " coalesce(sum(hashtextextended(household_id::text || ':' || kind || ':' || amount || ':' ||"
-            " coalesce(items, ''), 0)::numeric), 0) FROM ({}) d"
-        ).format(rows_sql)
-    )
-    count, people, amount, hashes = cursor.fetchone()
-    return count, people, str(amount), f"{count}:{amount}:{hashes}"
+    """(count, people, amount sum, digest) of digest rows, in one pass."""
+    cursor.execute(sql.SQL("SELECT {} FROM ({}) d").format(DIGEST_AGGREGATES, rows_sql))
+    total = DigestSum()
+    total.add(*cursor.fetchone())
+    return total.figures()

@@ -19,6 +19,8 @@ from psycopg import sql
 
 from programs.models import Cycle, EnrolmentRun, Entitlement, EntitlementRun, Notice, Program
 from programs.population import (
+    DIGEST_AGGREGATES,
+    DigestSum,
     any_item_sql,
     arithmetic_checked,
     cycle_population,
@@ -181,8 +183,12 @@ def _household_chunks(cursor) -> list[tuple[int, int]]:
     return [(start, min(start + step, high + 1)) for start in range(low, high + 1, step)]
 
 
-def write_entitlements(cursor, cycle: Cycle, progress=None) -> None:
-    """INSERT … SELECT the cycle's entitlements (cash, then in-kind lines) chunk by chunk."""
+def write_entitlements(cursor, cycle: Cycle, progress=None) -> tuple[DigestSum, int]:
+    """INSERT … SELECT the cycle's entitlements (cash, then in-kind lines) chunk by chunk, after its drafts were
+    dropped; returns the digest figures of the cycle's entitlements as stored afterwards, and how many are flagged.
+
+    The figures are added up from what each statement inserts (RETURNING) and what the cycle kept (its non-draft
+    rows), rather than read back from a million stored rows."""
     program = cycle.program
     population = cycle_population(cycle, program=program)
     values = {
@@ -194,6 +200,23 @@ def write_entitlements(cursor, cycle: Cycle, progress=None) -> None:
         "valid_until": sql.Literal(cycle.ends_on),
         "flag_reason": sql.Literal("entitled or enrolled by another program for the same incident"),
     }
+    total = DigestSum()
+    kept = sql.SQL("e.status <> 'draft'")
+    cursor.execute(
+        sql.SQL("SELECT {} FROM ({}) d")
+        .format(DIGEST_AGGREGATES, stored_digest_rows_sql(cycle.pk, where=kept))
+        .as_string(cursor.connection)
+    )
+    total.add(*cursor.fetchone())
+    # The flagged count is of every row of the cycle, cancelled ones included (as the cycle page lists them).
+    cursor.execute(
+        "SELECT count(*) FILTER (WHERE flagged), count(*) FROM programs_entitlement WHERE cycle_id = %s", [cycle.pk]
+    )
+    flagged, remaining = cursor.fetchone()
+    # Rows the cycle kept (cancelled, paused) may share a household with the population: those are skipped. With
+    # none kept, a conflict cannot happen here, and a plain INSERT saves a speculative probe of every unique index
+    # per row (a concurrent generation of another cycle for the same incident fails on the unique index instead).
+    on_conflict = sql.SQL(" ON CONFLICT DO NOTHING" if remaining else "")
     chunks = _household_chunks(cursor)
     for number, (low, high) in enumerate(chunks, 1):
         chunk = sql.SQL("SELECT * FROM ({population}) p0 WHERE household_id >= {low} AND household_id < {high}").format(
@@ -202,16 +225,21 @@ def write_entitlements(cursor, cycle: Cycle, progress=None) -> None:
         if population.has_cash:
             cursor.execute(
                 sql.SQL(
-                    "INSERT INTO programs_entitlement (cycle_id, program_id, household_id, kind, amount, fee, currency,"
-                    " incident_id, hazard_rank, people, flagged, flag_reason, valid_from, valid_until, status)"
+                    "WITH e AS (INSERT INTO programs_entitlement (cycle_id, program_id, household_id, kind, amount,"
+                    " fee, currency, incident_id, hazard_rank, people, flagged, flag_reason, valid_from, valid_until,"
+                    " status)"
                     " SELECT {cycle}, {program}, p.household_id, 'cash', p.amount, p.fee, {currency}, {incident},"
                     " p.hazard_rank, p.people, p.flagged, CASE WHEN p.flagged THEN {flag_reason} ELSE '' END,"
-                    " {valid_from}, {valid_until}, 'draft' FROM ({chunk}) p WHERE p.amount > 0"
-                    " ON CONFLICT DO NOTHING"
+                    " {valid_from}, {valid_until}, 'draft' FROM ({chunk}) p WHERE p.amount > 0{on_conflict}"
+                    " RETURNING household_id, kind, amount::text AS amount, '' AS items, people, flagged)"
+                    " SELECT {aggregates}, count(*) FILTER (WHERE flagged) FROM e"
                 )
-                .format(chunk=chunk, **values)
+                .format(chunk=chunk, on_conflict=on_conflict, aggregates=DIGEST_AGGREGATES, **values)
                 .as_string(cursor.connection)
             )
+            *figures, cash_flagged = cursor.fetchone()
+            total.add(*figures)
+            flagged += cash_flagged
         if population.items:
             cursor.execute(
                 sql.SQL(
@@ -221,16 +249,34 @@ def write_entitlements(cursor, cycle: Cycle, progress=None) -> None:
                     " status)"
                     " SELECT {cycle}, {program}, p.household_id, 'in_kind', NULL, 0, '', {incident}, p.hazard_rank,"
                     " p.people, p.flagged, CASE WHEN p.flagged THEN {flag_reason} ELSE '' END, {valid_from},"
-                    " {valid_until}, 'draft' FROM p WHERE {any} ON CONFLICT DO NOTHING RETURNING id, household_id)"
+                    " {valid_until}, 'draft' FROM p WHERE {any}{on_conflict} RETURNING id, household_id)"
                     " INSERT INTO programs_entitlementitem (entitlement_id, item, quantity, unit)"
                     " SELECT e.id, v.item, v.quantity, v.unit FROM e JOIN p ON p.household_id = e.household_id"
                     " CROSS JOIN LATERAL {values} WHERE v.quantity > 0"
                 )
-                .format(chunk=chunk, any=any_item_sql(population), values=items_values_sql(population), **values)
+                .format(
+                    chunk=chunk,
+                    any=any_item_sql(population),
+                    values=items_values_sql(population),
+                    on_conflict=on_conflict,
+                    **values,
+                )
                 .as_string(cursor.connection)
             )
         if progress is not None:
             progress(10 + 80 * number // len(chunks), f"Entitlements: chunk {number} of {len(chunks)}")
+    if population.items:
+        # In-kind rows with their lines, as stored (the lines were written by a second statement per chunk).
+        fresh = sql.SQL("e.status = 'draft' AND e.kind = 'in_kind'")
+        cursor.execute(
+            sql.SQL("SELECT {}, count(*) FILTER (WHERE flagged) FROM ({}) d")
+            .format(DIGEST_AGGREGATES, stored_digest_rows_sql(cycle.pk, where=fresh))
+            .as_string(cursor.connection)
+        )
+        *figures, kind_flagged = cursor.fetchone()
+        total.add(*figures)
+        flagged += kind_flagged
+    return total, flagged
 
 
 def cycle_generate_execute(*, run_id: int) -> EntitlementRun:
@@ -241,13 +287,8 @@ def cycle_generate_execute(*, run_id: int) -> EntitlementRun:
         progress(5, "Dropping earlier draft entitlements")
         _drop_drafts(cycle)
         with connection.cursor() as cursor, arithmetic_checked("cycle"):
-            write_entitlements(cursor, cycle, progress)
-            progress(92, "Totals")
-            count, people, amount, digest = digest_of(cursor, stored_digest_rows_sql(cycle.pk))
-            cursor.execute(
-                "SELECT count(*) FILTER (WHERE flagged) FROM programs_entitlement WHERE cycle_id = %s", [cycle.pk]
-            )
-            flagged = cursor.fetchone()[0]
+            total, flagged = write_entitlements(cursor, cycle, progress)
+            count, people, amount, digest = total.figures()
         cycle.planned_count, cycle.planned_people, cycle.planned_amount = count, people, amount
         cycle.flagged_count, cycle.population_digest = flagged, digest
         cycle.generated_at = timezone.now()

@@ -55,8 +55,9 @@ def enrolment_execute(*, run_id: int) -> EnrolmentRun:
             ).format(ids=sql.Literal(incident_ids), program=sql.Literal(program.pk))
         refuse = program.duplicate_policy == Program.DuplicatePolicy.REFUSE
         progress(10, "Enrolling")
+        # The run's counts come from its own INSERT's rows (RETURNING): no second pass, no index on run_id.
         statement = sql.SQL(
-            "INSERT INTO programs_programmembership (program_id, household_id, state, reason, enrolled_on,"
+            "WITH added AS (INSERT INTO programs_programmembership (program_id, household_id, state, reason, enrolled_on,"
             " state_changed_at, run_id)"
             " SELECT {program}, h.id,"
             " CASE WHEN {refuse} AND {duplicate} THEN 'duplicate' ELSE 'enrolled' END,"
@@ -64,7 +65,9 @@ def enrolment_execute(*, run_id: int) -> EnrolmentRun:
             " ELSE {reason} END, CASE WHEN {refuse} AND {duplicate} THEN NULL ELSE current_date END, now(), {run}"
             " FROM registry_household h {joins}"
             " WHERE h.status = 'active' AND ({rule}) AND {scope}"
-            " ON CONFLICT (program_id, household_id) DO NOTHING"
+            " ON CONFLICT (program_id, household_id) DO NOTHING RETURNING state)"
+            " SELECT count(*), count(*) FILTER (WHERE state = 'enrolled'), count(*) FILTER (WHERE state = 'duplicate')"
+            " FROM added"
         ).format(
             program=sql.Literal(program.pk),
             refuse=sql.Literal(refuse),
@@ -77,18 +80,12 @@ def enrolment_execute(*, run_id: int) -> EnrolmentRun:
         )
         with connection.cursor() as cursor, arithmetic_checked():
             cursor.execute(statement.as_string(cursor.connection))
-            added = cursor.rowcount
+            added, enrolled, duplicates = cursor.fetchone()
             if added > 10_000:
                 # A cycle is usually generated right after a large enrolment, before autovacuum has looked at the
                 # table: with the old statistics (a few rows) its population is planned as a scan of every
                 # membership per chunk. ANALYZE samples a fixed number of rows and counts this transaction's own.
                 cursor.execute("ANALYZE programs_programmembership")
-            cursor.execute(
-                "SELECT count(*) FILTER (WHERE state = 'enrolled'), count(*) FILTER (WHERE state = 'duplicate')"
-                " FROM programs_programmembership WHERE run_id = %s",
-                [run.pk],
-            )
-            enrolled, duplicates = cursor.fetchone()
         return JobOutcome(
             result={"added": added, "enrolled": enrolled, "duplicate": duplicates},
             message=f"{enrolled} households enrolled" + (f", {duplicates} refused as duplicates" if duplicates else ""),
