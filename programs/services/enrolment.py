@@ -57,8 +57,8 @@ def enrolment_execute(*, run_id: int) -> EnrolmentRun:
         progress(10, "Enrolling")
         # The run's counts come from its own INSERT's rows (RETURNING): no second pass, no index on run_id.
         statement = sql.SQL(
-            "WITH added AS (INSERT INTO programs_programmembership (program_id, household_id, state, reason, enrolled_on,"
-            " state_changed_at, run_id)"
+            "WITH added AS (INSERT INTO programs_programmembership (program_id, household_id, state, reason,"
+            " enrolled_on, state_changed_at, run_id)"
             " SELECT {program}, h.id,"
             " CASE WHEN {refuse} AND {duplicate} THEN 'duplicate' ELSE 'enrolled' END,"
             " CASE WHEN {duplicate} THEN 'also enrolled in another program for the same incident'"
