@@ -129,19 +129,39 @@ def _duplicates(program: Program, incident_id: int) -> sql.Composable:
 
     Read once per statement (a MATERIALIZED CTE, hash-joined) rather than probed per household: a correlated EXISTS
     on programs_entitlement scans every entitlement the statement is itself inserting for each household (quadratic,
-    bench/programs.py). Each other program is read through its own index range (OFFSET 0 keeps the lateral a
-    nested loop over the few programs that answer the incident): left to itself the planner scans every
-    membership of the registry, for every chunk of a cycle, to find that no other program answers it."""
-    return sql.SQL(
-        "SELECT o.household_id FROM (SELECT DISTINCT c.program_id FROM programs_cycle c"
-        " WHERE c.incident_id = {incident} AND c.program_id <> {program}) op"
-        " CROSS JOIN LATERAL (SELECT o.household_id FROM programs_entitlement o WHERE o.program_id = op.program_id"
-        " AND o.incident_id = {incident} AND o.status <> 'cancelled' OFFSET 0) o"
-        " UNION SELECT om.household_id FROM programs_program_incidents pi"
-        " CROSS JOIN LATERAL (SELECT om.household_id FROM programs_programmembership om"
-        " WHERE om.program_id = pi.program_id AND om.state = 'enrolled' OFFSET 0) om"
-        " WHERE pi.incident_id = {incident} AND pi.program_id <> {program}"
-    ).format(incident=sql.Literal(incident_id), program=sql.Literal(program.pk))
+    bench/programs.py). The other programs are named as constants, each read through its own index range: with a
+    parameter the planner expects a program to hold an average share of all memberships and scans them all, for
+    every chunk of a cycle, to find that no other program answers the incident."""
+    entitling = sorted(
+        set(
+            Cycle.objects.filter(incident_id=incident_id)
+            .exclude(program_id=program.pk)
+            .values_list("program_id", flat=True)
+        )
+    )
+    enrolling = sorted(
+        set(
+            Program.incidents.through.objects.filter(incident_id=incident_id)
+            .exclude(program_id=program.pk)
+            .values_list("program_id", flat=True)
+        )
+    )
+    parts = [sql.SQL("SELECT NULL::bigint AS household_id WHERE false")]
+    if entitling:
+        parts.append(
+            sql.SQL(
+                "SELECT o.household_id FROM programs_entitlement o WHERE o.program_id = ANY({programs})"
+                " AND o.incident_id = {incident} AND o.status <> 'cancelled'"
+            ).format(programs=sql.Literal(entitling), incident=sql.Literal(incident_id))
+        )
+    if enrolling:
+        parts.append(
+            sql.SQL(
+                "SELECT om.household_id FROM programs_programmembership om WHERE om.program_id = ANY({programs})"
+                " AND om.state = 'enrolled'"
+            ).format(programs=sql.Literal(enrolling))
+        )
+    return sql.SQL(" UNION ").join(parts)
 
 
 def cycle_population(cycle: Cycle, *, program: Program | None = None) -> CyclePopulation:

@@ -776,11 +776,14 @@ class _Compiler:
         zone_id = HazardZone.objects.filter(zone_key=zone_key, is_current=True).values_list("id", flat=True).first()
         if zone_id is None:
             raise self.error(node, f"No hazard zone has the key {key}.")
+        # The zone's households found from its pieces, through the households' spatial index: an EXISTS per
+        # household is planned as a probe of the pieces' index for each of a million households (3 s against 0.35 s
+        # for a flood holding 15 % of them, bench/programs.py).
         return Typed(
             BOOL,
             sql.SQL(
-                "EXISTS (SELECT 1 FROM response_hazardzonepiece p "
-                "WHERE p.zone_id = {} AND ST_Intersects(p.geom, h.location))"
+                "h.id IN (SELECT zh.id FROM response_hazardzonepiece p JOIN registry_household zh"
+                " ON ST_Intersects(p.geom, zh.location) WHERE p.zone_id = {})"
             ).format(sql.Literal(zone_id)),
             f"in_zone({argument.cel})",
         )
