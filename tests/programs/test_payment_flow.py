@@ -37,13 +37,19 @@ def bank_world(flood, mock_bank, settings, tmp_path):
 
 
 def settle(mock_bank, days: int = 0):
-    """Move bank time past the batch's execution date (today, for spmis; mock-bank starts earlier) and `days`
-    business days more."""
+    """Move bank time to the (days + 1)-th business day after today: past the batch's execution date (today, for
+    spmis; mock-bank starts earlier) and `days` business days more. Counted in business days (mock-bank's weekend),
+    not calendar days: on a Friday, "tomorrow" is a Saturday on which the bank settles nothing."""
     import datetime
 
     from django.utils import timezone
+    from mockbank.clock import WEEKEND
 
-    day = timezone.localdate() + datetime.timedelta(days=days + 1)
+    day = timezone.localdate()
+    for _ in range(days + 1):
+        day += datetime.timedelta(days=1)
+        while day.weekday() in WEEKEND:
+            day += datetime.timedelta(days=1)
     mock_bank.advance(to=day.isoformat())
 
 
