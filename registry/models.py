@@ -179,6 +179,10 @@ class HouseholdMembers(models.Model):
         Household, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     members = models.IntegerField(default=0)
+    # The latest and the earliest birth date among them (NULL when none has one): "a member under 5 on a day" is
+    # "the youngest born after the day 5 years earlier", for any day (registry/sql/0017_member_summary_ages.sql).
+    youngest = models.DateField(null=True, blank=True)
+    oldest = models.DateField(null=True, blank=True)
 
     class Meta:
         db_table = "registry_household_members"

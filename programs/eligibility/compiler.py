@@ -143,6 +143,29 @@ MEMBER_SUMMARY_JOIN = Join(
 )
 
 
+# Counts by age whose "any" and "none" registry's summary answers: (its column, the comparison with the cutoff, years).
+# A member is under 5 when born after the day 5 years earlier, 60 or over when born on it or before.
+AGE_PRESENCE = {
+    "under_5": ("youngest", ">", 5),
+    "under_18": ("youngest", ">", 18),
+    "aged_60_plus": ("oldest", "<=", 60),
+}
+
+
+def _member_ref(name: str) -> sql.Composed:
+    """The members lateral's column for one aggregate (mem.<name>)."""
+    return sql.SQL("mem.{}").format(sql.Identifier(name))
+
+
+def _mentions(composable: sql.Composable, part: sql.Composable) -> bool:
+    """Whether `part` occurs in a composed statement (structurally, no connection needed)."""
+    if composable == part:
+        return True
+    if isinstance(composable, sql.Composed):
+        return any(_mentions(child, part) for child in composable)
+    return False
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     source: str
@@ -327,12 +350,42 @@ class _Compiler:
         self.member_columns[name] = (
             sql.SQL("count(*)") if condition is None else sql.SQL("count(*) FILTER (WHERE {})").format(condition)
         )
-        return sql.SQL("mem.{}").format(sql.Identifier(name))
+        return _member_ref(name)
+
+    def _age_presence(self, op: str, left: Typed, right: Typed) -> sql.Composable | None:
+        """`members.under_5 > 0`, `== 0` and the like (a count by age tested for any or none) as a test of the
+        household's youngest or oldest birth date in registry's summary, which holds for any date: one row read
+        instead of every member. None for any other comparison."""
+        flipped = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+        if right.is_const is False and left.is_const:
+            left, right, op = right, left, flipped[op]
+        if right.type != INT or not right.is_const or isinstance(right.const, bool):
+            return None
+        name = next((n for n in AGE_PRESENCE if left.sql == _member_ref(n)), None)
+        if name is None:
+            return None
+        bound = right.const
+        if (op, bound) in (("gt", 0), ("ge", 1), ("ne", 0)):
+            negate = False
+        elif (op, bound) in (("eq", 0), ("lt", 1), ("le", 0)):
+            negate = True
+        else:
+            return None
+        column, comparison, years = AGE_PRESENCE[name]
+        self.join_map.setdefault("member_summary", MEMBER_SUMMARY_JOIN)
+        test = sql.SQL("COALESCE(hm.{} " + comparison + " {}::date, FALSE)").format(
+            sql.Identifier(column), sql.Literal(_age_cutoff(self.context.today, years))
+        )
+        return sql.SQL("(NOT {})").format(test) if negate else sql.SQL("({})").format(test)
 
     def finish(self, root: Typed) -> CompiledRule:
         join_map = dict(self.join_map)
-        if self.member_columns:
-            join_map["members"] = Join("members", 1, None, dict(self.member_columns))
+        # A count only tested for "any" or "none" was answered from the summary (_age_presence): no lateral for it.
+        columns = {
+            name: aggregate for name, aggregate in self.member_columns.items() if _mentions(root.sql, _member_ref(name))
+        }
+        if columns:
+            join_map["members"] = Join("members", 1, None, columns)
         return CompiledRule(
             source=self.text,
             where=root.sql,
@@ -449,6 +502,9 @@ class _Compiler:
                 f"true/false values can only be compared with == and !=, not {symbol}.",
                 *_operator_position(op_node, symbol),
             )
+        presence = self._age_presence(op, left, right)
+        if presence is not None:
+            return Typed(BOOL, presence, f"({left.cel} {symbol} {right.cel})")
         sql_op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "=", "ne": "<>"}[op]
         if left.type == STRING and op not in ("eq", "ne"):
             # Code-point order, as CEL compares strings, whatever the database's collation.

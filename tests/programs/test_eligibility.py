@@ -136,12 +136,22 @@ def test_only_the_joins_the_variables_need(db):
     assert rendered(household_only.joins) == ""
     assert household_only.variables == {"household.kind", "household.days_since_registration"}
 
-    members = compile_rule("members.under_5 > 0 && household.size >= 3", context)
+    members = compile_rule("members.under_5 >= 2 && household.size >= 3", context)
     text = rendered(members.joins)
     assert text.count("LEFT JOIN LATERAL") == 1 and "response_exposureresult" not in text
     # Only the aggregates used: under_5 in the lateral; the count behind household.size from registry's summary.
     assert 'AS "under_5"' in text and 'AS "count"' not in text and '"female"' not in text
     assert text.count("registry_household_members") == 1
+
+    # "Any member under 5" and "nobody 60 or over" are the summary's youngest and oldest birth dates: no lateral,
+    # whichever side the number is written on; a count compared with 2 still needs one.
+    presence = compile_rule("members.under_5 > 0 && 0 == members.aged_60_plus && members.under_18 >= 1", context)
+    text = rendered(presence.joins)
+    assert "LATERAL" not in text and text.count("registry_household_members") == 1
+    where = rendered(presence.where)
+    assert '"youngest" >' in where and '"oldest" <=' in where and "mem." not in where
+    mixed = compile_rule("members.under_5 > 0 || members.under_5 >= 2", context)
+    assert rendered(mixed.joins).count("LEFT JOIN LATERAL") == 1
 
     # The count alone is one summary row per household: no lateral at all.
     counted = compile_rule("members.count >= 3 || household.size == 1", context)
@@ -160,7 +170,7 @@ def test_only_the_joins_the_variables_need(db):
 def test_merge_joins_writes_each_join_once_with_the_union_of_member_aggregates(db):
     run = ExposureRunFactory()
     context = RuleContext(exposure_run_id=run.pk, today=TODAY)
-    first = compile_rule("members.under_5 > 0 && exposure.affected", context)
+    first = compile_rule("members.under_5 >= 2 && exposure.affected", context)
     second = compile_number('members.female + (exposure.class == "high" ? 1 : 0)', context)
     text = rendered(merge_joins(first, second))
     assert text.count("LEFT JOIN LATERAL") == 1
@@ -282,6 +292,29 @@ def test_sql_and_the_interpreter_select_the_same_households(sample):
         assert matching(compiled) == expected, (text, compiled.cel)
 
     check()
+
+
+def test_any_or_none_by_age_from_the_summary_selects_what_the_interpreter_selects(sample):
+    """The summary's youngest and oldest birth dates answer "any" and "none" by age exactly as counting does, on
+    the rule's date (the generated sample has babies, elders, members without birth dates, closed memberships)."""
+    ids = [h.pk for h in sample.households]
+    active = {h.pk for h in sample.households if h.status == "active"}
+    cache: dict = {}
+    for today in (TODAY, TODAY.replace(year=TODAY.year - 3)):
+        context = RuleContext(exposure_run_id=sample.run_id, today=today)
+        activations = activation_for_households(ids, context)
+        for name in ("under_5", "under_18", "aged_60_plus"):
+            for test in ("> 0", ">= 1", "!= 0", "== 0", "< 1", "<= 0"):
+                for text in (f"members.{name} {test}", f"{test.split()[1]} {_flip(test.split()[0])} members.{name}"):
+                    compiled = compile_rule(text, context)
+                    assert "mem." not in rendered(compiled.where), text
+                    expected = {pk for pk in active if evaluate(text, activations[pk], cache=cache) is True}
+                    assert matching(compiled) == expected, (text, today)
+                    assert 0 < len(expected) < len(active) or test in ("== 0", "< 1", "<= 0"), (text, today)
+
+
+def _flip(operator: str) -> str:
+    return {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}[operator]
 
 
 def test_sql_and_the_interpreter_compute_the_same_numbers(sample):

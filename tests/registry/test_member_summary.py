@@ -20,23 +20,27 @@ from tests.factories import HouseholdFactory, IndividualFactory, MembershipFacto
 pytestmark = pytest.mark.django_db
 
 RECOUNT = """
-    SELECT m.household_id, count(*) AS n FROM registry_membership m JOIN registry_individual i ON i.id = m.individual_id
+    SELECT m.household_id, count(*) AS n, max(i.birth_date) AS youngest, min(i.birth_date) AS oldest
+    FROM registry_membership m JOIN registry_individual i ON i.id = m.individual_id
     WHERE m.end_date IS NULL AND i.status = 'active' GROUP BY m.household_id
 """
 
 
 def summary_mismatches() -> list[tuple]:
-    """(household, summary, recount) wherever they differ, and (household, summary, None) for a summary row whose
-    household is gone. A household without a row counts 0."""
+    """(household, summary, recount) wherever they differ (the count, or the youngest and oldest birth dates), and
+    (household, summary, None) for a summary row whose household is gone. A household without a row counts 0."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT h.id, coalesce(s.members, 0), coalesce(c.n, 0) FROM registry_household h
+            SELECT h.id, (coalesce(s.members, 0), s.youngest, s.oldest)::text, (coalesce(c.n, 0), c.youngest,
+                c.oldest)::text
+            FROM registry_household h
             LEFT JOIN registry_household_members s ON s.household_id = h.id
             LEFT JOIN ({RECOUNT}) c ON c.household_id = h.id
             WHERE coalesce(s.members, 0) <> coalesce(c.n, 0)
+               OR (s.household_id IS NOT NULL AND (s.youngest, s.oldest) IS DISTINCT FROM (c.youngest, c.oldest))
             UNION ALL
-            SELECT s.household_id, s.members, NULL FROM registry_household_members s
+            SELECT s.household_id, s.members::text, NULL FROM registry_household_members s
             WHERE NOT EXISTS (SELECT 1 FROM registry_household h WHERE h.id = s.household_id)
             ORDER BY 1
             """
@@ -317,4 +321,26 @@ def test_two_transactions_adding_members_to_one_household_both_count(existing):
         first.close()
         second.close()
     assert members_of(household) == existing + 2
+    assert summary_mismatches() == []
+
+
+def test_the_youngest_and_oldest_follow_births_corrections_moves_and_deaths():
+    import datetime
+
+    household, (first, second, third) = family(3)
+    Individual.objects.filter(pk=first.pk).update(birth_date=datetime.date(2024, 5, 1))
+    Individual.objects.filter(pk=second.pk).update(birth_date=datetime.date(1950, 1, 2))
+    Individual.objects.filter(pk=third.pk).update(birth_date=None)
+    row = HouseholdMembers.objects.get(household=household)
+    assert (row.youngest, row.oldest) == (datetime.date(2024, 5, 1), datetime.date(1950, 1, 2))
+    # The child moves out: the youngest is now the only other dated member.
+    elsewhere = HouseholdFactory()
+    Membership.objects.filter(individual=first).update(household=elsewhere)
+    row.refresh_from_db()
+    assert (row.youngest, row.oldest) == (datetime.date(1950, 1, 2), datetime.date(1950, 1, 2))
+    assert HouseholdMembers.objects.get(household=elsewhere).youngest == datetime.date(2024, 5, 1)
+    # The elder is no longer active (a recorded death): nobody dated is left, one person still counts.
+    Individual.objects.filter(pk=second.pk).update(status="deceased")
+    row.refresh_from_db()
+    assert (row.members, row.youngest, row.oldest) == (1, None, None)
     assert summary_mismatches() == []
