@@ -141,3 +141,6 @@ BEGIN
 END $$;
 
 SELECT registry_household_members_rebuild();
+
+-- Fresh statistics for the rebuilt table: plans that join it (every rule preview) are chosen from them.
+ANALYZE registry_household_members;
