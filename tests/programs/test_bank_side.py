@@ -363,6 +363,34 @@ def test_a_tampered_or_broken_report_is_refused_whole_naming_its_line(beneficiar
         read_status_file(status_report.replace(b"<Document", b"<!DOCTYPE Document []>\n<Document", 1))
 
 
+def test_a_status_file_is_validated_whole_against_the_unchanged_xsd_naming_lines_past_65535():
+    """One streamed pass of the official XSD: an entry wrong deep in a long file is named by its own line, however
+    far, and nothing of the file is read (the entries before it are not handed out)."""
+    entry = (
+        '<Ntry><Amt Ccy="BDT">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-12-03'
+        "</Dt></BookgDt><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn>"
+        "</BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>SPM{n:013d}</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>\n"
+    )
+    head = (
+        "<?xml version='1.0' encoding='utf-8'?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">"
+        "<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>MB-1</MsgId><CreDtTm>2026-12-03T09:00:12+00:00</CreDtTm></GrpHdr>"
+        "<Ntfctn><Id>MB-1</Id><CreDtTm>2026-12-03T09:00:12+00:00</CreDtTm><Acct><Id><Othr><Id>1</Id></Othr></Id>"
+        "</Acct>\n"
+    )
+    tail = "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n"
+    entries = [entry.format(amount="10.00", n=n) for n in range(70_010)]
+    good = (head + "".join(entries) + tail).encode()
+    report = read_status_file(good, name="long.xml")
+    assert report.info.entries == 70_010 and next(report.entries()).line == 3
+    entries[70_000] = entry.format(amount="10,00", n=70_000)
+    with pytest.raises(StatusFileError) as refused:
+        read_status_file((head + "".join(entries) + tail).encode(), name="long.xml")
+    assert refused.value.line == 70_003 and "Amt" in refused.value.problem
+    with pytest.raises(StatusFileError) as refused:
+        read_status_file(good[: good.index(b"</Ntry>") + len(b"</Ntry>")])
+    assert refused.value.line == 3 and "cut short" in refused.value.problem
+
+
 def test_the_drop_folder_against_mock_banks_drop_and_pickup_folders(beneficiaries: MockBank):
     bank = beneficiaries
     bank.debtor()
