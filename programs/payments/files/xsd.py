@@ -303,6 +303,12 @@ class StreamedValidation:
             findings.append(DTD_FINDING)
 
 
+def _repeated(ns: str) -> list[str]:
+    """Elements cleared as the parse goes: a pain.001's transactions, a status report's transaction statuses, a
+    notification's entries and their details, a return's transactions. Everything else is small and stays."""
+    return [f"{{{ns}}}{tag}" for tag in ("CdtTrfTxInf", "TxInfAndSts", "TxDtls", "Ntry", "OrgnlPmtInfAndSts", "TxInf")]
+
+
 def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
     """Every finding about the file at `path` read as message `name` (one of SCHEMAS); an empty list when it is
     valid. Constant memory whatever the file's size. Never raises for a bad file, only for an unknown `name` or a
@@ -312,9 +318,7 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
     pain001 = name.startswith("pain.001.")
     transaction, batch, header = f"{{{ns}}}CdtTrfTxInf", f"{{{ns}}}PmtInf", f"{{{ns}}}GrpHdr"
     amount = f"{{{ns}}}InstdAmt"
-    # Elements cleared as the parse goes: a pain.001's transactions, a status report's transaction statuses, a
-    # notification's entries and their details. Everything else is small and stays until the end.
-    repeated = {transaction, f"{{{ns}}}TxInfAndSts", f"{{{ns}}}TxDtls", f"{{{ns}}}Ntry", f"{{{ns}}}OrgnlPmtInfAndSts"}
+    repeated = _repeated(ns)
     totals = _Totals(ns)
     with open(path, "rb") as stream:
         validation = StreamedValidation(
@@ -334,6 +338,19 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
         totals.file(validation.root.find(f"{{{ns}}}CstmrCdtTrfInitn/{{{ns}}}GrpHdr"))
         return totals.findings
     return []
+
+
+def verdict(path: str | os.PathLike, name: str, xsd_dir: str | None = None) -> tuple[list[Finding], str | None]:
+    """The XSD's first finding on the file at `path` read as message `name` ([] when it is valid), and why the file
+    is not readable XML when that is the finding. Nothing is kept of the document: its elements are cleared as they
+    end. What a status file reader runs beside its own pass (`python -m programs.payments.files.xsd`)."""
+    ns = namespace(name)
+    with open(path, "rb") as stream:
+        repeated = _repeated(ns)
+        validation = StreamedValidation(stream, schema(name, xsd_dir), ns, tags=repeated, clear=repeated, stop_after=1)
+        for _element in validation:
+            pass
+    return validation.findings[:1], validation.unreadable
 
 
 def validate_files(paths: Sequence[str | os.PathLike], name: str, *, processes: int = 1) -> list[list[Finding]]:
@@ -366,3 +383,11 @@ def message_name(path: str | os.PathLike) -> str | None:
     except etree.XMLSyntaxError:
         return None
     return None
+
+
+if __name__ == "__main__":  # python -m programs.payments.files.xsd PATH NAME [XSD_DIR]: verdict() as JSON
+    import json
+    import sys
+
+    found, unreadable = verdict(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    json.dump({"findings": [[f.line, f.message] for f in found], "unreadable": unreadable}, sys.stdout)

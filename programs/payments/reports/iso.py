@@ -18,16 +18,20 @@ import datetime
 import functools
 import hashlib
 import io
+import json
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from lxml import etree
 
-from ..files.xsd import DTD_FINDING, XSD_DIR, StreamedValidation, schema
+from ..files.xsd import DTD_FINDING, XSD_DIR, Finding, StreamedValidation, schema
 from .reasons import reason_words
 from .records import ACCEPTED, FAILED, PAID, PENDING, RETURNED, ReportInfo, StatusEntry, StatusFileError
 
@@ -397,6 +401,52 @@ def sniff(source: bytes | str | os.PathLike) -> str | None:
     return None
 
 
+# A file at least this large is validated by a second process while this one reads its entries (the machine's
+# other core does the XSD's half of the work); a smaller one in the same pass, as starting a process costs more.
+BESIDE_MIN_BYTES = 4 << 20
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+class _Beside:
+    """The XSD's verdict on a file on disk, from `python -m programs.payments.files.xsd` running beside the reader:
+    the same streamed validator, with the unchanged XSD, the same findings and lines. `running` is False for bytes and
+    small files, which the reader validates itself; verdict() waits for the answer (None when nothing runs)."""
+
+    def __init__(self, process: subprocess.Popen | None) -> None:
+        self.process = process
+        self.running = process is not None
+        self._answer: tuple[list[Finding], str | None] | None = None
+
+    @classmethod
+    def start(cls, source, name: str, xsd_dir: str) -> _Beside:
+        if isinstance(source, bytes | bytearray) or os.path.getsize(source) < BESIDE_MIN_BYTES:
+            return cls(None)
+        command = [sys.executable, "-m", "programs.payments.files.xsd", os.fspath(source), name, xsd_dir]
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        return cls(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment))
+
+    def verdict(self) -> tuple[list[Finding], str | None] | None:
+        if self.process is None or self._answer is not None:
+            return self._answer
+        out, err = self.process.communicate()
+        if self.process.returncode != 0:
+            raise RuntimeError(f"the XSD validator stopped ({self.process.returncode}): {err.decode()[-500:]}")
+        answer = json.loads(out)
+        self._answer = ([Finding(line, message) for line, message in answer["findings"]], answer["unreadable"])
+        return self._answer
+
+    def __enter__(self) -> _Beside:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None and self.process.poll() is None:  # the reader failed first: stop it
+            self.process.kill()
+            self.process.wait()
+
+
 class IsoStatusFile:
     """A validated ISO 20022 status file: `info` at once, `entries()` streamed (it can be read more than once)."""
 
@@ -416,7 +466,8 @@ class IsoStatusFile:
         self.ns = ISO_NS + kind
         self.q = _q(self.ns)
         self.t = _Tags(self.ns)
-        self.xsd = _schema(str(xsd_dir or XSD_DIR), kind)
+        self.xsd_dir = str(xsd_dir or XSD_DIR)
+        self.xsd = _schema(self.xsd_dir, kind)
         # Pass 1 keeps what it read in an anonymous temporary file (gone when closed, or if the process dies), so
         # that pass 2 streams it back instead of parsing the XML a second time: constant memory, half the work.
         self._spool = tempfile.TemporaryFile(prefix="spmis-status-")  # noqa: SIM115 (closed by close()/__del__)
@@ -435,16 +486,20 @@ class IsoStatusFile:
                 raise StatusFileError(f"not readable XML: {error.msg}", line=error.lineno or 0, name=self.name)
         raise StatusFileError("the file is empty", name=self.name)
 
-    def _refuse(self, validation: StreamedValidation) -> None:
+    def _refuse(self, findings: list[Finding], unreadable: str | None) -> None:
         """The first thing the streaming validator found, as the refusal of the whole file."""
-        first = validation.findings[0]
-        if first is DTD_FINDING:
+        first = findings[0]
+        if first == DTD_FINDING:
             raise StatusFileError("a DOCTYPE is not allowed in a status file", line=1, name=self.name)
-        if validation.unreadable is not None:
-            raise StatusFileError(f"not readable XML: {validation.unreadable}", line=first.line or 0, name=self.name)
+        if unreadable is not None:
+            raise StatusFileError(f"not readable XML: {unreadable}", line=first.line or 0, name=self.name)
         raise StatusFileError(
             f"does not validate against {self.spec.name}.xsd: {first.message}", line=first.line or 0, name=self.name
         )
+
+    def _refuse_if(self, verdict: tuple[list[Finding], str | None] | None) -> None:
+        if verdict is not None and verdict[0]:
+            self._refuse(*verdict)
 
     def _validate(self) -> tuple[ReportInfo, dict]:
         """Pass 1: the whole file through the XSD and the readers at once, keeping only counts and the headers."""
@@ -453,10 +508,18 @@ class IsoStatusFile:
         batches_with_entries: set[int] = set()
         chunk: list[tuple] = []
         tag = f"{{{self.ns}}}{self.spec.entry}"
-        with _open(self.source) as raw:
+        beside = _Beside.start(self.source, self.spec.name, self.xsd_dir)
+        with _open(self.source) as raw, beside:
             handle = _Hashing(raw)
             validation = StreamedValidation(
-                handle, self.xsd, self.ns, tags=[tag], clear=[tag], stop_after=1, remove_comments=True, remove_pis=True
+                handle,
+                None if beside.running else self.xsd,
+                self.ns,
+                tags=[tag],
+                clear=[tag],
+                stop_after=1,
+                remove_comments=True,
+                remove_pis=True,
             )
             findings = validation.findings
             try:
@@ -476,9 +539,13 @@ class IsoStatusFile:
                         pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
                         chunk = []
             except StatusFileError as error:
+                # The XSD judges first: an entry this pass cannot read is most often one the XSD refuses.
+                self._refuse_if(beside.verdict())
                 raise StatusFileError(error.problem, line=error.line, name=self.name) from None
             if findings:
-                self._refuse(validation)
+                self._refuse_if(beside.verdict())
+                self._refuse(findings, validation.unreadable)
+            self._refuse_if(beside.verdict())
             if chunk:
                 pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
             while handle.read(1 << 16):  # the digest covers trailing bytes too
