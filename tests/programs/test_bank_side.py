@@ -418,6 +418,32 @@ def test_a_status_file_is_validated_whole_against_the_unchanged_xsd_naming_lines
     assert [beside.running for beside in started] == [source == "file"] * 4 + [False]
 
 
+@pytest.mark.parametrize("executable", [None, "/bin/false", "/nonexistent/python"])
+def test_the_xsd_verdict_beside_the_reader_is_never_skipped(
+    beneficiaries: MockBank, tmp_path, monkeypatch, caplog, executable
+):
+    """A file on disk validated by the second process (threshold lowered): its finding names the line; when that
+    process cannot start or stops, the file is validated by the reader itself, never accepted unjudged."""
+    bank = beneficiaries
+    bank.debtor()
+    HttpApiConnector(bank.config()).submit(
+        "B8.xml", pain001("SPMIS-B8-A1", [("E2E-Y1", "2000000001", "10.00")]), "SPMIS-B8-A1"
+    )
+    status_report = pretty(bank.mailbox("pain.002")[0]["body"])
+    status_line = next(n for n, line in enumerate(status_report.decode().splitlines(), 1) if "<TxSts>" in line)
+    monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
+    if executable:
+        monkeypatch.setattr(iso.sys, "executable", executable)
+    good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
+    good.write_bytes(status_report)
+    bad.write_bytes(status_report.replace(b"<TxSts>ACCP</TxSts>", b"<TxSts>PAID!</TxSts>"))
+    assert read_status_file(good).info.entries == 1
+    with pytest.raises(StatusFileError) as refused:
+        read_status_file(bad, name="bad.xml")
+    assert refused.value.line == status_line and "TxSts" in refused.value.problem
+    assert ("XSD validator process" in caplog.text) == bool(executable)
+
+
 def test_the_drop_folder_against_mock_banks_drop_and_pickup_folders(beneficiaries: MockBank):
     bank = beneficiaries
     bank.debtor()

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import io
 import json
+import logging
 import os
 import pickle
 import subprocess
@@ -31,11 +32,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..files.xsd import DTD_FINDING, XSD_DIR, Finding, StreamedValidation, schema
+from ..files.xsd import DTD_FINDING, XSD_DIR, Finding, StreamedValidation, schema, verdict
 from .reasons import reason_words
 from .records import ACCEPTED, FAILED, PAID, PENDING, RETURNED, ReportInfo, StatusEntry, StatusFileError
 
 ISO_NS = "urn:iso:std:iso:20022:tech:xsd:"
+logger = logging.getLogger(__name__)
 SPOOL_CHUNK = 2048  # entries per pickled chunk of the spool: large enough to be cheap, small enough to be constant
 
 # pain.002 transaction status -> ours. ACSC ("settlement completed") is still only `accepted`: money is `paid` when
@@ -412,8 +414,8 @@ class _Beside:
     the same streamed validator, with the unchanged XSD, the same findings and lines. `running` is False for bytes and
     small files, which the reader validates itself; verdict() waits for the answer (None when nothing runs)."""
 
-    def __init__(self, process: subprocess.Popen | None) -> None:
-        self.process = process
+    def __init__(self, process: subprocess.Popen | None, path=None, name: str = "", xsd_dir: str = "") -> None:
+        self.process, self.path, self.name, self.xsd_dir = process, path, name, xsd_dir
         self.running = process is not None
         self._answer: tuple[list[Finding], str | None] | None = None
 
@@ -426,14 +428,23 @@ class _Beside:
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]),
         }
-        return cls(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment))
+        try:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+        except OSError as error:  # no second process: the reader validates in its own pass
+            logger.warning("XSD validator process not started: %s", error)
+            return cls(None)
+        return cls(process, source, name, xsd_dir)
 
     def verdict(self) -> tuple[list[Finding], str | None] | None:
         if self.process is None or self._answer is not None:
             return self._answer
         out, err = self.process.communicate()
         if self.process.returncode != 0:
-            raise RuntimeError(f"the XSD validator stopped ({self.process.returncode}): {err.decode()[-500:]}")
+            # The second process could not judge (it could not start, or was killed): the file is judged here, late
+            # but never skipped.
+            logger.warning("XSD validator process stopped (%s): %s", self.process.returncode, err.decode()[-500:])
+            self._answer = verdict(self.path, self.name, self.xsd_dir)
+            return self._answer
         answer = json.loads(out)
         self._answer = ([Finding(line, message) for line, message in answer["findings"]], answer["unreadable"])
         return self._answer
