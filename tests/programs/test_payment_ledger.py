@@ -3,6 +3,8 @@ never a second live one; the ledger is append-only and is the only way a payment
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -225,3 +227,64 @@ def test_moving_payments_is_a_hot_update_and_one_live_payment_still_holds(world)
     payment.refresh_from_db()
     assert payment.status == "returned" and payment.live is False
     assert_balanced(batch_ids=[batch.pk])
+
+
+def _in_thread(work, results: list, *, hold: threading.Event | None = None) -> threading.Thread:
+    """Run `work(cursor)` in its own connection and transaction (committed after `hold` is set, when given); what
+    it raised, or None, goes to `results`."""
+
+    def run() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                work(cursor)
+                if hold is not None:
+                    assert hold.wait(20)
+            results.append(None)
+        except Exception as error:
+            results.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_deleted_while_events_naming_it_are_written_is_refused_either_way(world):
+    """The statement-level check locks the report as a foreign key would: whichever of the two transactions comes
+    first, the other waits for it and then refuses, so no event is left naming a report that is gone."""
+    batch = prepare(world)
+    payments = list(Payment.objects.filter(batch=batch).order_by("id").values_list("id", flat=True))
+
+    def new_report(n: int) -> PaymentReport:
+        return PaymentReport.objects.create(fsp=world.fsp, name=f"{n}.xml", sha256=f"{n}" * 64, path="x")
+
+    def delete(report):
+        return lambda cursor: cursor.execute("DELETE FROM programs_paymentreport WHERE id = %s", [report.pk])
+
+    # Events first: the DELETE waits for them to commit, then sees them.
+    report = new_report(1)
+    hold, first, second = threading.Event(), [], []
+    inserting = _in_thread(lambda cursor: insert_event(payments[0], batch.pk, report_id=report.pk), first, hold=hold)
+    time.sleep(0.5)
+    deleting = _in_thread(delete(report), second)
+    time.sleep(0.5)
+    assert deleting.is_alive()  # waiting for the events' transaction
+    hold.set()
+    inserting.join(20), deleting.join(20)
+    assert first == [None] and "named by payment events" in str(second[0])
+    assert PaymentReport.objects.filter(pk=report.pk).exists()
+
+    # The DELETE first: the events wait for it to commit, then find the report gone.
+    report = new_report(2)
+    hold, first, second = threading.Event(), [], []
+    deleting = _in_thread(delete(report), first, hold=hold)
+    time.sleep(0.5)
+    inserting = _in_thread(lambda cursor: insert_event(payments[1], batch.pk, report_id=report.pk), second)
+    time.sleep(0.5)
+    assert inserting.is_alive()
+    hold.set()
+    deleting.join(20), inserting.join(20)
+    assert first == [None] and "programs_paymentreport that do not exist" in str(second[0])
+    assert not PaymentEvent.objects.filter(report_id=report.pk).exists()
