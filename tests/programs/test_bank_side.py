@@ -398,6 +398,12 @@ def test_a_status_file_is_validated_whole_against_the_unchanged_xsd_naming_lines
     good = (head + "".join(entries) + tail).encode()
     report = read(good)
     assert report.info.entries == 70_010 and next(report.entries()).line == 3
+    # Or handed to a sink as they are read (reconciliation COPYs them into its transaction), and kept nowhere else.
+    staged = []
+    sunk = read_status_file(good, sink=staged.append)
+    assert sunk.sunk and len(staged) == 70_010 and staged[0] == next(report.entries())
+    with pytest.raises(ValueError, match="sink"):
+        next(sunk.entries())
     # "10,00" is refused by the XSD (a decimal) and could not be read either: the XSD's finding is what is said.
     entries[70_000] = entry.format(amount="10,00", n=70_000)
     with pytest.raises(StatusFileError) as refused:
@@ -414,8 +420,9 @@ def test_a_status_file_is_validated_whole_against_the_unchanged_xsd_naming_lines
     with pytest.raises(StatusFileError) as refused:
         read(good[: good.index(b"</Ntry>") + len(b"</Ntry>")])
     assert refused.value.line == 3 and "cut short" in refused.value.problem
-    # The four long files beside the reader when on disk, the short one in the same pass.
-    assert [beside.running for beside in started] == [source == "file"] * 4 + [False]
+    # The four long files beside the reader when on disk; bytes (the sink's) and the short one in the same pass.
+    on_disk = source == "file"
+    assert [beside.running for beside in started] == [on_disk, False, on_disk, on_disk, on_disk, False]
 
 
 @pytest.mark.parametrize("executable", [None, "/bin/false", "/nonexistent/python"])

@@ -170,8 +170,9 @@ def test_a_refused_notification_applies_nothing_whoever_validates_it(
     monkeypatch,
     beside,
 ):
-    """The XSD's refusal of a later entry (found in the reader's own pass, or by the process beside it) fails the
-    report naming the line; no event or issue is written, and a correct file is imported next."""
+    """The entries of an ISO file are COPYed as they are read; the XSD's refusal of a later entry (found in the
+    reader's own pass, or by the process beside it) abandons the COPY and the job's transaction: the report fails
+    naming the line, no event or issue is written, and a correct file is imported next."""
     from programs.payments.reports import iso
 
     if beside:

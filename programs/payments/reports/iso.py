@@ -462,9 +462,15 @@ class IsoStatusFile:
     """A validated ISO 20022 status file: `info` at once, `entries()` streamed (it can be read more than once)."""
 
     def __init__(
-        self, source: bytes | str | os.PathLike, *, name: str = "", xsd_dir: str | os.PathLike | None = None
+        self,
+        source: bytes | str | os.PathLike,
+        *,
+        name: str = "",
+        xsd_dir: str | os.PathLike | None = None,
+        sink: Callable[[StatusEntry], None] | None = None,
     ) -> None:
-        self.source = source
+        self.source, self.sink = source, sink
+        self.sunk = sink is not None  # the entries go to the sink, not to entries()
         self.name = name or (os.path.basename(source) if not isinstance(source, bytes | bytearray) else "")
         kind = sniff(source)
         if kind is None:
@@ -518,6 +524,7 @@ class IsoStatusFile:
         header = None
         batches_with_entries: set[int] = set()
         chunk: list[tuple] = []
+        sink = self.sink
         tag = f"{{{self.ns}}}{self.spec.entry}"
         beside = _Beside.start(self.source, self.spec.name, self.xsd_dir)
         with _open(self.source) as raw, beside:
@@ -545,7 +552,10 @@ class IsoStatusFile:
                             skipped += 1
                         else:
                             count += 1
-                            chunk.append(tuple(entry))
+                            if sink is None:
+                                chunk.append(tuple(entry))
+                            else:
+                                sink(entry)
                     if len(chunk) >= SPOOL_CHUNK:
                         pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
                         chunk = []
@@ -604,6 +614,8 @@ class IsoStatusFile:
 
     def entries(self) -> Iterator[StatusEntry]:
         """Pass 2: the entries pass 1 read, in file order, from the spool (it can be read again)."""
+        if self.sink is not None:
+            raise ValueError("this status file's entries went to its sink as they were read")
         if self._spool.closed:
             raise ValueError("this status file is closed")
         self._spool.flush()
