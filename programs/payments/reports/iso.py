@@ -4,12 +4,17 @@ Pass 1 streams the whole file once through libxml2's schema validator, with the 
 (programs.payments.files.xsd.StreamedValidation), and reads every entry into a spool (an anonymous temporary file,
 written in chunks) as it ends: a file that fails is refused as a whole, with the line and the problem, before the
 caller has seen a single entry. Pass 2 streams the spool back. Memory stays constant whatever the size of the file;
-the spool costs about 100 bytes of disk per entry for as long as the object is open.
+the spool costs about 100 bytes of disk per entry for as long as the object is open. A caller that stages entries
+where it can drop them all (reconciliation: a COPY into a temporary table of its transaction) passes a `sink` instead,
+which gets each entry as it is read; the constructor still raises before returning if the file is refused.
 
 The validator judges the document as it is parsed, so it costs one parse; libxml2 only reports its errors with
 line 0 in streaming mode, and the file is therefore fed a line at a time and each error takes the line being fed
-(the same as validate_file does for the files we write). Validating each entry on its own against a fragment of the
-XSD, as this module did before, cost ~50 µs an entry, most of the reading time of a large camt.054.
+(the same as validate_file does for the files we write). A file on disk of BESIDE_MIN_BYTES or more is judged by the
+same validator in a second process (`python -m programs.payments.files.xsd`, _Beside) while this one reads its
+entries without a schema: the two cores share the work, and the XSD's finding is still the one reported. Validating
+each entry on its own against a fragment of the XSD, as this module did before, cost ~50 µs an entry, most of the
+reading time of a large camt.054.
 """
 
 from __future__ import annotations
