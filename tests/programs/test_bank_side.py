@@ -30,7 +30,7 @@ from programs.payments.connectors import (
     SubmitUnknown,
     connector_for,
 )
-from programs.payments.reports import StatusFileError, file_rejection_entries, read_status_file
+from programs.payments.reports import StatusFileError, file_rejection_entries, iso, read_status_file
 from programs.payments.reports.iso import XSD_DIR
 from tests.programs.mockbank import DEBTOR_ACCOUNT, ROUTING, MockBank
 
@@ -361,6 +361,94 @@ def test_a_tampered_or_broken_report_is_refused_whole_naming_its_line(beneficiar
 
     with pytest.raises(StatusFileError, match="DOCTYPE"):
         read_status_file(status_report.replace(b"<Document", b"<!DOCTYPE Document []>\n<Document", 1))
+
+
+@pytest.mark.parametrize("source", ["bytes", "file"])
+def test_a_status_file_is_validated_whole_against_the_unchanged_xsd_naming_lines_past_65535(
+    source, tmp_path, monkeypatch
+):
+    """One streamed pass of the official XSD: an entry wrong deep in a long file is named by its own line, however
+    far, and nothing of the file is read. A file of this size on disk is validated by a second process while the
+    reader reads it (iso._Beside); bytes in the same pass: the same verdict either way."""
+    entry = (
+        '<Ntry><Amt Ccy="BDT">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-12-03'
+        "</Dt></BookgDt><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn>"
+        "</BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>SPM{n:013d}</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>\n"
+    )
+    head = (
+        "<?xml version='1.0' encoding='utf-8'?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">"
+        "<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>MB-1</MsgId><CreDtTm>2026-12-03T09:00:12+00:00</CreDtTm></GrpHdr>"
+        "<Ntfctn><Id>MB-1</Id><CreDtTm>2026-12-03T09:00:12+00:00</CreDtTm><Acct><Id><Othr><Id>1</Id></Othr></Id>"
+        "</Acct>\n"
+    )
+    tail = "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n"
+
+    started = []
+    start = iso._Beside.start
+    monkeypatch.setattr(iso._Beside, "start", lambda *args: started.append(start(*args)) or started[-1])
+
+    def read(data: bytes):
+        if source == "bytes":
+            return read_status_file(data, name="long.xml")
+        path = tmp_path / "long.xml"
+        path.write_bytes(data)
+        return read_status_file(path, name="long.xml")
+
+    entries = [entry.format(amount="10.00", n=n) for n in range(70_010)]
+    good = (head + "".join(entries) + tail).encode()
+    report = read(good)
+    assert report.info.entries == 70_010 and next(report.entries()).line == 3
+    # Or handed to a sink as they are read (reconciliation COPYs them into its transaction), and kept nowhere else.
+    staged = []
+    sunk = read_status_file(good, sink=staged.append)
+    assert sunk.sunk and len(staged) == 70_010 and staged[0] == next(report.entries())
+    with pytest.raises(ValueError, match="sink"):
+        next(sunk.entries())
+    # "10,00" is refused by the XSD (a decimal) and could not be read either: the XSD's finding is what is said.
+    entries[70_000] = entry.format(amount="10,00", n=70_000)
+    with pytest.raises(StatusFileError) as refused:
+        read((head + "".join(entries) + tail).encode())
+    assert refused.value.line == 70_003 and "Amt" in refused.value.problem and "validate" in refused.value.problem
+    entries[70_000] = entry.format(amount="10.00", n=70_000).replace("<Cd>BOOK</Cd>", "<Cd>BOOKED</Cd>")
+    with pytest.raises(StatusFileError) as refused:
+        read((head + "".join(entries) + tail).encode())
+    assert refused.value.line == 70_003 and "Cd" in refused.value.problem
+    cut = good[: -len(tail) - 1000]
+    with pytest.raises(StatusFileError) as refused:
+        read(cut)
+    assert refused.value.line == cut.count(b"\n") + 1 > 70_000 and "not readable XML" in refused.value.problem
+    with pytest.raises(StatusFileError) as refused:
+        read(good[: good.index(b"</Ntry>") + len(b"</Ntry>")])
+    assert refused.value.line == 3 and "cut short" in refused.value.problem
+    # The four long files beside the reader when on disk; bytes (the sink's) and the short one in the same pass.
+    on_disk = source == "file"
+    assert [beside.running for beside in started] == [on_disk, False, on_disk, on_disk, on_disk, False]
+
+
+@pytest.mark.parametrize("executable", [None, "/bin/false", "/nonexistent/python"])
+def test_the_xsd_verdict_beside_the_reader_is_never_skipped(
+    beneficiaries: MockBank, tmp_path, monkeypatch, caplog, executable
+):
+    """A file on disk validated by the second process (threshold lowered): its finding names the line; when that
+    process cannot start or stops, the file is validated by the reader itself, never accepted unjudged."""
+    bank = beneficiaries
+    bank.debtor()
+    HttpApiConnector(bank.config()).submit(
+        "B8.xml", pain001("SPMIS-B8-A1", [("E2E-Y1", "2000000001", "10.00")]), "SPMIS-B8-A1"
+    )
+    status_report = pretty(bank.mailbox("pain.002")[0]["body"])
+    status_line = next(n for n, line in enumerate(status_report.decode().splitlines(), 1) if "<TxSts>" in line)
+    monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
+    if executable:
+        monkeypatch.setattr(iso.sys, "executable", executable)
+    good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
+    good.write_bytes(status_report)
+    bad.write_bytes(status_report.replace(b"<TxSts>ACCP</TxSts>", b"<TxSts>PAID!</TxSts>"))
+    assert read_status_file(good).info.entries == 1
+    with pytest.raises(StatusFileError) as refused:
+        read_status_file(bad, name="bad.xml")
+    assert refused.value.line == status_line and "TxSts" in refused.value.problem
+    assert ("XSD validator process" in caplog.text) == bool(executable)
 
 
 def test_the_drop_folder_against_mock_banks_drop_and_pickup_folders(beneficiaries: MockBank):

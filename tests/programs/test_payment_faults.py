@@ -139,3 +139,57 @@ def test_overlapping_status_files_imported_at_once_apply_each_state_once(bank_wo
     assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"paid"}
     figures = assert_balanced(batch_ids=[batch.pk])
     assert figures["paid"] == {"count": 8, "amount": Decimal("58000")}
+
+
+def _camt054(payments, *, bad_at: int | None = None) -> bytes:
+    """A camt.054 with one booked debit per payment, one entry per line; entry `bad_at` with an amount the XSD
+    refuses (a comma)."""
+    ns = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
+    entries = []
+    for n, payment in enumerate(payments):
+        amount = f"{payment.amount:.2f}".replace(".", "," if n == bad_at else ".")
+        entries.append(
+            f'<Ntry><Amt Ccy="BDT">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>'
+            "2026-10-02</Dt></BookgDt><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd>"
+            f"</Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>{payment.end_to_end_id}</EndToEndId>"
+            "</Refs></TxDtls></NtryDtls></Ntry>\n"
+        )
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?>\n<Document xmlns=\"{ns}\"><BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>"
+        f"MB-C-{bad_at}</MsgId><CreDtTm>2026-10-02T09:00:00+00:00</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id><CreDtTm>"
+        "2026-10-02T09:00:00+00:00</CreDtTm><Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>\n"
+        + "".join(entries)
+        + "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_a_refused_notification_applies_nothing_whoever_validates_it(
+    bank_world,  # noqa: F811
+    mock_bank,
+    monkeypatch,
+    beside,
+):
+    """The entries of an ISO file are COPYed as they are read; the XSD's refusal of a later entry (found in the
+    reader's own pass, or by the process beside it) abandons the COPY and the job's transaction: the report fails
+    naming the line, no event or issue is written, and a correct file is imported next."""
+    from programs.payments.reports import iso
+
+    if beside:
+        monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
+    world = bank_world
+    batch = _released(world)
+    assert _send(world, batch).status == "succeeded"
+    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    events = PaymentEvent.objects.count()
+    refused, _ = report_upload(fsp=world.fsp, user=None, name="bad.xml", content=_camt054(payments, bad_at=6))
+    refused = report_execute(report_id=refused.pk)
+    assert refused.status == "failed" and "line 9" in str(refused.error) and "Amt" in str(refused.error)
+    assert "nothing applied" in str(refused.error)
+    assert PaymentEvent.objects.count() == events and not refused.issues.exists()
+    assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"sent"}
+    good, _ = report_upload(fsp=world.fsp, user=None, name="good.xml", content=_camt054(payments))
+    good = report_execute(report_id=good.pk)
+    assert good.status == "succeeded" and good.result["applied"] == 8, good.error
+    assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"paid"}
+    assert_balanced(batch_ids=[batch.pk])

@@ -413,6 +413,16 @@ def test_lines_are_counted_past_what_libxml2_counts(tmp_path):
     assert "Nm" in finding.message and "minimum length" in finding.message
 
 
+def test_a_file_cut_short_is_refused_at_its_last_line(tmp_path):
+    # lxml closes a document cut short without a word when it validates with a schema and resolves no entity: the
+    # validator asks for the root's own end.
+    data = written(mixed())
+    cut = data[: data.index(b"</CdtTrfTxInf>") + len(b"</CdtTrfTxInf>")]
+    (finding,) = validate_file(save(tmp_path, cut, "cut.xml"), "pain.001.001.09")
+    assert finding.line == cut.count(b"\n") + 1 and "cut short" in finding.message
+    assert validate_file(save(tmp_path, data, "whole.xml"), "pain.001.001.09") == []
+
+
 # --- a real counterparty ---------------------------------------------------------------------------------------------
 
 

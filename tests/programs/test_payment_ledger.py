@@ -3,13 +3,15 @@ never a second live one; the ledger is append-only and is the only way a payment
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from programs.payments.models import Payment, PaymentBatch, PaymentEvent
+from programs.payments.models import Payment, PaymentBatch, PaymentEvent, PaymentReport
 from programs.payments.selectors import balances
 from programs.payments.services import batch_cancel, batch_prepare
 from programs.payments.services.ledger import record_events
@@ -157,3 +159,132 @@ def test_inside_the_ledger_a_payment_still_changes_only_its_status_and_only_forw
         Decimal("5000"),
     }
     assert set(Payment.objects.filter(batch=batch).values_list("status", flat=True)) == {"sent"}
+
+
+def insert_event(payment_id: int, batch_id: int, status: str = "sent", *, file_id=None, report_id=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO programs_paymentevent (payment_id, batch_id, status, reason_code, reason, actor, file_id,"
+            " report_id) VALUES (%s, %s, %s, '', '', 'test', %s, %s)",
+            [payment_id, batch_id, status, file_id, report_id],
+        )
+
+
+def test_the_ledgers_references_are_enforced_by_the_database_once_per_statement(world):
+    """Events carry no per-row foreign keys (programs/sql/0013): one check per statement refuses an event for a
+    payment, file or report that does not exist, and a file or report that events name cannot be deleted."""
+    batch = prepare(world)
+    payment = Payment.objects.filter(batch=batch).first()
+    missing = Payment.objects.order_by("-pk").first().pk + 1000
+    with pytest.raises(IntegrityError, match="name no payment"), transaction.atomic():
+        insert_event(missing, batch.pk)
+    report = PaymentReport.objects.create(fsp=world.fsp, name="r.xml", sha256="0" * 64, path="x", source="upload")
+    with pytest.raises(IntegrityError, match="programs_paymentreport that do not exist"), transaction.atomic():
+        insert_event(payment.pk, batch.pk, report_id=report.pk + 1000)
+    with pytest.raises(IntegrityError, match="programs_paymentfile that do not exist"), transaction.atomic():
+        insert_event(payment.pk, batch.pk, file_id=123456)
+    assert PaymentEvent.objects.count() == 0
+    insert_event(payment.pk, batch.pk, report_id=report.pk)
+    assert PaymentEvent.objects.get().report_id == report.pk
+    payment.refresh_from_db()
+    assert payment.status == "sent"
+    with pytest.raises(IntegrityError, match="named by payment events"), transaction.atomic():
+        PaymentReport.objects.filter(pk=report.pk)._raw_delete(PaymentReport.objects.db)
+    with pytest.raises(IntegrityError, match="named by payment events"), transaction.atomic():
+        PaymentReport.objects.filter(pk=report.pk).update(id=report.pk + 1000)
+    # A report no event names goes as before; TRUNCATE only where the ledger itself may be truncated.
+    spare = PaymentReport.objects.create(fsp=world.fsp, name="s.xml", sha256="1" * 64, path="y", source="upload")
+    PaymentReport.objects.filter(pk=spare.pk)._raw_delete(PaymentReport.objects.db)
+    with (
+        pytest.raises(IntegrityError, match=r"named by payment events \(TRUNCATE refused\)"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the rows made above have their checks pending
+        cursor.execute("SET LOCAL spmis.audit_truncate = ''")
+        cursor.execute("TRUNCATE programs_paymentreport CASCADE")
+    assert PaymentReport.objects.filter(pk=report.pk).exists()
+
+
+def test_moving_payments_is_a_hot_update_and_one_live_payment_still_holds(world):
+    """No index names a payment's status: sent and paid rewrite no index entry (HOT), and the unique index on live
+    payments still follows failures (a failed payment frees its entitlement, a live one does not)."""
+    batch = prepare(world)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated('programs_payment'::regclass)")
+        before = cursor.fetchone()[0]
+        assert record_events(batch=batch, status="sent") == 8
+        assert record_events(batch=batch, status="paid") == 8
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_updated('programs_payment'::regclass),"
+            " pg_stat_get_xact_tuples_hot_updated('programs_payment'::regclass)"
+        )
+        updated, hot = cursor.fetchone()
+    assert hot - before == 16 and updated >= 16
+    assert set(Payment.objects.filter(batch=batch).values_list("live", flat=True)) == {True}
+    payment = Payment.objects.filter(batch=batch).first()
+    assert record_events(batch=batch, status="returned", where="id = %s", params=[payment.pk], reason_code="AC04") == 1
+    payment.refresh_from_db()
+    assert payment.status == "returned" and payment.live is False
+    assert_balanced(batch_ids=[batch.pk])
+
+
+def _in_thread(work, results: list, *, hold: threading.Event | None = None) -> threading.Thread:
+    """Run `work(cursor)` in its own connection and transaction (committed after `hold` is set, when given); what
+    it raised, or None, goes to `results`."""
+
+    def run() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                work(cursor)
+                if hold is not None:
+                    assert hold.wait(20)
+            results.append(None)
+        except Exception as error:
+            results.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_deleted_while_events_naming_it_are_written_is_refused_either_way(world):
+    """The statement-level check locks the report as a foreign key would: whichever of the two transactions comes
+    first, the other waits for it and then refuses, so no event is left naming a report that is gone."""
+    batch = prepare(world)
+    payments = list(Payment.objects.filter(batch=batch).order_by("id").values_list("id", flat=True))
+
+    def new_report(n: int) -> PaymentReport:
+        return PaymentReport.objects.create(fsp=world.fsp, name=f"{n}.xml", sha256=f"{n}" * 64, path="x")
+
+    def delete(report):
+        return lambda cursor: cursor.execute("DELETE FROM programs_paymentreport WHERE id = %s", [report.pk])
+
+    # Events first: the DELETE waits for them to commit, then sees them.
+    report = new_report(1)
+    hold, first, second = threading.Event(), [], []
+    inserting = _in_thread(lambda cursor: insert_event(payments[0], batch.pk, report_id=report.pk), first, hold=hold)
+    time.sleep(0.5)
+    deleting = _in_thread(delete(report), second)
+    time.sleep(0.5)
+    assert deleting.is_alive()  # waiting for the events' transaction
+    hold.set()
+    inserting.join(20), deleting.join(20)
+    assert first == [None] and "named by payment events" in str(second[0])
+    assert PaymentReport.objects.filter(pk=report.pk).exists()
+
+    # The DELETE first: the events wait for it to commit, then find the report gone.
+    report = new_report(2)
+    hold, first, second = threading.Event(), [], []
+    deleting = _in_thread(delete(report), first, hold=hold)
+    time.sleep(0.5)
+    inserting = _in_thread(lambda cursor: insert_event(payments[1], batch.pk, report_id=report.pk), second)
+    time.sleep(0.5)
+    assert inserting.is_alive()
+    hold.set()
+    deleting.join(20), inserting.join(20)
+    assert first == [None] and "programs_paymentreport that do not exist" in str(second[0])
+    assert not PaymentEvent.objects.filter(report_id=report.pk).exists()

@@ -211,6 +211,104 @@ def _lines(stream) -> Iterator[tuple[int, bytes]]:
         yield number, rest
 
 
+class StreamedValidation:
+    """The elements of `tags` of a document streamed through libxml2's schema validator, as they end: iterate over
+    it, and read `findings` (the XSD's, each with the line being fed when it was raised) and `root` afterwards.
+
+    The document is fed a line at a time (see _Reported), so that a finding names its true line, past the 65,535
+    lines libxml2 itself counts. Elements whose tag is in `clear` are cleared once the loop body is done with them,
+    and the one before them dropped, so memory stays flat. Iteration stops at the first `stop_after` findings (the
+    validator stops judging after the first in streaming mode; a reader refusing the file needs only that one). A
+    DOCTYPE is a finding of its own (DTD_FINDING), found before the parser sees it, so no entity is ever declared.
+    `stream` is a binary file object; with `schema=None` nothing is validated, only read."""
+
+    def __init__(
+        self,
+        stream,
+        xsd: etree.XMLSchema | None,
+        ns: str,
+        *,
+        tags: Sequence[str],
+        clear: Sequence[str] = (),
+        stop_after: int = MAX_FINDINGS,
+        **parser_options,
+    ) -> None:
+        self.stream, self.ns, self.clear, self.stop_after = stream, ns, frozenset(clear), stop_after
+        etree.use_global_python_log(_REPORTED)
+        self.root_tag = f"{{{ns}}}Document"
+        self.parser = etree.XMLPullParser(
+            events=("end",),
+            tag=[*tags, self.root_tag],
+            schema=xsd,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            collect_ids=False,
+            **parser_options,
+        )
+        self.findings: list[Finding] = []
+        self.root: etree._Element | None = None
+        self.line = 0  # the line being fed
+        self.unreadable: str | None = None  # why the document is not readable XML, when it is not
+
+    def _reported(self, entry) -> None:
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(Finding(self.line, _plain(entry.message, self.ns)))
+
+    def __iter__(self) -> Iterator[etree._Element]:
+        _REPORTED.active.sink = self._reported
+        checked_dtd, clear, findings, root_tag = False, self.clear, self.findings, self.root_tag
+        ended = False
+        try:
+            for line, piece in _lines(self.stream):
+                self.line = line
+                if not checked_dtd and b"<!DOCTYPE" in piece:
+                    self.findings[:] = [DTD_FINDING]  # before the parser sees it, so no entity is even declared
+                    return
+                self.parser.feed(piece)
+                for _event, element in self.parser.read_events():
+                    if not checked_dtd:
+                        checked_dtd = True
+                        if _has_dtd(element.getroottree()):
+                            self.findings[:] = [DTD_FINDING]
+                            return
+                    if element.tag == root_tag and element.getparent() is None:
+                        ended = True
+                        continue
+                    yield element
+                    if element.tag in clear:
+                        element.clear(keep_tail=True)
+                        previous = element.getprevious()
+                        if previous is not None and previous.tag == element.tag:
+                            element.getparent().remove(previous)
+                if len(findings) >= self.stop_after:
+                    return
+            self.root = self.parser.close()
+        except etree.XMLSyntaxError as error:
+            if not findings:  # a message that did not pass through the hook (should not happen): lxml's own words
+                findings += [_finding(e.line, _plain(e.message, self.ns)) for e in error.error_log][:MAX_FINDINGS]
+            if not findings:
+                findings.append(_finding(error.lineno, _plain(str(error), self.ns)))
+            self.unreadable = error.msg
+            return
+        finally:
+            _REPORTED.active.sink = None
+        if not ended and not findings:
+            # lxml's parser with a schema and resolve_entities=False closes a document cut short without a word
+            # (lxml 6.1, libxml2 2.14): the root's own end is what says the file is whole.
+            self.unreadable = "the file ends before its root element does (it was cut short)"
+            findings.append(Finding(self.line, self.unreadable))
+        elif not findings and _has_dtd(self.root.getroottree()):
+            findings.append(DTD_FINDING)
+
+
+def _repeated(ns: str) -> list[str]:
+    """Elements cleared as the parse goes: a pain.001's transactions, a status report's transaction statuses, a
+    notification's entries and their details, a return's transactions. Everything else is small and stays."""
+    return [f"{{{ns}}}{tag}" for tag in ("CdtTrfTxInf", "TxInfAndSts", "TxDtls", "Ntry", "OrgnlPmtInfAndSts", "TxInf")]
+
+
 def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
     """Every finding about the file at `path` read as message `name` (one of SCHEMAS); an empty list when it is
     valid. Constant memory whatever the file's size. Never raises for a bad file, only for an unknown `name` or a
@@ -220,68 +318,39 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
     pain001 = name.startswith("pain.001.")
     transaction, batch, header = f"{{{ns}}}CdtTrfTxInf", f"{{{ns}}}PmtInf", f"{{{ns}}}GrpHdr"
     amount = f"{{{ns}}}InstdAmt"
-    # Elements cleared as the parse goes: a pain.001's transactions, a status report's transaction statuses, a
-    # notification's entries and their details. Everything else is small and stays until the end.
-    repeated = {transaction, f"{{{ns}}}TxInfAndSts", f"{{{ns}}}TxDtls", f"{{{ns}}}Ntry", f"{{{ns}}}OrgnlPmtInfAndSts"}
+    repeated = _repeated(ns)
     totals = _Totals(ns)
-    parser = etree.XMLPullParser(
-        events=("end",),
-        tag=[*repeated, batch, header, amount] if pain001 else list(repeated),
-        schema=xsd,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        collect_ids=False,
-    )
-    findings: list[Finding] = []
-    at_line = [0]  # the line being fed, read by the hook
-
-    def reported(entry) -> None:
-        if len(findings) < MAX_FINDINGS:
-            findings.append(Finding(at_line[0], _plain(entry.message, ns)))
-
-    etree.use_global_python_log(_REPORTED)
-    _REPORTED.active.sink = reported
-    checked_dtd = False
-    try:
-        with open(path, "rb") as stream:
-            for at_line[0], piece in _lines(stream):
-                if not checked_dtd and b"<!DOCTYPE" in piece:
-                    return [DTD_FINDING]  # before the parser sees it, so no entity is even declared
-                parser.feed(piece)
-                for _event, element in parser.read_events():
-                    if not checked_dtd:
-                        checked_dtd = True
-                        if _has_dtd(element.getroottree()):
-                            return [DTD_FINDING]
-                    tag = element.tag
-                    if tag == amount:
-                        totals.amount(element.text)
-                    elif tag in repeated:
-                        if tag == transaction:
-                            totals.batch_count += 1
-                        element.clear(keep_tail=True)
-                        previous = element.getprevious()
-                        if previous is not None and previous.tag == tag:
-                            element.getparent().remove(previous)
-                    elif tag == batch:
-                        totals.batch(element)
-        root = parser.close()
-    except etree.XMLSyntaxError as error:
-        if not findings:  # a message that did not pass through the hook (should not happen): lxml's own words
-            findings += [_finding(e.line, _plain(e.message, ns)) for e in error.error_log][:MAX_FINDINGS]
-        return findings or [_finding(error.lineno, _plain(str(error), ns))]
-    finally:
-        _REPORTED.active.sink = None
-    if findings:
-        return findings
-    if _has_dtd(root.getroottree()):
-        return [DTD_FINDING]
+    with open(path, "rb") as stream:
+        validation = StreamedValidation(
+            stream, xsd, ns, tags=[*repeated, batch, header, amount] if pain001 else list(repeated), clear=repeated
+        )
+        for element in validation:
+            tag = element.tag
+            if tag == amount:
+                totals.amount(element.text)
+            elif tag == transaction:
+                totals.batch_count += 1
+            elif tag == batch:
+                totals.batch(element)
+    if validation.findings:
+        return validation.findings
     if pain001:
-        totals.file(root.find(f"{{{ns}}}CstmrCdtTrfInitn/{{{ns}}}GrpHdr"))
-        findings += totals.findings
-    return findings
+        totals.file(validation.root.find(f"{{{ns}}}CstmrCdtTrfInitn/{{{ns}}}GrpHdr"))
+        return totals.findings
+    return []
+
+
+def verdict(path: str | os.PathLike, name: str, xsd_dir: str | None = None) -> tuple[list[Finding], str | None]:
+    """The XSD's first finding on the file at `path` read as message `name` ([] when it is valid), and why the file
+    is not readable XML when that is the finding. Nothing is kept of the document: its elements are cleared as they
+    end. What a status file reader runs beside its own pass (`python -m programs.payments.files.xsd`)."""
+    ns = namespace(name)
+    with open(path, "rb") as stream:
+        repeated = _repeated(ns)
+        validation = StreamedValidation(stream, schema(name, xsd_dir), ns, tags=repeated, clear=repeated, stop_after=1)
+        for _element in validation:
+            pass
+    return validation.findings[:1], validation.unreadable
 
 
 def validate_files(paths: Sequence[str | os.PathLike], name: str, *, processes: int = 1) -> list[list[Finding]]:
@@ -314,3 +383,11 @@ def message_name(path: str | os.PathLike) -> str | None:
     except etree.XMLSyntaxError:
         return None
     return None
+
+
+if __name__ == "__main__":  # python -m programs.payments.files.xsd PATH NAME [XSD_DIR]: verdict() as JSON
+    import json
+    import sys
+
+    found, unreadable = verdict(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    json.dump({"findings": [[f.line, f.message] for f in found], "unreadable": unreadable}, sys.stdout)

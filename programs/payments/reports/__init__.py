@@ -22,7 +22,7 @@ What each message means (records.py has the statuses):
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .csv_status import CsvStatusFile
 from .iso import KINDS, IsoStatusFile
@@ -70,12 +70,21 @@ def _looks_like_xml(source: bytes | str | os.PathLike) -> bool:
 
 
 def read_status_file(
-    source: bytes | str | os.PathLike, *, name: str = "", xsd_dir: str | os.PathLike | None = None
+    source: bytes | str | os.PathLike,
+    *,
+    name: str = "",
+    xsd_dir: str | os.PathLike | None = None,
+    sink: Callable[[StatusEntry], None] | None = None,
 ) -> StatusFile:
     """Validate a status file whole (ISO 20022 XML by its namespace, else the mobile money CSV) and return it, ready
-    to stream. Raises StatusFileError (with .line, .problem, .name) when the file is refused."""
+    to stream. Raises StatusFileError (with .line, .problem, .name) when the file is refused.
+
+    `sink`, for a caller that stages the entries where it can throw them all away (a temporary table in its own
+    transaction): an ISO 20022 file's entries are handed to it as they are read, instead of being kept for entries(),
+    and when this raises the caller must discard everything the sink received. `file.sunk` says whether it was used
+    (a CSV file is always read through entries())."""
     if _looks_like_xml(source):
-        return IsoStatusFile(source, name=name, xsd_dir=xsd_dir)
+        return IsoStatusFile(source, name=name, xsd_dir=xsd_dir, sink=sink)
     return CsvStatusFile(source, name=name)
 
 

@@ -68,6 +68,8 @@ def _text_stream(source: bytes | str | os.PathLike, digest):
 class CsvStatusFile:
     """A validated mobile money status file: `info` at once, `entries()` streamed."""
 
+    sunk = False  # read through entries(), whatever the caller asked
+
     def __init__(self, source: bytes | str | os.PathLike, *, name: str = "") -> None:
         self.source = source
         self.name = name or (os.path.basename(source) if not isinstance(source, bytes | bytearray) else "")

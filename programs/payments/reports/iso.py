@@ -1,16 +1,20 @@
 """ISO 20022 status files (pain.002, camt.054, pacs.004) read in two streamed passes, in constant memory.
 
-Pass 1 validates the whole file against the official XSD and reads every entry into a spool (an anonymous temporary
-file, written in chunks): a file that fails is refused as a whole, with the line and the problem, before the caller
-has seen a single entry. Pass 2 streams the spool back. Memory stays constant whatever the size of the file; the
-spool costs about 100 bytes of disk per entry for as long as the object is open.
+Pass 1 streams the whole file once through libxml2's schema validator, with the official XSD unchanged
+(programs.payments.files.xsd.StreamedValidation), and reads every entry into a spool (an anonymous temporary file,
+written in chunks) as it ends: a file that fails is refused as a whole, with the line and the problem, before the
+caller has seen a single entry. Pass 2 streams the spool back. Memory stays constant whatever the size of the file;
+the spool costs about 100 bytes of disk per entry for as long as the object is open. A caller that stages entries
+where it can drop them all (reconciliation: a COPY into a temporary table of its transaction) passes a `sink` instead,
+which gets each entry as it is read; the constructor still raises before returning if the file is refused.
 
-Validation is streamed without losing line numbers: libxml2's streaming validator (lxml's `iterparse(schema=)`)
-reports errors at the end of the file with line 0, so instead each repeated entry (TxInfAndSts, Ntry, TxInf) is
-validated on its own as soon as it is parsed, against the same XSD with one global element added for the entry's
-type, and then dropped; what is left of the document (its headers, the entries gone: they are optional in every
-one of these schemas) is validated against the unchanged XSD at the end. The two together are the XSD's verdict on
-the whole document.
+The validator judges the document as it is parsed, so it costs one parse; libxml2 only reports its errors with
+line 0 in streaming mode, and the file is therefore fed a line at a time and each error takes the line being fed
+(the same as validate_file does for the files we write). A file on disk of BESIDE_MIN_BYTES or more is judged by the
+same validator in a second process (`python -m programs.payments.files.xsd`, _Beside) while this one reads its
+entries without a schema: the two cores share the work, and the XSD's finding is still the one reported. Validating
+each entry on its own against a fragment of the XSD, as this module did before, cost ~50 µs an entry, most of the
+reading time of a large camt.054.
 """
 
 from __future__ import annotations
@@ -19,21 +23,26 @@ import datetime
 import functools
 import hashlib
 import io
+import json
+import logging
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from lxml import etree
 
-from ..files.xsd import XSD_DIR, schema, schema_document
+from ..files.xsd import DTD_FINDING, XSD_DIR, Finding, StreamedValidation, schema, verdict
 from .reasons import reason_words
 from .records import ACCEPTED, FAILED, PAID, PENDING, RETURNED, ReportInfo, StatusEntry, StatusFileError
 
 ISO_NS = "urn:iso:std:iso:20022:tech:xsd:"
-XS = "http://www.w3.org/2001/XMLSchema"
+logger = logging.getLogger(__name__)
 SPOOL_CHUNK = 2048  # entries per pickled chunk of the spool: large enough to be cheap, small enough to be constant
 
 # pain.002 transaction status -> ours. ACSC ("settlement completed") is still only `accepted`: money is `paid` when
@@ -358,19 +367,11 @@ SPECS = {
 KINDS = tuple(SPECS)
 
 
-@functools.cache
-def _schemas(xsd_dir: str, name: str) -> tuple[etree.XMLSchema, etree.XMLSchema]:
-    """The message's XSD, and the same XSD with the repeated entry declared globally so it validates on its own."""
+def _schema(xsd_dir: str, name: str) -> etree.XMLSchema:
     try:
-        fragment = schema_document(name, xsd_dir)
+        return schema(name, xsd_dir)
     except FileNotFoundError as error:
         raise StatusFileError(str(error)) from None
-    declarations = fragment.getroot().xpath(f"//xs:element[@name='{SPECS[name].entry}']", namespaces={"xs": XS})
-    types = {d.get("type") for d in declarations}
-    if len(types) != 1:
-        raise StatusFileError(f"the XSD for {name} does not declare {SPECS[name].entry} once")
-    fragment.getroot().insert(0, etree.Element(f"{{{XS}}}element", name=SPECS[name].entry, type=types.pop()))
-    return schema(name, xsd_dir), etree.XMLSchema(fragment)
 
 
 class _Hashing(io.RawIOBase):
@@ -407,26 +408,74 @@ def sniff(source: bytes | str | os.PathLike) -> str | None:
     return None
 
 
-def _events(handle, spec: _Spec, ns: str):
-    return etree.iterparse(
-        handle,
-        events=("end",),
-        tag=f"{{{ns}}}{spec.entry}",
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+# A file at least this large is validated by a second process while this one reads its entries (the machine's
+# other core does the XSD's half of the work); a smaller one in the same pass, as starting a process costs more.
+BESIDE_MIN_BYTES = 4 << 20
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+class _Beside:
+    """The XSD's verdict on a file on disk, from `python -m programs.payments.files.xsd` running beside the reader:
+    the same streamed validator, with the unchanged XSD, the same findings and lines. `running` is False for bytes and
+    small files, which the reader validates itself; verdict() waits for the answer (None when nothing runs)."""
+
+    def __init__(self, process: subprocess.Popen | None, path=None, name: str = "", xsd_dir: str = "") -> None:
+        self.process, self.path, self.name, self.xsd_dir = process, path, name, xsd_dir
+        self.running = process is not None
+        self._answer: tuple[list[Finding], str | None] | None = None
+
+    @classmethod
+    def start(cls, source, name: str, xsd_dir: str) -> _Beside:
+        if isinstance(source, bytes | bytearray) or os.path.getsize(source) < BESIDE_MIN_BYTES:
+            return cls(None)
+        command = [sys.executable, "-m", "programs.payments.files.xsd", os.fspath(source), name, xsd_dir]
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        try:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+        except OSError as error:  # no second process: the reader validates in its own pass
+            logger.warning("XSD validator process not started: %s", error)
+            return cls(None)
+        return cls(process, source, name, xsd_dir)
+
+    def verdict(self) -> tuple[list[Finding], str | None] | None:
+        if self.process is None or self._answer is not None:
+            return self._answer
+        out, err = self.process.communicate()
+        if self.process.returncode != 0:
+            # The second process could not judge (it could not start, or was killed): the file is judged here, late
+            # but never skipped.
+            logger.warning("XSD validator process stopped (%s): %s", self.process.returncode, err.decode()[-500:])
+            self._answer = verdict(self.path, self.name, self.xsd_dir)
+            return self._answer
+        answer = json.loads(out)
+        self._answer = ([Finding(line, message) for line, message in answer["findings"]], answer["unreadable"])
+        return self._answer
+
+    def __enter__(self) -> _Beside:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None and self.process.poll() is None:  # the reader failed first: stop it
+            self.process.kill()
+            self.process.wait()
 
 
 class IsoStatusFile:
     """A validated ISO 20022 status file: `info` at once, `entries()` streamed (it can be read more than once)."""
 
     def __init__(
-        self, source: bytes | str | os.PathLike, *, name: str = "", xsd_dir: str | os.PathLike | None = None
+        self,
+        source: bytes | str | os.PathLike,
+        *,
+        name: str = "",
+        xsd_dir: str | os.PathLike | None = None,
+        sink: Callable[[StatusEntry], None] | None = None,
     ) -> None:
-        self.source = source
+        self.source, self.sink = source, sink
+        self.sunk = sink is not None  # the entries go to the sink, not to entries()
         self.name = name or (os.path.basename(source) if not isinstance(source, bytes | bytearray) else "")
         kind = sniff(source)
         if kind is None:
@@ -439,7 +488,8 @@ class IsoStatusFile:
         self.ns = ISO_NS + kind
         self.q = _q(self.ns)
         self.t = _Tags(self.ns)
-        self.full, self.fragment = _schemas(str(xsd_dir or XSD_DIR), kind)
+        self.xsd_dir = str(xsd_dir or XSD_DIR)
+        self.xsd = _schema(self.xsd_dir, kind)
         # Pass 1 keeps what it read in an anonymous temporary file (gone when closed, or if the process dies), so
         # that pass 2 streams it back instead of parsing the XML a second time: constant memory, half the work.
         self._spool = tempfile.TemporaryFile(prefix="spmis-status-")  # noqa: SIM115 (closed by close()/__del__)
@@ -458,62 +508,75 @@ class IsoStatusFile:
                 raise StatusFileError(f"not readable XML: {error.msg}", line=error.lineno or 0, name=self.name)
         raise StatusFileError("the file is empty", name=self.name)
 
-    def _refuse(self, log, fallback_line: int) -> None:
-        error = log.last_error if log.last_error is not None else None
-        first = next(iter(log), error)
-        message = first.message if first is not None else "does not validate"
-        # Names like '{urn:iso:...:pain.002.001.10}TxSts' are noise for a reader: keep the local name.
-        message = message.replace(f"{{{self.ns}}}", "")
+    def _refuse(self, findings: list[Finding], unreadable: str | None) -> None:
+        """The first thing the streaming validator found, as the refusal of the whole file."""
+        first = findings[0]
+        if first == DTD_FINDING:
+            raise StatusFileError("a DOCTYPE is not allowed in a status file", line=1, name=self.name)
+        if unreadable is not None:
+            raise StatusFileError(f"not readable XML: {unreadable}", line=first.line or 0, name=self.name)
         raise StatusFileError(
-            f"does not validate against {self.spec.name}.xsd: {message}",
-            line=(first.line if first is not None and first.line else fallback_line),
-            name=self.name,
+            f"does not validate against {self.spec.name}.xsd: {first.message}", line=first.line or 0, name=self.name
         )
 
+    def _refuse_if(self, verdict: tuple[list[Finding], str | None] | None) -> None:
+        if verdict is not None and verdict[0]:
+            self._refuse(*verdict)
+
     def _validate(self) -> tuple[ReportInfo, dict]:
-        """Pass 1: the whole file against the XSD and through the readers, keeping only counts and the headers."""
+        """Pass 1: the whole file through the XSD and the readers at once, keeping only counts and the headers."""
         count = skipped = 0
         header = None
         batches_with_entries: set[int] = set()
-        root = None
         chunk: list[tuple] = []
-        with _open(self.source) as raw:
+        sink = self.sink
+        tag = f"{{{self.ns}}}{self.spec.entry}"
+        beside = _Beside.start(self.source, self.spec.name, self.xsd_dir)
+        with _open(self.source) as raw, beside:
             handle = _Hashing(raw)
+            validation = StreamedValidation(
+                handle,
+                None if beside.running else self.xsd,
+                self.ns,
+                tags=[tag],
+                clear=[tag],
+                stop_after=1,
+                remove_comments=True,
+                remove_pis=True,
+            )
+            findings = validation.findings
             try:
-                for _event, element in _events(handle, self.spec, self.ns):
-                    if not self.fragment(element):
-                        self._refuse(self.fragment.error_log, element.sourceline)
+                for element in validation:
+                    if findings:  # the XSD's verdict on this piece comes first: an invalid entry is not read
+                        break
                     if header is None:
-                        root = element.getroottree().getroot()
-                        header = self._read_header(root)
+                        header = self._read_header(element.getroottree().getroot())
                     batches_with_entries.add(element.getparent().sourceline)
                     for entry in self._read(element, header):
                         if entry is None:
                             skipped += 1
                         else:
                             count += 1
-                            chunk.append(tuple(entry))
+                            if sink is None:
+                                chunk.append(tuple(entry))
+                            else:
+                                sink(entry)
                     if len(chunk) >= SPOOL_CHUNK:
                         pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
                         chunk = []
-                    element.getparent().remove(element)
-                if chunk:
-                    pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
-            except etree.XMLSyntaxError as error:
-                raise StatusFileError(f"not readable XML: {error.msg}", line=error.lineno or 0, name=self.name)
             except StatusFileError as error:
-                error.name = error.name or self.name
+                # The XSD judges first: an entry this pass cannot read is most often one the XSD refuses.
+                self._refuse_if(beside.verdict())
                 raise StatusFileError(error.problem, line=error.line, name=self.name) from None
+            if findings:
+                self._refuse_if(beside.verdict())
+                self._refuse(findings, validation.unreadable)
+            self._refuse_if(beside.verdict())
+            if chunk:
+                pickle.dump(chunk, self._spool, pickle.HIGHEST_PROTOCOL)
             while handle.read(1 << 16):  # the digest covers trailing bytes too
                 pass
-        if root is None:
-            with _open(self.source) as again:
-                root = etree.parse(again, etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
-        if root.getroottree().docinfo.doctype:
-            raise StatusFileError("a DOCTYPE is not allowed in a status file", line=1, name=self.name)
-        # What is left is the document without its entries: the headers, against the unchanged XSD.
-        if not self.full(root.getroottree()):
-            self._refuse(self.full.error_log, root.sourceline)
+        root = validation.root
         if header is None:
             header = self._read_header(root)
         fields = {k: v for k, v in header.items() if k in ReportInfo.__dataclass_fields__}
@@ -556,6 +619,8 @@ class IsoStatusFile:
 
     def entries(self) -> Iterator[StatusEntry]:
         """Pass 2: the entries pass 1 read, in file order, from the spool (it can be read again)."""
+        if self.sink is not None:
+            raise ValueError("this status file's entries went to its sink as they were read")
         if self._spool.closed:
             raise ValueError("this status file is closed")
         self._spool.flush()

@@ -164,17 +164,7 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
     from programs.payments.reports import PENDING, StatusFileError, read_status_file
 
     path = Path(settings.MEDIA_ROOT) / report.path
-    try:
-        status_file = read_status_file(path, name=report.name)  # the whole file is validated before any entry
-    except StatusFileError as error:
-        raise ValidationError({"file": f"Refused, nothing applied: {error}"}) from None
-    info = status_file.info
-    report.kind, report.msg_id = info.kind, (info.msg_id or "")[:64]
-    progress(30, "Read and valid; matching entries")
     actor = f"report {report.pk}"
-    rejected, rejected_file = 0, ""
-    if info.file_rejected or info.rejected_batches:
-        rejected, rejected_file = _rejected_file(report, info)
     with connection.cursor() as cursor:
         # ON COMMIT DROP ends them with the job's transaction; inside a caller's transaction (two imports in one
         # test, a job run from another job) the earlier import's are dropped here.
@@ -184,9 +174,10 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
             "COPY payment_report_entries (line, end_to_end_id, status, reason_code, reason, amount, currency)"
             " FROM STDIN"
         ) as copy:
-            for entry in status_file.entries():
+
+            def stage(entry) -> None:
                 if entry.status == PENDING:  # the provider has not decided: nothing to record
-                    continue
+                    return
                 copy.write_row(
                     (
                         entry.line,
@@ -198,6 +189,22 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
                         entry.currency or "",
                     )
                 )
+
+            # An ISO file's entries are COPYed as they are read, while the database takes them in: if the file is
+            # then refused, the COPY is abandoned and the job's transaction rolled back, so nothing of it is kept.
+            try:
+                status_file = read_status_file(path, name=report.name, sink=stage)
+            except StatusFileError as error:
+                raise ValidationError({"file": f"Refused, nothing applied: {error}"}) from None
+            if not status_file.sunk:
+                for entry in status_file.entries():
+                    stage(entry)
+        info = status_file.info
+        report.kind, report.msg_id = info.kind, (info.msg_id or "")[:64]
+        progress(30, "Read and valid; matching entries")
+        rejected, rejected_file = 0, ""
+        if info.file_rejected or info.rejected_batches:
+            rejected, rejected_file = _rejected_file(report, info)
         cursor.execute("ANALYZE payment_report_entries")
         cursor.execute(MATCHED_SQL, {"fsp": report.fsp_id, "fsp_code": report.fsp.code})
         progress(60, "Writing the ledger")
