@@ -206,6 +206,54 @@ def test_the_ledgers_references_are_enforced_by_the_database_once_per_statement(
     assert PaymentReport.objects.filter(pk=report.pk).exists()
 
 
+def test_a_payments_references_are_enforced_by_the_database_once_per_statement(world):
+    """Payments carry no per-row foreign keys (programs/sql/0014): a payment naming a batch, entitlement, household,
+    account or payment that does not exist is refused with the statement, and what payments name is not deleted."""
+    batch = prepare(world)
+    payment = Payment.objects.filter(batch=batch).order_by("pk").first()
+    columns = (
+        "batch_id, entitlement_id, household_id, account_id, reissue_of_id, amount, fee, currency, status,"
+        " reason_code, reason, flagged, flag_reason"
+    )
+    before = Payment.objects.count()
+    with connection.cursor() as cursor:
+        # An entitlement with no payment yet (its in-kind twin), so that only the reference under test is wrong.
+        cursor.execute(
+            "INSERT INTO programs_entitlement (cycle_id, program_id, household_id, kind, amount, fee, currency,"
+            " incident_id, people, flagged, flag_reason, valid_from, valid_until, status)"
+            " SELECT cycle_id, program_id, household_id, 'in_kind', NULL, 0, '', incident_id, people, false, '',"
+            " valid_from, valid_until, 'approved' FROM programs_entitlement WHERE id = %s RETURNING id",
+            [payment.entitlement_id],
+        )
+        unpaid = cursor.fetchone()[0]
+    good = [batch.pk, unpaid, payment.household_id, payment.account_id, None]
+    for position, column in enumerate(("batch_id", "entitlement_id", "household_id", "account_id", "reissue_of_id")):
+        values = list(good)
+        values[position] = 987_654_321
+        with (
+            pytest.raises(IntegrityError, match=f"{column}=987654321 does not exist"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"INSERT INTO programs_payment ({columns})"
+                " VALUES (%s, %s, %s, %s, %s, 1, 0, 'BDT', 'pending', '', '', false, '')",
+                values,
+            )
+    assert Payment.objects.count() == before
+    for statement, parameters in (
+        ("DELETE FROM programs_paymentbatch WHERE id = %s", [batch.pk]),
+        ("DELETE FROM programs_paymentaccount WHERE id = %s", [payment.account_id]),
+    ):
+        with (
+            pytest.raises(IntegrityError, match=r"still referenced from programs_payment\."),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, parameters)
+    assert PaymentBatch.objects.filter(pk=batch.pk).exists()
+
+
 def test_moving_payments_is_a_hot_update_and_one_live_payment_still_holds(world):
     """No index names a payment's status: sent and paid rewrite no index entry (HOT), and the unique index on live
     payments still follows failures (a failed payment frees its entitlement, a live one does not)."""
