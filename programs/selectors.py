@@ -128,16 +128,16 @@ def rule_preview(*, user, rule: str, exposure_run: ExposureRun | None = None, pr
         # The run's exposure join (alias x), shared with the rule's when it reads exposure: the class comes from it.
         extra.append(compile_number("exposure.rank", context))
         class_column = sql.SQL("x.hazard_class_id")
-    # One pass selects the households and reads what the groups need: people come from registry's per-household
-    # member summary (a plain join, not an aggregate per household), so nothing is computed for households the rule
-    # does not select, and the selected ones are not joined to the registry a second time.
+    # One pass selects the households, reads what the groups need (people from registry's per-household member
+    # summary, a plain join, not an aggregate per household) and counts them per area and class; that grouping runs
+    # in parallel workers (grouping sets cannot), and the totals, areas and classes are summed from its few rows.
     statement = sql.SQL(
-        "WITH s AS MATERIALIZED (SELECT h.id, h.area_id, {class_column} AS class_id, ({people}) AS people"
-        " FROM registry_household h {joins} WHERE h.status = 'active' AND ({where}) AND {scope}),"
-        " t AS (SELECT s.id, coalesce(a.lineage[{level}], a.id) AS area_id, s.class_id, s.people"
-        " FROM s LEFT JOIN geo_area a ON a.id = s.area_id)"
-        " SELECT GROUPING(area_id), GROUPING(class_id), area_id, class_id, count(*), coalesce(sum(people), 0)"
-        " FROM t GROUP BY GROUPING SETS ((), (area_id), (class_id))"
+        "WITH g AS (SELECT coalesce(preview_area.lineage[{level}], preview_area.id) AS area_id,"
+        " {class_column} AS class_id, count(*) AS households, sum({people}) AS people"
+        " FROM registry_household h {joins} LEFT JOIN geo_area preview_area ON preview_area.id = h.area_id"
+        " WHERE h.status = 'active' AND ({where}) AND {scope} GROUP BY 1, 2)"
+        " SELECT GROUPING(area_id), GROUPING(class_id), area_id, class_id, coalesce(sum(households), 0)::int8,"
+        " coalesce(sum(people), 0)::int8 FROM g GROUP BY GROUPING SETS ((), (area_id), (class_id))"
     ).format(
         joins=merge_joins(compiled, *extra),
         where=compiled.where,
