@@ -24,6 +24,13 @@ Measured, each against a hand-written statement for the same question in the sam
   between, and the rows compared.
 Peak memory of this process is reported (peak_rss_mb); the registry is loaded by a child process, whose own peak is
 printed apart.
+
+Where the time went at 1,000,000 on 2 idle cores (2026-12-04): preview 0.45 s (mostly the parallel join of the
+run's 149,629 rows to the households and their member summary), the member rule 0.24 s (the summary's youngest
+birth date); enrolment 7.1 s and generation 13.2 s of the 20.2 s, against 5.6 + 11.0 s by hand: the difference is
+the chunks (8 statements for progress) and the duplicate and incident checks the hand-written statements skip.
+Before the references were checked per statement (programs/sql/0013_entitlements_faster.sql) the two million
+foreign-key checks at commit took 14 s of each side.
 """
 
 from __future__ import annotations
