@@ -340,6 +340,18 @@ class DigestSum:
         return self.count, self.people, str(self.amount), f"{self.count}:{self.amount}:{self.hashes}"
 
 
+def stored_digest_part(cursor, cycle_id: int, *, where: sql.Composable) -> tuple[list, int]:
+    """DIGEST_AGGREGATES over the cycle's stored (non-cancelled) rows that `where` selects, and how many are
+    flagged."""
+    cursor.execute(
+        sql.SQL("SELECT {}, count(*) FILTER (WHERE flagged) FROM ({}) d")
+        .format(DIGEST_AGGREGATES, stored_digest_rows_sql(cycle_id, where=where))
+        .as_string(cursor.connection)
+    )
+    *figures, flagged = cursor.fetchone()
+    return figures, flagged
+
+
 def digest_of(cursor, rows_sql: sql.Composable) -> tuple[int, int, str, str]:
     """(count, people, amount sum, digest) of digest rows, in one pass."""
     cursor.execute(sql.SQL("SELECT {} FROM ({}) d").format(DIGEST_AGGREGATES, rows_sql))

@@ -27,7 +27,7 @@ from programs.population import (
     digest_of,
     digest_rows_sql,
     items_values_sql,
-    stored_digest_rows_sql,
+    stored_digest_part,
 )
 from programs.services.programs import budget_left, require_program_scope
 from response.models import ExposureRun, Incident
@@ -201,13 +201,8 @@ def write_entitlements(cursor, cycle: Cycle, progress=None) -> tuple[DigestSum, 
         "flag_reason": sql.Literal("entitled or enrolled by another program for the same incident"),
     }
     total = DigestSum()
-    kept = sql.SQL("e.status <> 'draft'")
-    cursor.execute(
-        sql.SQL("SELECT {} FROM ({}) d")
-        .format(DIGEST_AGGREGATES, stored_digest_rows_sql(cycle.pk, where=kept))
-        .as_string(cursor.connection)
-    )
-    total.add(*cursor.fetchone())
+    kept, _ = stored_digest_part(cursor, cycle.pk, where=sql.SQL("e.status <> 'draft'"))
+    total.add(*kept)
     # The flagged count is of every row of the cycle, cancelled ones included (as the cycle page lists them).
     cursor.execute(
         "SELECT count(*) FILTER (WHERE flagged), count(*) FROM programs_entitlement WHERE cycle_id = %s", [cycle.pk]
@@ -267,13 +262,9 @@ def write_entitlements(cursor, cycle: Cycle, progress=None) -> tuple[DigestSum, 
             progress(10 + 80 * number // len(chunks), f"Entitlements: chunk {number} of {len(chunks)}")
     if population.items:
         # In-kind rows with their lines, as stored (the lines were written by a second statement per chunk).
-        fresh = sql.SQL("e.status = 'draft' AND e.kind = 'in_kind'")
-        cursor.execute(
-            sql.SQL("SELECT {}, count(*) FILTER (WHERE flagged) FROM ({}) d")
-            .format(DIGEST_AGGREGATES, stored_digest_rows_sql(cycle.pk, where=fresh))
-            .as_string(cursor.connection)
+        figures, kind_flagged = stored_digest_part(
+            cursor, cycle.pk, where=sql.SQL("e.status = 'draft' AND e.kind = 'in_kind'")
         )
-        *figures, kind_flagged = cursor.fetchone()
         total.add(*figures)
         flagged += kind_flagged
     return total, flagged

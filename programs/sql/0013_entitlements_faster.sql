@@ -116,40 +116,30 @@ CREATE TRIGGER programs_reference_changed BEFORE UPDATE OF program_id, household
     FOR EACH ROW
     EXECUTE FUNCTION programs_reference_changed('program_id', 'programs_program', 'household_id', 'registry_household');
 
--- Parents: households (entitlements and memberships), cycles (entitlements), programs (memberships).
-DROP TRIGGER IF EXISTS programs_referenced_rows_kept ON registry_household;
-CREATE TRIGGER programs_referenced_rows_kept AFTER DELETE ON registry_household
-    REFERENCING OLD TABLE AS programs_old_parents FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept(
-        'programs_entitlement', 'household_id', 'programs_programmembership', 'household_id');
-DROP TRIGGER IF EXISTS programs_referenced_id_kept ON registry_household;
-CREATE TRIGGER programs_referenced_id_kept BEFORE UPDATE OF id ON registry_household FOR EACH ROW
-    EXECUTE FUNCTION programs_referenced_rows_kept(
-        'programs_entitlement', 'household_id', 'programs_programmembership', 'household_id');
+-- Parents: the three triggers that keep a referenced parent row (statement DELETE, TRUNCATE, row UPDATE OF id), made
+-- by one function so that a later migration naming more children re-creates them with the full list.
+CREATE OR REPLACE FUNCTION programs_protect_referenced(parent text, VARIADIC children text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+-- children: pairs of (child table, its column naming the parent), as programs_referenced_rows_kept takes them.
+DECLARE
+    arguments text;
+BEGIN
+    SELECT string_agg(quote_literal(child), ', ') INTO arguments FROM unnest(children) AS child;
+    EXECUTE format('DROP TRIGGER IF EXISTS programs_referenced_rows_kept ON %I', parent);
+    EXECUTE format('CREATE TRIGGER programs_referenced_rows_kept AFTER DELETE ON %I'
+                   ' REFERENCING OLD TABLE AS programs_old_parents FOR EACH STATEMENT'
+                   ' EXECUTE FUNCTION programs_referenced_rows_kept(%s)', parent, arguments);
+    EXECUTE format('DROP TRIGGER IF EXISTS programs_referenced_id_kept ON %I', parent);
+    EXECUTE format('CREATE TRIGGER programs_referenced_id_kept BEFORE UPDATE OF id ON %I FOR EACH ROW'
+                   ' EXECUTE FUNCTION programs_referenced_rows_kept(%s)', parent, arguments);
+    -- TRUNCATE of a parent (without its children in the same command) is refused too, as a foreign key refuses it.
+    EXECUTE format('DROP TRIGGER IF EXISTS programs_referenced_rows_truncated ON %I', parent);
+    EXECUTE format('CREATE TRIGGER programs_referenced_rows_truncated AFTER TRUNCATE ON %I FOR EACH STATEMENT'
+                   ' EXECUTE FUNCTION programs_referenced_rows_kept(%s)', parent, arguments);
+END $$;
 
-DROP TRIGGER IF EXISTS programs_referenced_rows_kept ON programs_cycle;
-CREATE TRIGGER programs_referenced_rows_kept AFTER DELETE ON programs_cycle
-    REFERENCING OLD TABLE AS programs_old_parents FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept('programs_entitlement', 'cycle_id');
-DROP TRIGGER IF EXISTS programs_referenced_id_kept ON programs_cycle;
-CREATE TRIGGER programs_referenced_id_kept BEFORE UPDATE OF id ON programs_cycle FOR EACH ROW
-    EXECUTE FUNCTION programs_referenced_rows_kept('programs_entitlement', 'cycle_id');
-
-DROP TRIGGER IF EXISTS programs_referenced_rows_kept ON programs_program;
-CREATE TRIGGER programs_referenced_rows_kept AFTER DELETE ON programs_program
-    REFERENCING OLD TABLE AS programs_old_parents FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept('programs_programmembership', 'program_id');
-DROP TRIGGER IF EXISTS programs_referenced_id_kept ON programs_program;
-CREATE TRIGGER programs_referenced_id_kept BEFORE UPDATE OF id ON programs_program FOR EACH ROW
-    EXECUTE FUNCTION programs_referenced_rows_kept('programs_programmembership', 'program_id');
-
--- TRUNCATE of a parent (without its children in the same command) is refused too, as a foreign key refuses it.
-DROP TRIGGER IF EXISTS programs_referenced_rows_truncated ON registry_household;
-CREATE TRIGGER programs_referenced_rows_truncated AFTER TRUNCATE ON registry_household FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept('programs_entitlement', 'household_id', 'programs_programmembership', 'household_id');
-DROP TRIGGER IF EXISTS programs_referenced_rows_truncated ON programs_cycle;
-CREATE TRIGGER programs_referenced_rows_truncated AFTER TRUNCATE ON programs_cycle FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept('programs_entitlement', 'cycle_id');
-DROP TRIGGER IF EXISTS programs_referenced_rows_truncated ON programs_program;
-CREATE TRIGGER programs_referenced_rows_truncated AFTER TRUNCATE ON programs_program FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept('programs_programmembership', 'program_id');
+-- Households (entitlements and memberships), cycles (entitlements), programs (memberships).
+SELECT programs_protect_referenced('registry_household',
+                                   'programs_entitlement', 'household_id', 'programs_programmembership', 'household_id');
+SELECT programs_protect_referenced('programs_cycle', 'programs_entitlement', 'cycle_id');
+SELECT programs_protect_referenced('programs_program', 'programs_programmembership', 'program_id');

@@ -14,44 +14,10 @@ CREATE TRIGGER programs_references_exist AFTER INSERT ON programs_payment
         'household_id', 'registry_household', 'account_id', 'programs_paymentaccount',
         'reissue_of_id', 'programs_payment');
 
--- Households are now referenced by entitlements, memberships and payments: one trigger names the three.
-DROP TRIGGER IF EXISTS programs_referenced_rows_kept ON registry_household;
-CREATE TRIGGER programs_referenced_rows_kept AFTER DELETE ON registry_household
-    REFERENCING OLD TABLE AS programs_old_parents FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept(
-        'programs_entitlement', 'household_id', 'programs_programmembership', 'household_id',
-        'programs_payment', 'household_id');
-DROP TRIGGER IF EXISTS programs_referenced_id_kept ON registry_household;
-CREATE TRIGGER programs_referenced_id_kept BEFORE UPDATE OF id ON registry_household FOR EACH ROW
-    EXECUTE FUNCTION programs_referenced_rows_kept(
-        'programs_entitlement', 'household_id', 'programs_programmembership', 'household_id',
-        'programs_payment', 'household_id');
-DROP TRIGGER IF EXISTS programs_referenced_rows_truncated ON registry_household;
-CREATE TRIGGER programs_referenced_rows_truncated AFTER TRUNCATE ON registry_household FOR EACH STATEMENT
-    EXECUTE FUNCTION programs_referenced_rows_kept(
-        'programs_entitlement', 'household_id', 'programs_programmembership', 'household_id',
-        'programs_payment', 'household_id');
-
-DO $$
-DECLARE
-    parent text;
-    child_column text;
-BEGIN
-    FOR parent, child_column IN VALUES ('programs_paymentbatch', 'batch_id'), ('programs_entitlement', 'entitlement_id'),
-                                        ('programs_paymentaccount', 'account_id')
-    LOOP
-        EXECUTE format('DROP TRIGGER IF EXISTS programs_referenced_rows_kept ON %I', parent);
-        EXECUTE format('CREATE TRIGGER programs_referenced_rows_kept AFTER DELETE ON %I'
-                       ' REFERENCING OLD TABLE AS programs_old_parents FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION programs_referenced_rows_kept(%L, %L)', parent, 'programs_payment',
-                       child_column);
-        EXECUTE format('DROP TRIGGER IF EXISTS programs_referenced_id_kept ON %I', parent);
-        EXECUTE format('CREATE TRIGGER programs_referenced_id_kept BEFORE UPDATE OF id ON %I FOR EACH ROW'
-                       ' EXECUTE FUNCTION programs_referenced_rows_kept(%L, %L)', parent, 'programs_payment',
-                       child_column);
-        EXECUTE format('DROP TRIGGER IF EXISTS programs_referenced_rows_truncated ON %I', parent);
-        EXECUTE format('CREATE TRIGGER programs_referenced_rows_truncated AFTER TRUNCATE ON %I FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION programs_referenced_rows_kept(%L, %L)', parent, 'programs_payment',
-                       child_column);
-    END LOOP;
-END $$;
+-- Households are now referenced by entitlements, memberships and payments: their triggers name the three.
+SELECT programs_protect_referenced('registry_household',
+                                   'programs_entitlement', 'household_id', 'programs_programmembership', 'household_id',
+                                   'programs_payment', 'household_id');
+SELECT programs_protect_referenced('programs_paymentbatch', 'programs_payment', 'batch_id');
+SELECT programs_protect_referenced('programs_entitlement', 'programs_payment', 'entitlement_id');
+SELECT programs_protect_referenced('programs_paymentaccount', 'programs_payment', 'account_id');
