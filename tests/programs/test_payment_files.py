@@ -19,6 +19,7 @@ from lxml import etree
 from mockbank import messages as mockbank_messages
 from mockbank import validate as mockbank_validate
 
+from programs.payments.files import xsd
 from programs.payments.files.cash import CashRecipient, write_cash_list_csv, write_cash_list_html
 from programs.payments.files.mobile import MobilePayout, write_mobile_csv, write_mobile_json
 from programs.payments.files.pain001 import (
@@ -35,6 +36,7 @@ from programs.payments.files.text import fit_text
 from programs.payments.files.xsd import (
     SCHEMAS,
     XSD_DIR,
+    Finding,
     InvalidFile,
     ensure_valid,
     message_name,
@@ -411,6 +413,47 @@ def test_lines_are_counted_past_what_libxml2_counts(tmp_path):
     (finding,) = validate_file(save(tmp_path, data), "pain.001.001.09")
     assert finding.line == line_of(data, b"<Nm></Nm>") > 70_000
     assert "Nm" in finding.message and "minimum length" in finding.message
+
+
+def test_our_files_are_validated_in_pieces_with_the_files_own_lines_and_totals(tmp_path, monkeypatch):
+    # Three pieces of two transactions: a finding in the last names its line in the file, as the streamed validator
+    # does, and the totals are those of every piece.
+    monkeypatch.setattr(xsd, "PIECE_TRANSACTIONS", 2)
+    data = written(mixed())
+    path = save(tmp_path, data)
+    assert xsd._validate_in_pieces(path, "pain.001.001.09") == [] == validate_file(path, "pain.001.001.09")
+    broken = data.replace("<Nm>Jörg Müller</Nm>".encode(), b"<Nm></Nm>")
+    (finding,) = xsd._validate_in_pieces(save(tmp_path, broken, "broken.xml"), "pain.001.001.09")
+    assert finding.line == line_of(broken, b"<Nm></Nm>") and "minimum length" in finding.message
+    miscounted = data.replace(b"<NbOfTxs>5</NbOfTxs>", b"<NbOfTxs>4</NbOfTxs>", 1)
+    (finding,) = xsd._validate_in_pieces(save(tmp_path, miscounted, "miscounted.xml"), "pain.001.001.09")
+    assert finding == Finding(line_of(data, b"<NbOfTxs>5"), "GrpHdr: NbOfTxs says 4 but 5 transactions follow.")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda data: data.replace(b"</CdtTrfTxInf>\n<CdtTrfTxInf>", b"</CdtTrfTxInf><CdtTrfTxInf>", 1),
+            id="two transactions on a line",
+        ),
+        pytest.param(
+            lambda data: data.replace(b"</CdtTrfTxInf>\n", b"</CdtTrfTxInf>\n<ChrgBr>DEBT</ChrgBr>\n", 2),
+            id="an element between transactions",
+        ),
+        pytest.param(lambda data: data.replace(b"\n", b""), id="on one line"),
+    ],
+)
+def test_a_file_laid_out_otherwise_is_judged_by_the_streamed_validator(tmp_path, monkeypatch, change):
+    monkeypatch.setattr(xsd, "PIECE_TRANSACTIONS", 2)
+    data = change(written(mixed()))
+    path = save(tmp_path, data)
+    assert xsd._validate_in_pieces(path, "pain.001.001.09") is None
+    findings = validate_file(path, "pain.001.001.09")
+    if b"</CdtTrfTxInf>\n<ChrgBr>" in data:  # after a transaction, ChrgBr is not allowed: the XSD says so
+        assert findings and "ChrgBr" in findings[0].message
+    else:
+        assert findings == []
 
 
 def test_a_file_cut_short_is_refused_at_its_last_line(tmp_path):

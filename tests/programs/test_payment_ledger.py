@@ -207,10 +207,13 @@ def test_the_ledgers_references_are_enforced_by_the_database_once_per_statement(
 
 
 def test_a_payments_references_are_enforced_by_the_database_once_per_statement(world):
-    """Payments carry no per-row foreign keys (programs/sql/0014): a payment naming a batch, entitlement, household,
-    account or payment that does not exist is refused with the statement, and what payments name is not deleted."""
+    """Payments carry no per-row foreign keys (programs/sql/0014, 0015): a payment naming a batch, entitlement,
+    account or payment that does not exist, another household than its entitlement's, an account of another
+    household or a payment of another entitlement to re-issue is refused with the statement, and what payments name
+    is not deleted."""
     batch = prepare(world)
-    payment = Payment.objects.filter(batch=batch).order_by("pk").first()
+    payment, other = Payment.objects.filter(batch=batch).order_by("pk")[:2]
+    assert other.household_id != payment.household_id and other.account_id
     columns = (
         "batch_id, entitlement_id, household_id, account_id, reissue_of_id, amount, fee, currency, status,"
         " reason_code, reason, flagged, flag_reason"
@@ -227,11 +230,25 @@ def test_a_payments_references_are_enforced_by_the_database_once_per_statement(w
         )
         unpaid = cursor.fetchone()[0]
     good = [batch.pk, unpaid, payment.household_id, payment.account_id, None]
-    for position, column in enumerate(("batch_id", "entitlement_id", "household_id", "account_id", "reissue_of_id")):
+    missing = 987_654_321
+    wrong = {
+        "batch_id": (missing, f"batch_id={missing} does not exist"),
+        "entitlement_id": (missing, f"entitlement_id={missing} does not exist"),
+        "household_id": (other.household_id, f"household_id={other.household_id} is not the household of entitlement"),
+        "account_id": (missing, f"account_id={missing} does not exist"),
+        "reissue_of_id": (missing, f"reissue_of_id={missing} does not exist"),
+    }
+    cases = [(column, *wrong[column]) for column in wrong]
+    cases += [
+        ("account_id", other.account_id, f"account_id={other.account_id} belongs to household {other.household_id}"),
+        ("reissue_of_id", other.pk, f"reissue_of_id={other.pk} pays entitlement {other.entitlement_id}"),
+    ]
+    positions = ("batch_id", "entitlement_id", "household_id", "account_id", "reissue_of_id")
+    for column, value, message in cases:
         values = list(good)
-        values[position] = 987_654_321
+        values[positions.index(column)] = value
         with (
-            pytest.raises(IntegrityError, match=f"{column}=987654321 does not exist"),
+            pytest.raises(IntegrityError, match=message),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from lxml import etree
 
@@ -79,6 +79,22 @@ class Transfer:
     bic: str = ""  # creditor agent's BIC when known
     remittance: str = ""  # RmtInf/Ustrd, e.g. the entitlement's code
     instruction_id: str = ""  # PmtId/InstrId when the FSP wants one
+
+
+class TransferFields(Protocol):
+    """What the writer reads of a transfer: a Transfer, or any row with its attributes (the release passes its
+    database rows, programs.payments.services.files.PaymentRow, as they are)."""
+
+    end_to_end_id: str
+    amount: Decimal
+    currency: str
+    creditor_name: str
+    account_kind: str
+    account_number: str
+    routing_number: str
+    bic: str
+    remittance: str
+    instruction_id: str
 
 
 @dataclass(frozen=True)
@@ -162,14 +178,14 @@ class _Rows:
             self.templates[key] = template
         return template
 
-    def fill(self, transfer: Transfer) -> etree._Element:
+    def fill(self, transfer: TransferFields) -> etree._Element:
         try:
             return self._fill(transfer)
         except PaymentFileError as error:
             # Field names are constants on the hot path; the payment is named only when something is wrong.
             raise PaymentFileError(f"payment {transfer.end_to_end_id!r}: {error}") from None
 
-    def _fill(self, transfer: Transfer) -> etree._Element:
+    def _fill(self, transfer: TransferFields) -> etree._Element:
         e2e = check_identifier(transfer.end_to_end_id, field="end_to_end_id")
         if transfer.currency != self.currency:
             raise PaymentFileError(f"currency {transfer.currency} differs from the file's {self.currency}.")
@@ -289,7 +305,7 @@ def _payment_info(header: FileHeader, version: str) -> list[etree._Element]:
 def write_pain001(
     out: BinaryIO | str | os.PathLike,
     header: FileHeader,
-    transfers: Iterable[Transfer],
+    transfers: Iterable[TransferFields],
     *,
     version: str = "pain.001.001.09",
 ) -> FileSummary:

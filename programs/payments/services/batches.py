@@ -367,8 +367,26 @@ def _check_before_release(batch: PaymentBatch) -> None:
         )
 
 
+def _record_file(batch: PaymentBatch, part: FileSlice, identifier: str, written) -> PaymentFile:
+    return PaymentFile.objects.create(
+        batch=batch,
+        attempt=batch.attempt,
+        sequence=part.sequence,
+        msg_id=identifier,
+        file_format=batch.fsp.file_format,
+        name=written.name,
+        path=str(written.path.relative_to(settings.MEDIA_ROOT)),
+        first_payment_id=part.first_id,
+        last_payment_id=part.last_id,
+        nb_of_txs=part.count,
+        ctrl_sum=part.total,
+        sha256=written.sha256,
+        size_bytes=written.size_bytes,
+    )
+
+
 def _release(run: PaymentBatchRun, progress) -> JobOutcome:
-    from programs.payments.services.files import write_batch_file
+    from programs.payments.services.files import BatchRows, write_batch_file
 
     batch = _lock(run.batch)
     if batch.status != PaymentBatch.Status.PREPARED:
@@ -378,27 +396,16 @@ def _release(run: PaymentBatchRun, progress) -> JobOutcome:
     _check_before_release(batch)
     batch.attempt += 1
     slices = file_slices(batch)
+    if not slices:
+        raise ValidationError({"batch": f"Batch {batch.code} holds no payment to release."})
     folder = _file_root() / batch.code
     folder.mkdir(parents=True, exist_ok=True)
-    for number, part in enumerate(slices, 1):
-        identifier = msg_id(batch, batch.attempt, part.sequence)
-        written = write_batch_file(batch, part, identifier, folder)
-        PaymentFile.objects.create(
-            batch=batch,
-            attempt=batch.attempt,
-            sequence=part.sequence,
-            msg_id=identifier,
-            file_format=batch.fsp.file_format,
-            name=written.name,
-            path=str(written.path.relative_to(settings.MEDIA_ROOT)),
-            first_payment_id=part.first_id,
-            last_payment_id=part.last_id,
-            nb_of_txs=part.count,
-            ctrl_sum=part.total,
-            sha256=written.sha256,
-            size_bytes=written.size_bytes,
-        )
-        progress(5 + 90 * number // len(slices), f"File {number} of {len(slices)} written and valid")
+    with BatchRows(batch.pk, slices[0].first_id, slices[-1].last_id) as rows:
+        for number, part in enumerate(slices, 1):
+            identifier = msg_id(batch, batch.attempt, part.sequence)
+            written = write_batch_file(batch, part, identifier, folder, rows.part(part.first_id, part.last_id))
+            _record_file(batch, part, identifier, written)
+            progress(5 + 90 * number // len(slices), f"File {number} of {len(slices)} written and valid")
     batch.status = PaymentBatch.Status.RELEASED
     batch.released_by_id = run.created_by_id
     batch.released_at = timezone.now()
