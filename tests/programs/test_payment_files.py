@@ -33,6 +33,7 @@ from programs.payments.files.pain001 import (
     write_pain001,
 )
 from programs.payments.files.text import fit_text
+from programs.payments.files.validator import Beside, Inline
 from programs.payments.files.xsd import (
     SCHEMAS,
     XSD_DIR,
@@ -386,6 +387,27 @@ def test_the_files_of_a_split_batch_are_validated_side_by_side(tmp_path):
     sequential = validate_files([good, bad, good], "pain.001.001.09")
     assert validate_files([good, bad, good], "pain.001.001.09", processes=2) == sequential
     assert sequential[0] == sequential[2] == [] and "PAY" in sequential[1][0].message
+
+
+def test_files_validated_in_a_process_beside_get_the_same_verdicts_even_if_it_dies(tmp_path):
+    good = save(tmp_path, written(mixed()), "good.xml")
+    bad = save(tmp_path, written(mixed()).replace(b"<PmtMtd>TRF</PmtMtd>", b"<PmtMtd>PAY</PmtMtd>"), "bad.xml")
+    files = [good, bad, good]
+    with Inline() as inline:
+        for path in files:
+            inline.submit(path, "pain.001.001.09")
+        expected = inline.verdicts()
+    assert expected[0] == expected[2] == [] and "PAY" in expected[1][0].message
+    with Beside() as beside:
+        for path in files:
+            beside.submit(path, "pain.001.001.09")
+        assert beside.verdicts() == expected and beside.seconds > 0
+    with Beside() as beside:  # the process is killed before it judged anything: the files are judged here
+        beside._process.kill()
+        beside._process.wait()
+        for path in files:
+            beside.submit(path, "pain.001.001.09")
+        assert beside.verdicts() == expected
 
 
 def test_a_file_of_another_message_or_not_xml_or_with_a_dtd_is_refused_in_words(tmp_path):

@@ -386,7 +386,7 @@ def _record_file(batch: PaymentBatch, part: FileSlice, identifier: str, written)
 
 
 def _release(run: PaymentBatchRun, progress) -> JobOutcome:
-    from programs.payments.services.files import BatchRows, write_batch_file
+    from programs.payments.services.files import BatchRows, FileWriting
 
     batch = _lock(run.batch)
     if batch.status != PaymentBatch.Status.PREPARED:
@@ -400,12 +400,16 @@ def _release(run: PaymentBatchRun, progress) -> JobOutcome:
         raise ValidationError({"batch": f"Batch {batch.code} holds no payment to release."})
     folder = _file_root() / batch.code
     folder.mkdir(parents=True, exist_ok=True)
-    with BatchRows(batch.pk, slices[0].first_id, slices[-1].last_id) as rows:
+    with (
+        BatchRows(batch.pk, slices[0].first_id, slices[-1].last_id) as rows,
+        FileWriting(batch, folder, files=len(slices)) as files,
+    ):
         for number, part in enumerate(slices, 1):
-            identifier = msg_id(batch, batch.attempt, part.sequence)
-            written = write_batch_file(batch, part, identifier, folder, rows.part(part.first_id, part.last_id))
-            _record_file(batch, part, identifier, written)
-            progress(5 + 90 * number // len(slices), f"File {number} of {len(slices)} written and valid")
+            files.write(part, msg_id(batch, batch.attempt, part.sequence), rows.part(part.first_id, part.last_id))
+            progress(5 + 85 * number // len(slices), f"File {number} of {len(slices)} written")
+        for part, written in zip(slices, files.publish(), strict=True):
+            _record_file(batch, part, msg_id(batch, batch.attempt, part.sequence), written)
+        progress(95, f"{len(slices)} files valid")
     batch.status = PaymentBatch.Status.RELEASED
     batch.released_by_id = run.created_by_id
     batch.released_at = timezone.now()

@@ -1,10 +1,10 @@
-"""Writing one file of a batch from the database: rows streamed by a server-side cursor, numbers decrypted one at a
-time, the file written by programs.payments.files (constant memory), validated, and only then moved to its name.
+"""Writing the files of a batch from the database: rows streamed by one server-side cursor, numbers decrypted one at
+a time, each file written by programs.payments.files (constant memory) and validated, and only once all are valid
+moved to their names (FileWriting).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from programs.payments import crypto
+from programs.payments.files.output import FileSummary
 from programs.payments.models import FinancialServiceProvider, PaymentBatch
 
 # A cash payment has no account: the household's head (or first current member) collects it, by name. One query
@@ -44,9 +45,10 @@ FETCH_ROWS = 5000
 @dataclass(frozen=True)
 class WrittenFile:
     name: str
-    path: Path
-    sha256: str
+    path: Path  # its name once published
+    sha256: str  # of the bytes as the writer wrote them (no second read)
     size_bytes: int
+    temporary: Path  # where it is until then
 
 
 class PaymentRow(NamedTuple):
@@ -125,14 +127,6 @@ class BatchRows:
         self._next = row
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 EXTENSIONS = {
     FinancialServiceProvider.FileFormat.PAIN_001_001_09: "xml",
     FinancialServiceProvider.FileFormat.PAIN_001_001_03: "xml",
@@ -155,99 +149,116 @@ def _debtor(fsp: FinancialServiceProvider):
     )
 
 
-def write_for_format(fmt: str, path: Path, *, batch: PaymentBatch, msg_id: str, part, rows) -> list:
-    """Write one file of `rows` in the provider's format to `path`; returns the findings that make it invalid (an
-    empty list when it is valid). pain.001 files are validated against the XSD after writing; every writer checks
-    its rows against the slice's count and sum as it goes."""
+XSD_FORMATS = (FinancialServiceProvider.FileFormat.PAIN_001_001_09, FinancialServiceProvider.FileFormat.PAIN_001_001_03)
+
+
+def write_for_format(fmt: str, path: Path, *, batch: PaymentBatch, msg_id: str, part, rows) -> FileSummary:
+    """Write one file of `rows` in the provider's format to `path` (atomically). Every writer checks its rows, and
+    their count and sum against the slice's, as it goes, raising PaymentFileError; pain.001 files are validated
+    against the XSD afterwards by the caller (FileWriting)."""
     from django.utils import timezone
 
     from programs.payments.files import cash, mobile, pain001
-    from programs.payments.files.text import PaymentFileError
-    from programs.payments.files.xsd import validate_file
 
     fsp = batch.fsp
     created_at = timezone.now().replace(microsecond=0)
-    try:
-        if fmt in (
-            FinancialServiceProvider.FileFormat.PAIN_001_001_09,
-            FinancialServiceProvider.FileFormat.PAIN_001_001_03,
-        ):
-            header = pain001.FileHeader(
-                msg_id=msg_id,
-                created_at=created_at,
-                initiating_party=fsp.debtor_name or batch.program.name,
-                debtor=_debtor(fsp),
-                payment_info_id=msg_id,
-                execution_date=batch.execution_date,
-                nb_of_txs=part.count,
-                ctrl_sum=part.total,
-                currency=batch.currency,
-            )
-            # PaymentRows carry a Transfer's fields under its names: written as they are.
-            pain001.write_pain001(path, header, rows, version=fmt)
-            return validate_file(path, fmt)
-        if fmt in (FinancialServiceProvider.FileFormat.CSV, FinancialServiceProvider.FileFormat.JSON):
-            payouts = (
-                mobile.MobilePayout(
-                    reference=row.end_to_end_id,
-                    msisdn=row.account_number,
-                    amount=row.amount,
-                    currency=row.currency,
-                    name=row.creditor_name,
-                    remittance=row.remittance,
-                )
-                for row in rows
-            )
-            totals = {"currency": batch.currency, "nb_of_txs": part.count, "ctrl_sum": part.total}
-            if fmt == FinancialServiceProvider.FileFormat.CSV:
-                mobile.write_mobile_csv(path, payouts, **totals)
-            else:
-                mobile.write_mobile_json(path, payouts, reference=msg_id, **totals)
-            return []
-        recipients = (
-            cash.CashRecipient(
+    if fmt in XSD_FORMATS:
+        header = pain001.FileHeader(
+            msg_id=msg_id,
+            created_at=created_at,
+            initiating_party=fsp.debtor_name or batch.program.name,
+            debtor=_debtor(fsp),
+            payment_info_id=msg_id,
+            execution_date=batch.execution_date,
+            nb_of_txs=part.count,
+            ctrl_sum=part.total,
+            currency=batch.currency,
+        )
+        # PaymentRows carry a Transfer's fields under its names: written as they are.
+        return pain001.write_pain001(path, header, rows, version=fmt)
+    if fmt in (FinancialServiceProvider.FileFormat.CSV, FinancialServiceProvider.FileFormat.JSON):
+        payouts = (
+            mobile.MobilePayout(
                 reference=row.end_to_end_id,
-                registrant_id=row.registrant_id,
-                name=row.creditor_name,
+                msisdn=row.account_number,
                 amount=row.amount,
                 currency=row.currency,
+                name=row.creditor_name,
+                remittance=row.remittance,
             )
             for row in rows
         )
-        cash.write_cash_list_html(
-            path,
-            recipients,
-            title=f"{batch.program.name}: {batch.cycle.name}",
-            agent=fsp.name,
-            reference=msg_id,
-            currency=batch.currency,
-            nb_of_txs=part.count,
-            ctrl_sum=part.total,
-            created_at=created_at,
+        totals = {"currency": batch.currency, "nb_of_txs": part.count, "ctrl_sum": part.total}
+        if fmt == FinancialServiceProvider.FileFormat.CSV:
+            return mobile.write_mobile_csv(path, payouts, **totals)
+        return mobile.write_mobile_json(path, payouts, reference=msg_id, **totals)
+    recipients = (
+        cash.CashRecipient(
+            reference=row.end_to_end_id,
+            registrant_id=row.registrant_id,
+            name=row.creditor_name,
+            amount=row.amount,
+            currency=row.currency,
         )
-        return []
-    except PaymentFileError as error:
-        return [str(error)]
+        for row in rows
+    )
+    return cash.write_cash_list_html(
+        path,
+        recipients,
+        title=f"{batch.program.name}: {batch.cycle.name}",
+        agent=fsp.name,
+        reference=msg_id,
+        currency=batch.currency,
+        nb_of_txs=part.count,
+        ctrl_sum=part.total,
+        created_at=created_at,
+    )
 
 
-def write_batch_file(
-    batch: PaymentBatch, part, msg_id: str, folder: Path, rows: Iterator[PaymentRow] | None = None
-) -> WrittenFile:
-    """Write, check and name one file of the batch from `rows` (by default its own query: BatchRows.part gives a
-    release's). A file that fails its checks is removed and the release fails with the line and the reason: it is
-    never released."""
-    fmt = batch.fsp.file_format
-    name = f"{msg_id}.{EXTENSIONS[fmt]}"
-    final = folder / name
-    temporary = folder / f".{name}.partial"
-    if rows is None:
-        rows = payment_rows(batch.pk, part.first_id, part.last_id)
-    try:
-        findings = write_for_format(fmt, temporary, batch=batch, msg_id=msg_id, part=part, rows=rows)
-        if findings:
-            shown = "; ".join(str(finding) for finding in findings[:3])
-            raise ValidationError({"file": f"{name} is not valid {fmt} and was not released: {shown}"})
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return WrittenFile(name=name, path=final, sha256=_sha256(final), size_bytes=final.stat().st_size)
+class FileWriting:
+    """A release's files, written one after another and validated (pain.001 against its XSD: by a second process
+    while the next file is written, programs.payments.files.validator), each under a temporary name; `publish()`
+    names them all, once every one is valid. A file that fails its checks fails the release with its line and
+    reason, and no file of the attempt keeps its name: it is never released."""
+
+    def __init__(self, batch: PaymentBatch, folder: Path, *, files: int) -> None:
+        from programs.payments.files.validator import Beside, Inline
+
+        self.batch, self.folder, self.fmt = batch, folder, batch.fsp.file_format
+        self.validator = Beside() if files > 1 and self.fmt in XSD_FORMATS else Inline()
+        self.written: list[WrittenFile] = []
+
+    def __enter__(self) -> FileWriting:
+        self.validator.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.validator.__exit__(*exc_info)
+        for written in self.written:
+            written.temporary.unlink(missing_ok=True)
+
+    def write(self, part, msg_id: str, rows: Iterator[PaymentRow]) -> WrittenFile:
+        from programs.payments.files.text import PaymentFileError
+
+        name = f"{msg_id}.{EXTENSIONS[self.fmt]}"
+        temporary = self.folder / f".{name}.partial"
+        try:
+            summary = write_for_format(self.fmt, temporary, batch=self.batch, msg_id=msg_id, part=part, rows=rows)
+        except PaymentFileError as error:
+            raise ValidationError({"file": f"{name} is not valid {self.fmt} and was not released: {error}"}) from None
+        written = WrittenFile(name, self.folder / name, summary.sha256, summary.size_bytes, temporary)
+        self.written.append(written)
+        if self.fmt in XSD_FORMATS:
+            self.validator.submit(temporary, self.fmt)
+        return written
+
+    def publish(self) -> list[WrittenFile]:
+        """Every file under its name, once all are valid; ValidationError naming the first that is not."""
+        verdicts = self.validator.verdicts() if self.fmt in XSD_FORMATS else [[] for _ in self.written]
+        for written, findings in zip(self.written, verdicts, strict=True):
+            if findings:
+                shown = "; ".join(str(finding) for finding in findings[:3])
+                raise ValidationError({"file": f"{written.name} is not valid {self.fmt} and was not released: {shown}"})
+        for written in self.written:
+            os.replace(written.temporary, written.path)
+        return self.written
