@@ -66,3 +66,36 @@ def test_a_file_that_does_not_validate_fails_the_release_and_no_file_of_it_is_pu
         path = Path(settings.MEDIA_ROOT) / file.path
         assert validate_file(path, "pain.001.001.09") == []
         assert file.size_bytes == path.stat().st_size
+
+
+def test_a_preparation_that_meets_a_payment_made_meanwhile_fails_in_words_and_pays_nothing(bank_world, monkeypatch):  # noqa: F811
+    # Another batch paid the cycle's entitlements after this preparation looked for earlier payments (simulated by
+    # hiding them from that look): the one-live-payment index refuses the copy, and the job says so.
+    from programs.payments.models import Payment
+    from programs.payments.services import batches
+
+    world = bank_world
+
+    def batch() -> PaymentBatch:
+        return PaymentBatch.objects.create(
+            cycle=world.cycle,
+            program=world.cycle.program,
+            fsp=world.fsp,
+            currency="BDT",
+            execution_date=world.cycle.starts_on.today(),
+            prepared_by=world.officer,
+        )
+
+    first = batch()
+    assert _run(first, "prepare", world.officer).status == "succeeded"
+    assert _run(first, "release", world.finance).status == "succeeded"  # no longer open: a second may be made
+    paid = Payment.objects.count()
+    hidden = tuple(s.replace("WHERE b.cycle_id = %(cycle)s", "WHERE false") for s in batches.BEFORE_PREPARE_SQL)
+    monkeypatch.setattr(batches, "BEFORE_PREPARE_SQL", hidden)
+    second = batch()
+    run = _run(second, "prepare", world.officer)
+    assert run.status == "failed"
+    assert "Another batch took some of these entitlements" in run.error["batch"][0]
+    assert "programs_payment_one_live" in run.error["batch"][0]
+    second.refresh_from_db()
+    assert second.status == "cancelled" and Payment.objects.count() == paid
