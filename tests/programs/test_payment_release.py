@@ -99,3 +99,31 @@ def test_a_preparation_that_meets_a_payment_made_meanwhile_fails_in_words_and_pa
     assert "programs_payment_one_live" in run.error["batch"][0]
     second.refresh_from_db()
     assert second.status == "cancelled" and Payment.objects.count() == paid
+
+
+def test_an_account_changed_after_preparation_stops_the_release_before_any_file_is_named(bank_world):  # noqa: F811
+    from django.utils import timezone
+
+    from programs.payments.models import Payment, PaymentAccount
+
+    world = bank_world
+    batch = PaymentBatch.objects.create(
+        cycle=world.cycle,
+        program=world.cycle.program,
+        fsp=world.fsp,
+        currency="BDT",
+        execution_date=world.cycle.starts_on.today(),
+        max_per_file=3,
+        prepared_by=world.officer,
+    )
+    assert _run(batch, "prepare", world.officer).status == "succeeded"
+    # The fifth payment (in the second file) is to an account corrected after the batch was reviewed.
+    changed = Payment.objects.filter(batch=batch).order_by("pk")[4]
+    PaymentAccount.objects.filter(pk=changed.account_id).update(changed_at=timezone.now())
+    run = _run(batch, "release", world.finance)
+    assert run.status == "failed"
+    (message,) = run.error["batch"]
+    assert f"Accounts changed after the batch was prepared (households {changed.household_id})" in message
+    assert sorted((Path(settings.MEDIA_ROOT) / "payments" / batch.code).iterdir()) == []
+    batch.refresh_from_db()
+    assert (batch.status, PaymentFile.objects.filter(batch=batch).count()) == ("prepared", 0)

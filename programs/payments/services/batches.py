@@ -220,6 +220,11 @@ SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM programs_paymentaccount a WH
  WHERE e.cycle_id = %(cycle)s AND e.kind = 'cash' AND e.status = 'approved' AND e.amount > 0
 """
 
+ELIGIBLE_SQL = """
+SELECT count(*) FROM programs_entitlement e
+ WHERE e.cycle_id = %(cycle)s AND e.kind = 'cash' AND e.status = 'approved' AND e.amount > 0
+"""
+
 # What the batch left out, and why (after the insert: "already paid" counts the payments just made elsewhere too).
 HELD_SQL = """
 SELECT count(*) FILTER (WHERE a.id IS NULL AND o.id IS NULL) AS no_account,
@@ -273,14 +278,17 @@ def _prepare(run: PaymentBatchRun, progress) -> JobOutcome:
                     }
                 ) from None
             progress(5 + 80 * number // len(ranges), f"Payments: part {number} of {len(ranges)}")
-        cursor.execute(CASH_HELD_SQL if cash else HELD_SQL, params)
-        held = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
         cursor.execute(
             "SELECT count(*), coalesce(sum(amount), 0), coalesce(sum(fee), 0), count(*) FILTER (WHERE flagged)"
             " FROM programs_payment WHERE batch_id = %s",
             [batch.pk],
         )
         count, total, fees, flagged = cursor.fetchone()
+        cursor.execute(ELIGIBLE_SQL, params)
+        held = {}
+        if count < cursor.fetchone()[0]:  # some were left out: say why (a pass over the cycle's entitlements)
+            cursor.execute(CASH_HELD_SQL if cash else HELD_SQL, params)
+            held = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
     if count == 0:
         reasons = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in held.items() if n) or "none approved"
         raise ValidationError({"batch": f"Nothing to pay through {fsp.code} in this cycle ({reasons})."})
@@ -345,22 +353,21 @@ def msg_id(batch: PaymentBatch, attempt: int, sequence: int) -> str:
     return f"{batch.code}-A{attempt}-F{sequence:03d}"
 
 
-def _check_before_release(batch: PaymentBatch) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*), coalesce(sum(amount), 0) FROM programs_payment"
-            " WHERE batch_id = %s AND status = 'pending'",
-            [batch.pk],
+def _check_totals(batch: PaymentBatch, slices: list[FileSlice]) -> None:
+    count, total = sum(part.count for part in slices), sum((part.total for part in slices), Decimal(0))
+    if (count, total) != (batch.payment_count, batch.payment_sum):
+        raise ValidationError(
+            {
+                "batch": f"The control totals no longer hold: {count} payments of {total} {batch.currency} now, "
+                f"{batch.payment_count} of {batch.payment_sum} when prepared. Cancel the batch and prepare it "
+                "again."
+            }
         )
-        count, total = cursor.fetchone()
-        if (count, total) != (batch.payment_count, batch.payment_sum):
-            raise ValidationError(
-                {
-                    "batch": f"The control totals no longer hold: {count} payments of {total} {batch.currency} now, "
-                    f"{batch.payment_count} of {batch.payment_sum} when prepared. Cancel the batch and prepare it "
-                    "again."
-                }
-            )
+
+
+def _accounts_changed(batch: PaymentBatch) -> ValidationError:
+    """The refusal of a release that met an account changed since the batch was prepared, naming households."""
+    with connection.cursor() as cursor:
         cursor.execute(
             """SELECT p.household_id FROM programs_payment p JOIN programs_paymentaccount a ON a.id = p.account_id
                 WHERE p.batch_id = %s AND (a.changed_at <> p.account_changed_at OR a.fsp_id <> %s)
@@ -368,14 +375,13 @@ def _check_before_release(batch: PaymentBatch) -> None:
             [batch.pk, batch.fsp_id],
         )
         changed = [row[0] for row in cursor.fetchall()]
-    if changed:
-        listed = ", ".join(str(household) for household in changed[:5]) + (" and more" if len(changed) > 5 else "")
-        raise ValidationError(
-            {
-                "batch": f"Accounts changed after the batch was prepared (households {listed}): the batch pays the "
-                "accounts that were reviewed. Cancel it and prepare it again."
-            }
-        )
+    listed = ", ".join(str(household) for household in changed[:5]) + (" and more" if len(changed) > 5 else "")
+    return ValidationError(
+        {
+            "batch": f"Accounts changed after the batch was prepared (households {listed}): the batch pays the "
+            "accounts that were reviewed. Cancel it and prepare it again."
+        }
+    )
 
 
 def _record_file(batch: PaymentBatch, part: FileSlice, identifier: str, written) -> PaymentFile:
@@ -397,30 +403,34 @@ def _record_file(batch: PaymentBatch, part: FileSlice, identifier: str, written)
 
 
 def _release(run: PaymentBatchRun, progress) -> JobOutcome:
-    from programs.payments.services.files import BatchRows, FileWriting
+    from programs.payments.services.files import AccountsChanged, BatchRows, FileWriting
 
     batch = _lock(run.batch)
     if batch.status != PaymentBatch.Status.PREPARED:
         return JobOutcome(result={"files": batch.files.count()}, message=f"Batch {batch.code} is {batch.status}")
     if run.created_by_id == batch.prepared_by_id:  # the database refuses it too (programs_batch_four_eyes)
         raise ValidationError({"released_by": "The person who prepared a batch cannot release it."})
-    _check_before_release(batch)
-    batch.attempt += 1
     slices = file_slices(batch)
-    if not slices:
-        raise ValidationError({"batch": f"Batch {batch.code} holds no payment to release."})
+    _check_totals(batch, slices)
+    batch.attempt += 1
     folder = _file_root() / batch.code
     folder.mkdir(parents=True, exist_ok=True)
-    with (
-        BatchRows(batch.pk, slices[0].first_id, slices[-1].last_id) as rows,
-        FileWriting(batch, folder, files=len(slices)) as files,
-    ):
-        for number, part in enumerate(slices, 1):
-            files.write(part, msg_id(batch, batch.attempt, part.sequence), rows.part(part.first_id, part.last_id))
-            progress(5 + 85 * number // len(slices), f"File {number} of {len(slices)} written")
-        for part, written in zip(slices, files.publish(), strict=True):
-            _record_file(batch, part, msg_id(batch, batch.attempt, part.sequence), written)
-        progress(95, f"{len(slices)} files valid")
+    # The accounts are checked against those the batch was prepared with as the rows are read: a changed one stops
+    # the release before any file has its name.
+    try:
+        with (
+            BatchRows(batch, slices[0].first_id, slices[-1].last_id) as rows,
+            FileWriting(batch, folder, files=len(slices)) as files,
+        ):
+            for number, part in enumerate(slices, 1):
+                files.write(part, msg_id(batch, batch.attempt, part.sequence), rows.part(part.first_id, part.last_id))
+                progress(5 + 85 * number // len(slices), f"File {number} of {len(slices)} written")
+            published = files.publish()
+    except AccountsChanged:
+        raise _accounts_changed(batch) from None
+    for part, written in zip(slices, published, strict=True):
+        _record_file(batch, part, msg_id(batch, batch.attempt, part.sequence), written)
+    progress(95, f"{len(slices)} files valid")
     batch.status = PaymentBatch.Status.RELEASED
     batch.released_by_id = run.created_by_id
     batch.released_at = timezone.now()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,26 +19,40 @@ from programs.payments import crypto
 from programs.payments.files.output import FileSummary
 from programs.payments.models import FinancialServiceProvider, PaymentBatch
 
-# A cash payment has no account: the household's head (or first current member) collects it, by name. One query
-# for the whole batch, whose files are cut from it in id order (BatchRows): a query per file joined the million-row
-# account, household and entitlement tables twenty times over.
-ROWS_SQL = """
-SELECT p.id, p.end_to_end_id, p.amount, p.currency, coalesce(a.kind, 'cash'),
-       coalesce(a.holder_name, head.name, ''), coalesce(a.routing_number, ''), coalesce(a.bic, ''),
-       a.number_ciphertext, h.registrant_id, e.code
+# The rows of a batch's files, in id order, by one query for the whole batch (BatchRows cuts the files from it): a
+# query per file joined the million-row tables twenty times over. Planned as a cursor is by default, for its first
+# rows (an index probe per row and table), so the first rows come at once and the database finds the rest while
+# the files are written, rather than hashing three million rows before the first one. `changed`: the account is no
+# longer the one the batch was prepared with (BatchRows refuses the release).
+ACCOUNT_ROWS_SQL = """
+SELECT p.id, p.end_to_end_id, p.amount, p.currency, a.kind, a.holder_name, a.routing_number, a.bic,
+       a.number_ciphertext, '', e.code, a.changed_at <> p.account_changed_at OR a.fsp_id <> %(fsp)s
   FROM programs_payment p
-  LEFT JOIN programs_paymentaccount a ON a.id = p.account_id
+  JOIN programs_paymentaccount a ON a.id = p.account_id
+  JOIN programs_entitlement e ON e.id = p.entitlement_id
+ WHERE p.batch_id = %(batch)s AND p.id BETWEEN %(first)s AND %(last)s AND p.status <> 'cancelled'
+ ORDER BY p.id
+"""
+# A cash agent's payment has no account: the household's head (or first current member) collects it, by name.
+CASH_ROWS_SQL = """
+SELECT p.id, p.end_to_end_id, p.amount, p.currency, 'cash', coalesce(head.name, ''), '', '', NULL,
+       h.registrant_id, e.code, false
+  FROM programs_payment p
   JOIN programs_entitlement e ON e.id = p.entitlement_id
   JOIN registry_household h ON h.id = p.household_id
   LEFT JOIN LATERAL (
       SELECT trim(i.given_name || ' ' || i.family_name) AS name
         FROM registry_membership m JOIN registry_individual i ON i.id = m.individual_id
        WHERE m.household_id = p.household_id AND m.end_date IS NULL
-       ORDER BY m.role = 'head' DESC, m.id LIMIT 1) head ON p.account_id IS NULL
- WHERE p.batch_id = %s AND p.id BETWEEN %s AND %s AND p.status <> 'cancelled'
+       ORDER BY m.role = 'head' DESC, m.id LIMIT 1) head ON true
+ WHERE p.batch_id = %(batch)s AND p.id BETWEEN %(first)s AND %(last)s AND p.status <> 'cancelled'
  ORDER BY p.id
 """
 FETCH_ROWS = 5000
+
+
+class AccountsChanged(Exception):
+    """A payment's account changed (or moved to another provider) after its batch was prepared."""
 
 
 @dataclass(frozen=True)
@@ -73,49 +86,35 @@ class PaymentRow(NamedTuple):
 def _rows(cursor) -> Iterator[PaymentRow]:
     decrypt = crypto.decrypt
     while rows := cursor.fetchmany(FETCH_ROWS):
-        for payment_id, e2e, amount, currency, kind, name, routing, bic, ciphertext, registrant_id, code in rows:
+        for payment_id, e2e, amount, currency, kind, name, routing, bic, ciphertext, registrant, code, changed in rows:
+            if changed:
+                raise AccountsChanged(payment_id)
             number = decrypt(ciphertext) if ciphertext is not None else ""
-            yield PaymentRow(e2e, amount, currency, kind, name, routing, bic, number, code, registrant_id, payment_id)
-
-
-@contextmanager
-def _cursor(batch_id: int, first_id: int, last_id: int) -> Iterator:
-    with connection.chunked_cursor() as cursor, connection.cursor() as setting:
-        # A server-side cursor is planned for its first tenth by default (nested loops, an index probe per row
-        # and table); every row is read, so it is planned for all of them (hash joins), and the setting put back.
-        setting.execute(
-            "SELECT current_setting('cursor_tuple_fraction'), set_config('cursor_tuple_fraction', '1', true)"
-        )
-        before = setting.fetchone()[0]
-        cursor.execute(ROWS_SQL, [batch_id, first_id, last_id])
-        setting.execute("SELECT set_config('cursor_tuple_fraction', %s, true)", [before])
-        yield cursor
-
-
-def payment_rows(batch_id: int, first_id: int, last_id: int) -> Iterator[PaymentRow]:
-    """The payments of one id range in id order, with the plain account number, streamed (never the whole batch
-    in memory)."""
-    with _cursor(batch_id, first_id, last_id) as cursor:
-        yield from _rows(cursor)
+            yield PaymentRow(e2e, amount, currency, kind, name, routing, bic, number, code, registrant, payment_id)
 
 
 class BatchRows:
-    """The rows of every file of a batch from one query, handed out a file at a time: `part(first_id, last_id)`
-    yields that file's rows and stops at its last id. Files must be asked for in id order, as file_slices makes
-    them."""
+    """The rows of every file of a batch (payments `first_id` to `last_id`) from one query, with the plain account
+    numbers, handed out a file at a time: `part(first_id, last_id)` yields that file's rows and stops at its last id.
+    Files must be asked for in id order, as file_slices makes them. Raises AccountsChanged at the first payment
+    whose account changed since the batch was prepared. Streamed: never the whole batch in memory."""
 
-    def __init__(self, batch_id: int, first_id: int, last_id: int) -> None:
-        self._context = _cursor(batch_id, first_id, last_id)
+    def __init__(self, batch: PaymentBatch, first_id: int, last_id: int) -> None:
+        cash = batch.fsp.kind == FinancialServiceProvider.Kind.CASH_AGENT
+        self._sql = CASH_ROWS_SQL if cash else ACCOUNT_ROWS_SQL
+        self._params = {"batch": batch.pk, "fsp": batch.fsp_id, "first": first_id, "last": last_id}
+        self._cursor = connection.chunked_cursor()
         self._rows: Iterator[PaymentRow] | None = None
         self._next: PaymentRow | None = None
 
     def __enter__(self) -> BatchRows:
-        self._rows = _rows(self._context.__enter__())
+        self._cursor.execute(self._sql, self._params)
+        self._rows = _rows(self._cursor)
         self._next = next(self._rows, None)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._context.__exit__(*exc_info)
+        self._cursor.close()
 
     def part(self, first_id: int, last_id: int) -> Iterator[PaymentRow]:
         row, rows = self._next, self._rows
