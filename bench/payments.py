@@ -422,7 +422,7 @@ def rows_alone(batch) -> float:
 
     files = list(batch.files.order_by("sequence"))
     start = time.perf_counter()
-    with transaction.atomic(), BatchRows(batch.pk, files[0].first_payment_id, files[-1].last_payment_id) as rows:
+    with transaction.atomic(), BatchRows(batch, files[0].first_payment_id, files[-1].last_payment_id) as rows:
         for file in files:
             for _ in rows.part(file.first_payment_id, file.last_payment_id):
                 pass

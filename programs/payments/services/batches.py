@@ -39,7 +39,7 @@ from spmis.core.tasks import enqueue_on_commit
 PREPARE_PERMISSION = "programs.add_paymentbatch"
 RELEASE_PERMISSION = "programs.release_paymentbatch"
 TASK = "programs.payment_batch_run"
-CHUNKS = 8
+CHUNKS = 2
 
 # ISO 20022 reasons that say the beneficiary's account is wrong: a payment that failed (or came back) for one of them
 # is re-issued only once the account was corrected (an approved change request) after the failure. Any other

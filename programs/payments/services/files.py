@@ -108,7 +108,14 @@ class BatchRows:
         self._next: PaymentRow | None = None
 
     def __enter__(self) -> BatchRows:
-        self._cursor.execute(self._sql, self._params)
+        with connection.cursor() as setting:
+            # In id order from the primary key, never sorted: a batch prepared a moment ago is not in the table's
+            # statistics yet, and the planner would take its payments by batch and sort them, waiting for all of
+            # them before the first. The setting is put back once the cursor is planned.
+            setting.execute("SELECT current_setting('enable_sort'), set_config('enable_sort', 'off', true)")
+            before = setting.fetchone()[0]
+            self._cursor.execute(self._sql, self._params)
+            setting.execute("SELECT set_config('enable_sort', %s, true)", [before])
         self._rows = _rows(self._cursor)
         self._next = next(self._rows, None)
         return self
