@@ -5,7 +5,10 @@ moved to their names (FileWriting).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,7 +51,7 @@ SELECT p.id, p.end_to_end_id, p.amount, p.currency, 'cash', coalesce(head.name, 
  WHERE p.batch_id = %(batch)s AND p.id BETWEEN %(first)s AND %(last)s AND p.status <> 'cancelled'
  ORDER BY p.id
 """
-FETCH_ROWS = 5000
+FETCH_ROWS = 20000
 
 
 class AccountsChanged(Exception):
@@ -83,9 +86,41 @@ class PaymentRow(NamedTuple):
     instruction_id: str = ""
 
 
-def _rows(cursor) -> Iterator[PaymentRow]:
+def _prefetched(cursor) -> Iterator[list[tuple]]:
+    """The cursor's rows FETCH_ROWS at a time, the next FETCH run by a thread while the caller works on these: the
+    database finds rows on one core while the files are written on the other, instead of each waiting for the
+    other (psycopg lets go of the GIL while it waits for the server, and a connection serialises its users)."""
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(FETCH_ROWS)
+                chunks.put(rows)
+                if not rows:
+                    return
+        except BaseException as error:  # handed to the caller, which raises it
+            chunks.put(error)
+
+    thread = threading.Thread(target=fetch, name="payment-rows", daemon=True)
+    thread.start()
+    try:
+        while (item := chunks.get()) != []:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # a fetch waiting for room in the queue finishes, and the thread sees stop
+            with contextlib.suppress(queue.Empty):
+                chunks.get(timeout=0.05)
+        thread.join()
+
+
+def _rows(chunks: Iterator[list[tuple]]) -> Iterator[PaymentRow]:
     decrypt = crypto.decrypt
-    while rows := cursor.fetchmany(FETCH_ROWS):
+    for rows in chunks:
         for payment_id, e2e, amount, currency, kind, name, routing, bic, ciphertext, registrant, code, changed in rows:
             if changed:
                 raise AccountsChanged(payment_id)
@@ -116,11 +151,14 @@ class BatchRows:
             before = setting.fetchone()[0]
             self._cursor.execute(self._sql, self._params)
             setting.execute("SELECT set_config('enable_sort', %s, true)", [before])
-        self._rows = _rows(self._cursor)
+        self._chunks = _prefetched(self._cursor)
+        self._rows = _rows(self._chunks)
         self._next = next(self._rows, None)
         return self
 
     def __exit__(self, *exc_info) -> None:
+        self._rows.close()
+        self._chunks.close()  # the fetching thread stops before the cursor goes
         self._cursor.close()
 
     def part(self, first_id: int, last_id: int) -> Iterator[PaymentRow]:
