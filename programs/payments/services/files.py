@@ -119,7 +119,7 @@ def _prefetched(cursor) -> Iterator[list[tuple]]:
 
 
 def _rows(chunks: Iterator[list[tuple]]) -> Iterator[PaymentRow]:
-    decrypt = crypto.decrypt
+    decrypt = crypto.decrypter()
     for rows in chunks:
         for payment_id, e2e, amount, currency, kind, name, routing, bic, ciphertext, registrant, code, changed in rows:
             if changed:
