@@ -16,6 +16,7 @@ The schemas are read once per process from programs/payments/xsd/ (see its READM
 from __future__ import annotations
 
 import functools
+import io
 import multiprocessing
 import os
 import threading
@@ -340,12 +341,15 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
     return []
 
 
-def verdict(path: str | os.PathLike, name: str, xsd_dir: str | None = None) -> tuple[list[Finding], str | None]:
-    """The XSD's first finding on the file at `path` read as message `name` ([] when it is valid), and why the file
-    is not readable XML when that is the finding. Nothing is kept of the document: its elements are cleared as they
-    end. What a status file reader runs beside its own pass (`python -m programs.payments.files.xsd`)."""
+def verdict(
+    source: str | os.PathLike | bytes, name: str, xsd_dir: str | None = None
+) -> tuple[list[Finding], str | None]:
+    """The XSD's first finding on the file at `source` (a path, or the file's bytes) read as message `name` ([] when
+    it is valid), and why the file is not readable XML when that is the finding. Nothing is kept of the document:
+    its elements are cleared as they end. What a status file reader runs beside its own pass (`python -m
+    programs.payments.files.xsd`), or before it for bytes and small files."""
     ns = namespace(name)
-    with open(path, "rb") as stream:
+    with io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb") as stream:
         repeated = _repeated(ns)
         validation = StreamedValidation(stream, schema(name, xsd_dir), ns, tags=repeated, clear=repeated, stop_after=1)
         for _element in validation:
