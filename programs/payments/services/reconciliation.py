@@ -190,32 +190,40 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
                     )
                 )
 
-            # An ISO file's entries are COPYed as they are read, while the database takes them in: if the file is
-            # then refused, the COPY is abandoned and the job's transaction rolled back, so nothing of it is kept.
+            # An ISO file's entries are COPYed as they are read, while the database takes them in, and a large
+            # file's XSD verdict, which a second process gives meanwhile, is waited for only once the ledger is
+            # written (the two cores share the work): if the file is then refused, the job's transaction is rolled
+            # back, COPY, issues and events with it, so nothing of it is kept.
             try:
-                status_file = read_status_file(path, name=report.name, sink=stage)
+                status_file = read_status_file(path, name=report.name, sink=stage, verdict_later=True)
             except StatusFileError as error:
                 raise ValidationError({"file": f"Refused, nothing applied: {error}"}) from None
             if not status_file.sunk:
                 for entry in status_file.entries():
                     stage(entry)
-        info = status_file.info
-        report.kind, report.msg_id = info.kind, (info.msg_id or "")[:64]
-        progress(30, "Read and valid; matching entries")
-        rejected, rejected_file = 0, ""
-        if info.file_rejected or info.rejected_batches:
-            rejected, rejected_file = _rejected_file(report, info)
-        cursor.execute("ANALYZE payment_report_entries")
-        cursor.execute(MATCHED_SQL, {"fsp": report.fsp_id, "fsp_code": report.fsp.code})
-        progress(60, "Writing the ledger")
-        cursor.execute(ISSUES_SQL, {"report": report.pk})
-        issues = cursor.rowcount
-        cursor.execute(EVENTS_SQL, {"report": report.pk, "actor": actor})
-        applied = cursor.rowcount
-        cursor.execute("SELECT count(*) FROM payment_report_matched")
-        entries_count = cursor.fetchone()[0]
-        cursor.execute("SELECT DISTINCT batch_id FROM payment_report_matched WHERE batch_id IS NOT NULL")
-        batches = [row[0] for row in cursor.fetchall()]
+        try:
+            info = status_file.info
+            report.kind, report.msg_id = info.kind, (info.msg_id or "")[:64]
+            progress(30, "Read; matching entries")
+            rejected, rejected_file = 0, ""
+            if info.file_rejected or info.rejected_batches:
+                rejected, rejected_file = _rejected_file(report, info)
+            cursor.execute("ANALYZE payment_report_entries")
+            cursor.execute(MATCHED_SQL, {"fsp": report.fsp_id, "fsp_code": report.fsp.code})
+            progress(60, "Writing the ledger")
+            cursor.execute(ISSUES_SQL, {"report": report.pk})
+            issues = cursor.rowcount
+            cursor.execute(EVENTS_SQL, {"report": report.pk, "actor": actor})
+            applied = cursor.rowcount
+            cursor.execute("SELECT count(*) FROM payment_report_matched")
+            entries_count = cursor.fetchone()[0]
+            cursor.execute("SELECT DISTINCT batch_id FROM payment_report_matched WHERE batch_id IS NOT NULL")
+            batches = [row[0] for row in cursor.fetchall()]
+            status_file.confirm()
+        except StatusFileError as error:
+            raise ValidationError({"file": f"Refused, nothing applied: {error}"}) from None
+        finally:
+            status_file.close()
     _close_batches(batches)
     report.save(update_fields=["kind", "msg_id"])
     unchanged = entries_count - applied - issues
