@@ -141,6 +141,27 @@ def test_overlapping_status_files_imported_at_once_apply_each_state_once(bank_wo
     assert figures["paid"] == {"count": 8, "amount": Decimal("58000")}
 
 
+def test_an_event_already_in_the_ledger_is_not_written_twice_and_the_rest_still_applies(bank_world, mock_bank):  # noqa: F811
+    """Reconciliation first writes its events without ON CONFLICT (the costly part of the INSERT); an event the
+    ledger has already (here one the trigger could not apply: `paid` while the payment was still pending) makes that
+    attempt fail on the unique (payment, status), and the entries are written again skipping it: nothing twice,
+    nothing else lost, no error."""
+    world = bank_world
+    batch = _released(world)
+    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    PaymentEvent.objects.create(payment=payments[3], batch=batch, status="paid", actor="test")
+    assert Payment.objects.get(pk=payments[3].pk).status == "pending"
+    assert _send(world, batch).status == "succeeded"
+    report, _ = report_upload(fsp=world.fsp, user=None, name="all.xml", content=_camt054(payments))
+    report = report_execute(report_id=report.pk)
+    assert report.status == "succeeded", report.error
+    assert report.result["applied"] == 7 and report.result["issues"] == 0
+    assert PaymentEvent.objects.filter(status="paid").count() == 8
+    statuses = dict(Payment.objects.filter(batch=batch).values_list("id", "status"))
+    # (assert_balanced would rightly object to the event planted above, which the payment never took.)
+    assert statuses.pop(payments[3].pk) == "sent" and set(statuses.values()) == {"paid"}
+
+
 def _camt054(payments, *, bad_at: int | None = None) -> bytes:
     """A camt.054 with one booked debit per payment, one entry per line; entry `bad_at` with an amount the XSD
     refuses (a comma)."""

@@ -15,6 +15,7 @@ file, written in chunks) that entries() streams back, about 100 bytes of disk pe
 open; a caller that stages entries where it can drop them all (reconciliation: a COPY into a temporary table of its
 transaction) passes a `sink` instead, which gets each entry as it is read.
 """
+
 from __future__ import annotations
 
 import datetime
