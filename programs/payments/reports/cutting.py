@@ -49,51 +49,45 @@ class _Marks:
 
     def __init__(self, name: bytes) -> None:
         self.opening, self.end = b"<" + name, b"</" + name + b">"
-        # An entry's start tag, or a construct that could hide one.
-        self.next = re.compile(rb"<(?:[!?]|" + name + rb"[\s/>])")
-        # The same, or an entry's end tag (written any way): the careful walk's steps.
+        self.start = re.compile(rb"<" + name + rb"[\s/>]")
+        # An entry's start or end tag (written any way), or a construct that could hide one: the careful walk's steps.
         self.step = re.compile(rb"<(?:[!?]|/?" + name + rb"[\s/>])")
         self.start_tag = re.compile(rb"<" + name + rb"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*(/?)>""")
         self.end_tag = re.compile(rb"</" + name + rb"\s*>")
 
 
-def _entry_end(data: bytes, start: int, marks: _Marks) -> tuple[int | None, bool]:
-    """(past the end tag of the entry element starting at `start`, whether nothing in it could hide a tag); the end
-    is None when the buffer does not hold the entry whole."""
-    inner = start + len(marks.opening)
-    if data.startswith(b">", inner):
-        # The common case: <Ntry>, then up to the first </Ntry> nothing that could hide a tag or start an entry.
-        first = data.find(marks.end, inner)
-        if first == -1:
-            return None, True
-        if marks.next.search(data, inner, first) is None:
-            return first + len(marks.end), True
+def _entry_end(data: bytes, start: int, marks: _Marks) -> int | None:
+    """Past the end tag of the entry element starting at `start`, stepping over what could hide a tag and over
+    nested entries; None when the buffer does not hold the entry whole."""
     depth, at = 0, start
     while True:
         found = marks.step.search(data, at)
         if found is None:
-            return None, False
+            return None
         at = found.start()
         if data.startswith(b"</", at):
             tag = marks.end_tag.match(data, at)
             if tag is None:
-                return None, False
+                return None
             at, depth = tag.end(), depth - 1
             if depth == 0:
-                return at, False
+                return at
         elif data.startswith((b"<!", b"<?"), at):
             at = _hidden_end(data, at)
             if at is None:
-                return None, False
+                return None
         else:
             tag = marks.start_tag.match(data, at)
             if tag is None:
-                return None, False
+                return None
             at = tag.end()
             if not tag.group(1):
                 depth += 1
             elif depth == 0:
-                return at, False  # an empty <Ntry/>
+                return at  # an empty <Ntry/>
+
+
+_HIDING_START = re.compile(rb"<[!?]")
 
 
 def pieces(stream, name: str) -> Iterator[tuple[bytes, int, int, int, bool]]:
@@ -106,17 +100,28 @@ def pieces(stream, name: str) -> Iterator[tuple[bytes, int, int, int, bool]]:
     keep = len(b"<![CDATA[") + len(marks.opening)  # a tail that may hold the start of a tag cut by the block's end
     data = stream.read(BLOCK)
     eof = not data
-    find_next = marks.next.search if _utf8(data[:256]) else re.compile(rb"<[!?]").search
+    find_start = marks.start.search if _utf8(data[:256]) else None
+    find_hiding = _HIDING_START.search
     pos = counted = 0  # handed out up to pos; lines counted up to counted
     line = 1
+    # Where the next entry start and the next construct that could hide a tag are (-1: none in the buffer), each
+    # found once and used until pos passes it: a file without comments is searched for them once a block.
+    starts = hiding = -2
     while True:
-        found = find_next(data, pos)
-        if found is not None and (eof or found.start() + keep <= len(data)):
-            at = found.start()
+        if -1 != hiding < pos:
+            found = find_hiding(data, pos)
+            hiding = found.start() if found is not None else -1
+        if find_start is None:
+            starts = -1
+        elif -1 != starts < pos:
+            found = find_start(data, pos)
+            starts = found.start() if found is not None else -1
+        at = starts if hiding == -1 or -1 != starts < hiding else hiding
+        if at != -1 and (eof or at + keep <= len(data)):
             if at > pos and not data[pos:at].isspace():
                 yield data, pos, at, 0, True
             pos = at
-            if data.startswith((b"<!", b"<?"), at):
+            if at == hiding:
                 if data.startswith(DOCTYPE, at):
                     yield DOCTYPE, 0, 0, -1, True
                     return
@@ -126,7 +131,19 @@ def pieces(stream, name: str) -> Iterator[tuple[bytes, int, int, int, bool]]:
                     pos = end
                     continue
             else:
-                end, plain = _entry_end(data, at, marks)
+                inner = at + len(marks.opening)
+                end, plain = None, False
+                if data.startswith(b">", inner):
+                    # The common case: <Ntry>, its end tag before the next entry starts and before anything that
+                    # could hide a tag. Finding the next start here serves the next round too.
+                    first = data.find(marks.end, inner)
+                    if first != -1:
+                        found = find_start(data, inner)
+                        starts = found.start() if found is not None else -1
+                        if (starts == -1 or starts > first) and (hiding == -1 or hiding > first):
+                            end, plain = first + len(marks.end), True
+                if end is None:
+                    end = _entry_end(data, at, marks)
                 if end is not None:
                     line += data.count(b"\n", counted, at)
                     counted = at
@@ -134,7 +151,7 @@ def pieces(stream, name: str) -> Iterator[tuple[bytes, int, int, int, bool]]:
                     pos = end
                     continue
         else:  # nothing more in this buffer: hand it out but for a tail that may hold the start of a mark
-            stop = len(data) if eof else max(pos, len(data) - keep if found is None else found.start())
+            stop = len(data) if eof else max(pos, len(data) - keep if at == -1 else at)
             if stop > pos:
                 yield data, pos, stop, 0, True
                 pos = stop
@@ -148,3 +165,4 @@ def pieces(stream, name: str) -> Iterator[tuple[bytes, int, int, int, bool]]:
         eof = not block
         data = data[pos:] + block
         pos = counted = 0
+        starts = hiding = -2
