@@ -162,9 +162,9 @@ def test_an_event_already_in_the_ledger_is_not_written_twice_and_the_rest_still_
     assert statuses.pop(payments[3].pk) == "sent" and set(statuses.values()) == {"paid"}
 
 
-def _camt054(payments, *, bad_at: int | None = None) -> bytes:
+def _camt054(payments, *, bad_at: int | None = None, lines_before: int = 0) -> bytes:
     """A camt.054 with one booked debit per payment, one entry per line; entry `bad_at` with an amount the XSD
-    refuses (a comma)."""
+    refuses (a comma); `lines_before` blank lines before the first entry."""
     ns = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
     entries = []
     for n, payment in enumerate(payments):
@@ -179,9 +179,38 @@ def _camt054(payments, *, bad_at: int | None = None) -> bytes:
         f"<?xml version='1.0' encoding='utf-8'?>\n<Document xmlns=\"{ns}\"><BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>"
         f"MB-C-{bad_at}</MsgId><CreDtTm>2026-10-02T09:00:00+00:00</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id><CreDtTm>"
         "2026-10-02T09:00:00+00:00</CreDtTm><Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>\n"
+        + "\n" * lines_before
         + "".join(entries)
         + "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n"
     ).encode()
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_issues_past_line_65535_name_their_true_line(bank_world, mock_bank, monkeypatch, beside):  # noqa: F811
+    """libxml2 counts lines in 16 bits; the reader counts its own: an unknown reference and a wrong amount deep in an
+    indented file are listed on the lines they are on."""
+    from programs.payments.reports import iso
+
+    if beside:
+        monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
+    world = bank_world
+    batch = _released(world)
+    assert _send(world, batch).status == "succeeded"
+    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    content = _camt054(payments, lines_before=70_000).decode()
+    content = content.replace(payments[2].end_to_end_id, "SPMX000000000009")
+    lines = content.replace("<NtryDtls>", "\n    <NtryDtls>").split("\n")  # indented: each entry on two lines
+    unknown = next(n for n, text in enumerate(lines) if "SPMX000000000009" in text)  # its second line
+    wrong = next(n for n, text in enumerate(lines) if payments[5].end_to_end_id in text) - 1
+    lines[wrong] = lines[wrong].replace(f">{payments[5].amount:.2f}<", f">{payments[5].amount + 1:.2f}<")
+    content = "\n".join(lines)
+    expected = {"SPMX000000000009": unknown, payments[5].end_to_end_id: wrong + 1}  # lines count from 1
+    report, _ = report_upload(fsp=world.fsp, user=None, name="deep.xml", content=content.encode())
+    report = report_execute(report_id=report.pk)
+    assert report.status == "succeeded" and report.result["applied"] == 6, report.error
+    assert dict(report.issues.values_list("reference", "line")) == expected
+    assert min(expected.values()) > 70_000
+    assert_balanced(batch_ids=[batch.pk])
 
 
 @pytest.mark.parametrize("beside", [False, True])
