@@ -389,9 +389,15 @@ def message_name(path: str | os.PathLike) -> str | None:
     return None
 
 
+VERDICT_NICENESS = 10  # of the process giving verdict() beside a status file's reader (reports/iso.py, _Beside)
+
 if __name__ == "__main__":  # python -m programs.payments.files.xsd PATH NAME [XSD_DIR]: verdict() as JSON
     import json
     import sys
+
+    # Run beside a reader that needs the verdict only once it has read the file and written what it read: its own
+    # work (and the database's) comes first on a shared core, and this takes what they leave.
+    os.nice(VERDICT_NICENESS)
 
     found, unreadable = verdict(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     json.dump({"findings": [[f.line, f.message] for f in found], "unreadable": unreadable}, sys.stdout)
