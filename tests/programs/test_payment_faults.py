@@ -185,18 +185,24 @@ def _camt054(payments, *, bad_at: int | None = None, lines_before: int = 0) -> b
     ).encode()
 
 
-@pytest.mark.parametrize("beside", [False, True])
-def test_issues_past_line_65535_name_their_true_line(bank_world, mock_bank, monkeypatch, beside):  # noqa: F811
-    """libxml2 counts lines in 16 bits; the reader counts its own: an unknown reference and a wrong amount deep in an
-    indented file are listed on the lines they are on."""
+def _sent(world, monkeypatch, beside: bool) -> tuple[PaymentBatch, list[Payment]]:
+    """A batch released and sent, its payments; with `beside`, even a small status file is validated by the XSD
+    process beside its reader (iso._Beside)."""
     from programs.payments.reports import iso
 
     if beside:
         monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
-    world = bank_world
     batch = _released(world)
     assert _send(world, batch).status == "succeeded"
-    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    return batch, list(Payment.objects.filter(batch=batch).order_by("id"))
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_issues_past_line_65535_name_their_true_line(bank_world, mock_bank, monkeypatch, beside):  # noqa: F811
+    """libxml2 counts lines in 16 bits; the reader counts its own: an unknown reference and a wrong amount deep in an
+    indented file are listed on the lines they are on."""
+    world = bank_world
+    batch, payments = _sent(world, monkeypatch, beside)
     content = _camt054(payments, lines_before=70_000).decode()
     content = content.replace(payments[2].end_to_end_id, "SPMX000000000009")
     lines = content.replace("<NtryDtls>", "\n    <NtryDtls>").split("\n")  # indented: each entry on two lines
@@ -223,14 +229,8 @@ def test_a_refused_notification_applies_nothing_whoever_validates_it(
     """The entries of an ISO file are COPYed as they are read; the XSD's refusal of a later entry (found in the
     reader's own pass, or by the process beside it) abandons the COPY and the job's transaction: the report fails
     naming the line, no event or issue is written, and a correct file is imported next."""
-    from programs.payments.reports import iso
-
-    if beside:
-        monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
     world = bank_world
-    batch = _released(world)
-    assert _send(world, batch).status == "succeeded"
-    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    batch, payments = _sent(world, monkeypatch, beside)
     events = PaymentEvent.objects.count()
     refused, _ = report_upload(fsp=world.fsp, user=None, name="bad.xml", content=_camt054(payments, bad_at=6))
     refused = report_execute(report_id=refused.pk)

@@ -145,3 +145,11 @@ def test_a_doctype_is_refused_and_a_comment_hides_no_entry():
         read_status_file((HEAD.replace("<Document", "<!DOCTYPE Document []>\n<Document") + entry() + TAIL).encode())
     pieces = list(cutting.pieces(io.BytesIO(b"<a><!-- <Ntry></Ntry> --><Ntry>x</Ntry></a>"), "Ntry"))
     assert [(data[start:end], line) for data, start, end, line, _plain in pieces if line] == [(b"<Ntry>x</Ntry>", 1)]
+
+
+def test_an_entry_that_does_not_end_is_refused_before_it_fills_memory(monkeypatch):
+    monkeypatch.setattr(cutting, "MAX_PIECE", 4096)
+    monkeypatch.setattr(cutting, "BLOCK", 1024)
+    unended = (HEAD + entry() + "<Ntry>" + "<!-- padding -->" * 1000).encode()
+    with pytest.raises(cutting.TooLarge, match="does not end"):
+        list(cutting.pieces(io.BytesIO(unended), "Ntry"))

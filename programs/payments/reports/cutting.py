@@ -18,6 +18,15 @@ import re
 from collections.abc import Iterator
 
 BLOCK = 1 << 20
+# An entry (or comment) not closed within this much is refused rather than read on into memory: a file cut short or
+# malformed must not fill it. lxml would hold such an entry as a tree of ten times its size.
+MAX_PIECE = 64 << 20
+
+
+class TooLarge(ValueError):
+    """An entry or construct that does not end within MAX_PIECE bytes."""
+
+
 DOCTYPE = b"<!DOCTYPE"  # yielded alone, with line -1: the document declares a DOCTYPE, and nothing follows
 _UTF8 = (b"utf-8", b"utf8", b"us-ascii", b"ascii")
 _DECLARED_ENCODING = re.compile(rb"""(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -95,7 +104,7 @@ def pieces(stream, name: str) -> Iterator[tuple[bytes, int, int, int, bool]]:
     `name`) that starts on line `line`, `plain` when nothing in it could hide a tag (no comment, CDATA section or
     processing instruction, no nested entry); or, with line 0, a piece of the skeleton. Line -1 says the document
     declares a DOCTYPE, and nothing follows. Whitespace alone between two marks is not handed out. A buffer stays
-    valid only until the next piece is asked for."""
+    valid only until the next piece is asked for. Raises TooLarge for an entry or construct over MAX_PIECE."""
     marks = _Marks(name.encode())
     keep = len(b"<![CDATA[") + len(marks.opening)  # a tail that may hold the start of a tag cut by the block's end
     data = stream.read(BLOCK)
@@ -159,6 +168,8 @@ def pieces(stream, name: str) -> Iterator[tuple[bytes, int, int, int, bool]]:
             if pos < len(data):
                 yield data, pos, len(data), 0, True
             return
+        if len(data) - pos > MAX_PIECE:
+            raise TooLarge(f"an element of more than {MAX_PIECE >> 20} MiB that does not end (line {line})")
         line += data.count(b"\n", counted, pos)
         # Doubling when a piece outgrows a block keeps even a huge entry linear to read.
         block = stream.read(max(BLOCK, len(data) - pos))
