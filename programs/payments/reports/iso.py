@@ -634,12 +634,14 @@ class IsoStatusFile:
     def _validate(self) -> tuple[ReportInfo, dict]:
         """The XSD's verdict (here first, or from the process beside) and the reading of every entry."""
         beside = self._beside = _Beside.start(self.source, self.spec.name, self.xsd_dir)
+        judging_on = False  # the process beside is left to judge for confirm()
         try:
             if not beside.running:  # judged here, before anything is read from it
                 self._refuse_if(verdict(self.source, self.spec.name, self.xsd_dir))
             read = self._read_entries()
             if not self.verdict_later:
                 self.confirm()
+            judging_on = True
             return read
         except StatusFileError as error:
             # The XSD judges first: an entry the reader cannot read is most often one the XSD refuses.
@@ -649,7 +651,7 @@ class IsoStatusFile:
             self._refuse_if(beside.verdict())  # a file the reader fails on in its own way is still the XSD's to judge
             raise
         finally:
-            if not self.verdict_later:
+            if not judging_on:
                 beside.stop()
 
     def confirm(self) -> None:
