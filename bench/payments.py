@@ -39,9 +39,15 @@ an entry. Since programs/0013 (2026-12-04, measured at 200,000 with nothing else
 status and the table is half-full, so each move is a HOT update; the events' references are checked per statement;
 the file is validated once, streamed, by a second process while it is read, and its entries are COPYed as they are
 read. At 200,000: reconcile 11.4 s -> 6.0 s (17,586 -> 33,142 entries/s), mark_sent 4.8 s -> 2.1 s; 8-9 s when
-another bench shares the two cores. What is left of the 6.0 s: reading ~3.5 s (libxml2 building the elements 1.4
-s, turning each entry into a record ~8 µs), then ~2.2 s in the database (events 1.0 s, the ledger trigger's update
-of the payments 0.9 s, its immutability check 0.2 s, matching 0.25 s).
+another bench shares the two cores. Since programs/0016 and reports/cutting.py (2026-12-04, 200,000, load 0.2-0.5
+as the runs started): reconcile 6.0 s -> 3.6 s (55,331 entries/s). Each entry is cut out of the file's bytes with
+its true line and the common camt.054 entry read by regular expressions (libxml2 no longer builds it), ~7 µs an
+entry with its COPY; the XSD process beside the reader runs at a lower priority and its verdict is waited for only
+once the ledger is written (a refusal then rolls it all back); the events are INSERTed without ON CONFLICT first,
+again with it only if the unique (payment, status) objects; a payment's fixed columns and forward-only status are
+checked per row by a trigger's WHEN clause instead of joining transition tables. What is left of the 3.6 s:
+storing the upload ~0.3 s, reading ~1.5 s, then ~1.9 s in the database (the events and the trigger's update of the
+payments 1.6 s, matching 0.25 s).
 --payments 20000 is a one-minute check that all of it works.
 """
 

@@ -141,9 +141,30 @@ def test_overlapping_status_files_imported_at_once_apply_each_state_once(bank_wo
     assert figures["paid"] == {"count": 8, "amount": Decimal("58000")}
 
 
-def _camt054(payments, *, bad_at: int | None = None) -> bytes:
+def test_an_event_already_in_the_ledger_is_not_written_twice_and_the_rest_still_applies(bank_world, mock_bank):  # noqa: F811
+    """Reconciliation first writes its events without ON CONFLICT (the costly part of the INSERT); an event the
+    ledger has already (here one the trigger could not apply: `paid` while the payment was still pending) makes that
+    attempt fail on the unique (payment, status), and the entries are written again skipping it: nothing twice,
+    nothing else lost, no error."""
+    world = bank_world
+    batch = _released(world)
+    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    PaymentEvent.objects.create(payment=payments[3], batch=batch, status="paid", actor="test")
+    assert Payment.objects.get(pk=payments[3].pk).status == "pending"
+    assert _send(world, batch).status == "succeeded"
+    report, _ = report_upload(fsp=world.fsp, user=None, name="all.xml", content=_camt054(payments))
+    report = report_execute(report_id=report.pk)
+    assert report.status == "succeeded", report.error
+    assert report.result["applied"] == 7 and report.result["issues"] == 0
+    assert PaymentEvent.objects.filter(status="paid").count() == 8
+    statuses = dict(Payment.objects.filter(batch=batch).values_list("id", "status"))
+    # (assert_balanced would rightly object to the event planted above, which the payment never took.)
+    assert statuses.pop(payments[3].pk) == "sent" and set(statuses.values()) == {"paid"}
+
+
+def _camt054(payments, *, bad_at: int | None = None, lines_before: int = 0) -> bytes:
     """A camt.054 with one booked debit per payment, one entry per line; entry `bad_at` with an amount the XSD
-    refuses (a comma)."""
+    refuses (a comma); `lines_before` blank lines before the first entry."""
     ns = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
     entries = []
     for n, payment in enumerate(payments):
@@ -158,9 +179,44 @@ def _camt054(payments, *, bad_at: int | None = None) -> bytes:
         f"<?xml version='1.0' encoding='utf-8'?>\n<Document xmlns=\"{ns}\"><BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>"
         f"MB-C-{bad_at}</MsgId><CreDtTm>2026-10-02T09:00:00+00:00</CreDtTm></GrpHdr><Ntfctn><Id>N1</Id><CreDtTm>"
         "2026-10-02T09:00:00+00:00</CreDtTm><Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>\n"
+        + "\n" * lines_before
         + "".join(entries)
         + "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>\n"
     ).encode()
+
+
+def _sent(world, monkeypatch, beside: bool) -> tuple[PaymentBatch, list[Payment]]:
+    """A batch released and sent, its payments; with `beside`, even a small status file is validated by the XSD
+    process beside its reader (iso._Beside)."""
+    from programs.payments.reports import iso
+
+    if beside:
+        monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
+    batch = _released(world)
+    assert _send(world, batch).status == "succeeded"
+    return batch, list(Payment.objects.filter(batch=batch).order_by("id"))
+
+
+@pytest.mark.parametrize("beside", [False, True])
+def test_issues_past_line_65535_name_their_true_line(bank_world, mock_bank, monkeypatch, beside):  # noqa: F811
+    """libxml2 counts lines in 16 bits; the reader counts its own: an unknown reference and a wrong amount deep in an
+    indented file are listed on the lines they are on."""
+    world = bank_world
+    batch, payments = _sent(world, monkeypatch, beside)
+    content = _camt054(payments, lines_before=70_000).decode()
+    content = content.replace(payments[2].end_to_end_id, "SPMX000000000009")
+    lines = content.replace("<NtryDtls>", "\n    <NtryDtls>").split("\n")  # indented: each entry on two lines
+    unknown = next(n for n, text in enumerate(lines) if "SPMX000000000009" in text)  # its second line
+    wrong = next(n for n, text in enumerate(lines) if payments[5].end_to_end_id in text) - 1
+    lines[wrong] = lines[wrong].replace(f">{payments[5].amount:.2f}<", f">{payments[5].amount + 1:.2f}<")
+    content = "\n".join(lines)
+    expected = {"SPMX000000000009": unknown, payments[5].end_to_end_id: wrong + 1}  # lines count from 1
+    report, _ = report_upload(fsp=world.fsp, user=None, name="deep.xml", content=content.encode())
+    report = report_execute(report_id=report.pk)
+    assert report.status == "succeeded" and report.result["applied"] == 6, report.error
+    assert dict(report.issues.values_list("reference", "line")) == expected
+    assert min(expected.values()) > 70_000
+    assert_balanced(batch_ids=[batch.pk])
 
 
 @pytest.mark.parametrize("beside", [False, True])
@@ -173,14 +229,8 @@ def test_a_refused_notification_applies_nothing_whoever_validates_it(
     """The entries of an ISO file are COPYed as they are read; the XSD's refusal of a later entry (found in the
     reader's own pass, or by the process beside it) abandons the COPY and the job's transaction: the report fails
     naming the line, no event or issue is written, and a correct file is imported next."""
-    from programs.payments.reports import iso
-
-    if beside:
-        monkeypatch.setattr(iso, "BESIDE_MIN_BYTES", 0)
     world = bank_world
-    batch = _released(world)
-    assert _send(world, batch).status == "succeeded"
-    payments = list(Payment.objects.filter(batch=batch).order_by("id"))
+    batch, payments = _sent(world, monkeypatch, beside)
     events = PaymentEvent.objects.count()
     refused, _ = report_upload(fsp=world.fsp, user=None, name="bad.xml", content=_camt054(payments, bad_at=6))
     refused = report_execute(report_id=refused.pk)

@@ -16,6 +16,7 @@ The schemas are read once per process from programs/payments/xsd/ (see its READM
 from __future__ import annotations
 
 import functools
+import io
 import multiprocessing
 import os
 import threading
@@ -488,12 +489,15 @@ def validate_file(path: str | os.PathLike, name: str) -> list[Finding]:
     return []
 
 
-def verdict(path: str | os.PathLike, name: str, xsd_dir: str | None = None) -> tuple[list[Finding], str | None]:
-    """The XSD's first finding on the file at `path` read as message `name` ([] when it is valid), and why the file
-    is not readable XML when that is the finding. Nothing is kept of the document: its elements are cleared as they
-    end. What a status file reader runs beside its own pass (`python -m programs.payments.files.xsd`)."""
+def verdict(
+    source: str | os.PathLike | bytes, name: str, xsd_dir: str | None = None
+) -> tuple[list[Finding], str | None]:
+    """The XSD's first finding on the file at `source` (a path, or the file's bytes) read as message `name` ([] when
+    it is valid), and why the file is not readable XML when that is the finding. Nothing is kept of the document:
+    its elements are cleared as they end. What a status file reader runs beside its own pass (`python -m
+    programs.payments.files.xsd`), or before it for bytes and small files."""
     ns = namespace(name)
-    with open(path, "rb") as stream:
+    with io.BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb") as stream:
         repeated = _repeated(ns)
         validation = StreamedValidation(stream, schema(name, xsd_dir), ns, tags=repeated, clear=repeated, stop_after=1)
         for _element in validation:
@@ -533,9 +537,15 @@ def message_name(path: str | os.PathLike) -> str | None:
     return None
 
 
+VERDICT_NICENESS = 10  # of the process giving verdict() beside a status file's reader (reports/iso.py, _Beside)
+
 if __name__ == "__main__":  # python -m programs.payments.files.xsd PATH NAME [XSD_DIR]: verdict() as JSON
     import json
     import sys
+
+    # Run beside a reader that needs the verdict only once it has read the file and written what it read: its own
+    # work (and the database's) comes first on a shared core, and this takes what they leave.
+    os.nice(VERDICT_NICENESS)
 
     found, unreadable = verdict(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     json.dump({"findings": [[f.line, f.message] for f in found], "unreadable": unreadable}, sys.stdout)

@@ -75,6 +75,7 @@ def read_status_file(
     name: str = "",
     xsd_dir: str | os.PathLike | None = None,
     sink: Callable[[StatusEntry], None] | None = None,
+    verdict_later: bool = False,
 ) -> StatusFile:
     """Validate a status file whole (ISO 20022 XML by its namespace, else the mobile money CSV) and return it, ready
     to stream. Raises StatusFileError (with .line, .problem, .name) when the file is refused.
@@ -82,9 +83,13 @@ def read_status_file(
     `sink`, for a caller that stages the entries where it can throw them all away (a temporary table in its own
     transaction): an ISO 20022 file's entries are handed to it as they are read, instead of being kept for entries(),
     and when this raises the caller must discard everything the sink received. `file.sunk` says whether it was used
-    (a CSV file is always read through entries())."""
+    (a CSV file is always read through entries()).
+
+    `verdict_later` (with a sink): a large file's XSD verdict, which a second process gives while this one reads
+    (iso._Beside), is not waited for; the caller works on the entries meanwhile and must call `file.confirm()`,
+    which raises StatusFileError if the file is refused, before keeping anything of them."""
     if _looks_like_xml(source):
-        return IsoStatusFile(source, name=name, xsd_dir=xsd_dir, sink=sink)
+        return IsoStatusFile(source, name=name, xsd_dir=xsd_dir, sink=sink, verdict_later=verdict_later)
     return CsvStatusFile(source, name=name)
 
 

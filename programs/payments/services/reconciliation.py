@@ -134,8 +134,11 @@ SELECT DISTINCT ON (payment_id, status) payment_id, batch_id, status, left(reaso
   FROM payment_report_matched
  WHERE problem IS NULL AND programs_payment_may_become(current_status, status)
  ORDER BY payment_id, status, line
-ON CONFLICT (payment_id, status) DO NOTHING
 """
+# An event the payment has already (another import of the same entries committed since the matching, or was
+# running beside this one and has just committed) is not added twice: the ledger's unique (payment, status).
+EVENTS_AGAIN_SQL = EVENTS_SQL + "ON CONFLICT (payment_id, status) DO NOTHING"
+EVENT_ONCE = "programs_paymentevent_once"
 
 
 def _rejected_file(report: PaymentReport, info) -> tuple[int, str]:
@@ -190,32 +193,39 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
                     )
                 )
 
-            # An ISO file's entries are COPYed as they are read, while the database takes them in: if the file is
-            # then refused, the COPY is abandoned and the job's transaction rolled back, so nothing of it is kept.
+            # An ISO file's entries are COPYed as they are read, while the database takes them in, and a large
+            # file's XSD verdict, which a second process gives meanwhile, is waited for only once the ledger is
+            # written (the two cores share the work): if the file is then refused, the job's transaction is rolled
+            # back, COPY, issues and events with it, so nothing of it is kept.
             try:
-                status_file = read_status_file(path, name=report.name, sink=stage)
+                status_file = read_status_file(path, name=report.name, sink=stage, verdict_later=True)
             except StatusFileError as error:
                 raise ValidationError({"file": f"Refused, nothing applied: {error}"}) from None
             if not status_file.sunk:
                 for entry in status_file.entries():
                     stage(entry)
-        info = status_file.info
-        report.kind, report.msg_id = info.kind, (info.msg_id or "")[:64]
-        progress(30, "Read and valid; matching entries")
-        rejected, rejected_file = 0, ""
-        if info.file_rejected or info.rejected_batches:
-            rejected, rejected_file = _rejected_file(report, info)
-        cursor.execute("ANALYZE payment_report_entries")
-        cursor.execute(MATCHED_SQL, {"fsp": report.fsp_id, "fsp_code": report.fsp.code})
-        progress(60, "Writing the ledger")
-        cursor.execute(ISSUES_SQL, {"report": report.pk})
-        issues = cursor.rowcount
-        cursor.execute(EVENTS_SQL, {"report": report.pk, "actor": actor})
-        applied = cursor.rowcount
-        cursor.execute("SELECT count(*) FROM payment_report_matched")
-        entries_count = cursor.fetchone()[0]
-        cursor.execute("SELECT DISTINCT batch_id FROM payment_report_matched WHERE batch_id IS NOT NULL")
-        batches = [row[0] for row in cursor.fetchall()]
+        try:
+            info = status_file.info
+            report.kind, report.msg_id = info.kind, (info.msg_id or "")[:64]
+            progress(30, "Read; matching entries")
+            rejected, rejected_file = 0, ""
+            if info.file_rejected or info.rejected_batches:
+                rejected, rejected_file = _rejected_file(report, info)
+            cursor.execute("ANALYZE payment_report_entries")
+            cursor.execute(MATCHED_SQL, {"fsp": report.fsp_id, "fsp_code": report.fsp.code})
+            progress(60, "Writing the ledger")
+            cursor.execute(ISSUES_SQL, {"report": report.pk})
+            issues = cursor.rowcount
+            applied = _write_events(cursor, {"report": report.pk, "actor": actor})
+            cursor.execute("SELECT count(*) FROM payment_report_matched")
+            entries_count = cursor.fetchone()[0]
+            cursor.execute("SELECT DISTINCT batch_id FROM payment_report_matched WHERE batch_id IS NOT NULL")
+            batches = [row[0] for row in cursor.fetchall()]
+            status_file.confirm()
+        except StatusFileError as error:
+            raise ValidationError({"file": f"Refused, nothing applied: {error}"}) from None
+        finally:
+            status_file.close()
     _close_batches(batches)
     report.save(update_fields=["kind", "msg_id"])
     unchanged = entries_count - applied - issues
@@ -230,6 +240,22 @@ def _work(report: PaymentReport, progress) -> JobOutcome:
         "duplicate_refusal": info.duplicate_refusal,
     }
     return JobOutcome(result=result, message=f"{applied} applied, {unchanged} unchanged, {result['issues']} to check")
+
+
+def _write_events(cursor, params: dict) -> int:
+    """The events of the matched entries; how many were written. Tried first without ON CONFLICT, whose check of each
+    row against the unique index (speculative insertion) is a third of the INSERT's time: an event already in the
+    ledger then raises, the attempt is rolled back to its savepoint, and the entries are written again skipping
+    those, which is what ON CONFLICT DO NOTHING does at once."""
+    try:
+        with transaction.atomic():
+            cursor.execute(EVENTS_SQL, params)
+            return cursor.rowcount
+    except IntegrityError as error:
+        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) != EVENT_ONCE:
+            raise
+    cursor.execute(EVENTS_AGAIN_SQL, params)
+    return cursor.rowcount
 
 
 def _close_batches(batch_ids: list[int]) -> None:
