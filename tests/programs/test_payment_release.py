@@ -17,21 +17,25 @@ from tests.programs.test_payment_flow import bank_world  # noqa: F401  (fixture)
 pytestmark = pytest.mark.django_db
 
 
+def _new_batch(world, **fields) -> PaymentBatch:
+    return PaymentBatch.objects.create(
+        cycle=world.cycle,
+        program=world.cycle.program,
+        fsp=world.fsp,
+        currency="BDT",
+        execution_date=world.cycle.starts_on.today(),
+        prepared_by=world.officer,
+        **fields,
+    )
+
+
 def _run(batch: PaymentBatch, kind: str, user) -> PaymentBatchRun:
     return batch_run_execute(run_id=PaymentBatchRun.objects.create(batch=batch, kind=kind, created_by=user).pk)
 
 
 def test_a_file_that_does_not_validate_fails_the_release_and_no_file_of_it_is_published(bank_world, monkeypatch):  # noqa: F811
     world = bank_world
-    batch = PaymentBatch.objects.create(
-        cycle=world.cycle,
-        program=world.cycle.program,
-        fsp=world.fsp,
-        currency="BDT",
-        execution_date=world.cycle.starts_on.today(),
-        max_per_file=3,
-        prepared_by=world.officer,
-    )
+    batch = _new_batch(world, max_per_file=3)
     assert _run(batch, "prepare", world.officer).status == "succeeded"
     write = pain001.write_pain001
     written: list[Path] = []
@@ -76,23 +80,13 @@ def test_a_preparation_that_meets_a_payment_made_meanwhile_fails_in_words_and_pa
 
     world = bank_world
 
-    def batch() -> PaymentBatch:
-        return PaymentBatch.objects.create(
-            cycle=world.cycle,
-            program=world.cycle.program,
-            fsp=world.fsp,
-            currency="BDT",
-            execution_date=world.cycle.starts_on.today(),
-            prepared_by=world.officer,
-        )
-
-    first = batch()
+    first = _new_batch(world)
     assert _run(first, "prepare", world.officer).status == "succeeded"
     assert _run(first, "release", world.finance).status == "succeeded"  # no longer open: a second may be made
     paid = Payment.objects.count()
     hidden = tuple(s.replace("WHERE b.cycle_id = %(cycle)s", "WHERE false") for s in batches.BEFORE_PREPARE_SQL)
     monkeypatch.setattr(batches, "BEFORE_PREPARE_SQL", hidden)
-    second = batch()
+    second = _new_batch(world)
     run = _run(second, "prepare", world.officer)
     assert run.status == "failed"
     assert "Another batch took some of these entitlements" in run.error["batch"][0]
@@ -107,15 +101,7 @@ def test_an_account_changed_after_preparation_stops_the_release_before_any_file_
     from programs.payments.models import Payment, PaymentAccount
 
     world = bank_world
-    batch = PaymentBatch.objects.create(
-        cycle=world.cycle,
-        program=world.cycle.program,
-        fsp=world.fsp,
-        currency="BDT",
-        execution_date=world.cycle.starts_on.today(),
-        max_per_file=3,
-        prepared_by=world.officer,
-    )
+    batch = _new_batch(world, max_per_file=3)
     assert _run(batch, "prepare", world.officer).status == "succeeded"
     # The fifth payment (in the second file) is to an account corrected after the batch was reviewed.
     changed = Payment.objects.filter(batch=batch).order_by("pk")[4]

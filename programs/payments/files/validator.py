@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
+def module_environment() -> dict[str, str]:
+    """The environment for `python -m programs.…` run beside this process: this one's, with the project on the path
+    (a Celery worker or a test may have been started from elsewhere). reports/iso.py starts its validator so too."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
 def _timed(path: str | os.PathLike, name: str) -> tuple[list[Finding], float]:
     start = time.perf_counter()
     findings = validate_file(path, name)
@@ -65,17 +71,13 @@ class Beside(Inline):
         super().__init__()
         self._submitted: list[tuple[str, str]] = []
         self._errors = tempfile.TemporaryFile()  # noqa: SIM115 (closed in verdicts/__exit__)
-        environment = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
         try:
             self._process: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-m", "programs.payments.files.validator"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._errors,
-                env=environment,
+                env=module_environment(),
                 text=True,
             )
         except OSError as error:

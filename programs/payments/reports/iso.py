@@ -33,11 +33,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
+from ..files.validator import module_environment
 from ..files.xsd import DTD_FINDING, XSD_DIR, Finding, schema, verdict
 from .cutting import TooLarge, pieces
 from .reasons import reason_words
@@ -501,7 +501,6 @@ def sniff(source: bytes | str | os.PathLike) -> str | None:
 # A file at least this large is validated by a second process while this one reads its entries (the machine's
 # other core does the XSD's half of the work); a smaller one in the same pass, as starting a process costs more.
 BESIDE_MIN_BYTES = 4 << 20
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 class _Beside:
@@ -519,12 +518,10 @@ class _Beside:
         if isinstance(source, bytes | bytearray) or os.path.getsize(source) < BESIDE_MIN_BYTES:
             return cls(None)
         command = [sys.executable, "-m", "programs.payments.files.xsd", os.fspath(source), name, xsd_dir]
-        environment = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")]),
-        }
         try:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=module_environment()
+            )
         except OSError as error:  # no second process: the reader validates in its own pass
             logger.warning("XSD validator process not started: %s", error)
             return cls(None)

@@ -289,20 +289,22 @@ class FileWriting:
         try:
             summary = write_for_format(self.fmt, temporary, batch=self.batch, msg_id=msg_id, part=part, rows=rows)
         except PaymentFileError as error:
-            raise ValidationError({"file": f"{name} is not valid {self.fmt} and was not released: {error}"}) from None
+            raise self._not_released(name, str(error)) from None
         written = WrittenFile(name, self.folder / name, summary.sha256, summary.size_bytes, temporary)
         self.written.append(written)
         if self.fmt in XSD_FORMATS:
             self.validator.submit(temporary, self.fmt)
         return written
 
+    def _not_released(self, name: str, why: str) -> ValidationError:
+        return ValidationError({"file": f"{name} is not valid {self.fmt} and was not released: {why}"})
+
     def publish(self) -> list[WrittenFile]:
         """Every file under its name, once all are valid; ValidationError naming the first that is not."""
         verdicts = self.validator.verdicts() if self.fmt in XSD_FORMATS else [[] for _ in self.written]
         for written, findings in zip(self.written, verdicts, strict=True):
             if findings:
-                shown = "; ".join(str(finding) for finding in findings[:3])
-                raise ValidationError({"file": f"{written.name} is not valid {self.fmt} and was not released: {shown}"})
+                raise self._not_released(written.name, "; ".join(str(finding) for finding in findings[:3]))
         for written in self.written:
             os.replace(written.temporary, written.path)
         return self.written
